@@ -1,0 +1,120 @@
+//! The command table: every command ikc knows, the namespace type it needs and
+//! whether it is read-only. `issue_kernel_command` consults only this table to
+//! accept or refuse a command number, so adding a command is one row here.
+
+use crate::error::{Error, Result};
+
+/// The high bit of a command number marks it read-only (Lutomirski's proposal).
+pub const READ_ONLY: u32 = 0x8000_0000;
+
+/// The kind of namespace a command is scoped to; its fd (or `CURRENT_*`) must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsType {
+    Pid,
+    Net,
+}
+
+impl NsType {
+    /// The `CLONE_NEW*` value that `NS_GET_NSTYPE` returns for this type.
+    pub fn clone_flag(self) -> i32 {
+        match self {
+            NsType::Pid => libc_consts::CLONE_NEWPID,
+            NsType::Net => libc_consts::CLONE_NEWNET,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NsType::Pid => "pid",
+            NsType::Net => "net",
+        }
+    }
+}
+
+mod libc_consts {
+    pub const CLONE_NEWPID: i32 = 0x2000_0000;
+    pub const CLONE_NEWNET: i32 = 0x4000_0000;
+}
+
+/// Which command a number names, once validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    TaskDiag,
+}
+
+/// One row of the command table.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    pub command: Command,
+    pub name: &'static str,
+    /// The number without the read-only bit.
+    pub number: u32,
+    pub ns_type: NsType,
+    pub read_only: bool,
+}
+
+impl CommandSpec {
+    /// The full command number a caller passes (with the read-only bit if the command is read-only).
+    pub const fn id(&self) -> u32 {
+        if self.read_only {
+            self.number | READ_ONLY
+        } else {
+            self.number
+        }
+    }
+}
+
+/// `TASK_DIAG`: a task_diag dump of the processes of a pid namespace.
+pub const TASK_DIAG: u32 = COMMANDS[0].id();
+
+pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
+    command: Command::TaskDiag,
+    name: "TASK_DIAG",
+    number: 1,
+    ns_type: NsType::Pid,
+    read_only: true,
+}];
+
+/// Validates a command number: known, and carrying exactly the read-only bit its row says.
+pub fn lookup(command: u32) -> Result<&'static CommandSpec> {
+    let number = command & !READ_ONLY;
+    let read_only_bit = command & READ_ONLY != 0;
+    let spec = COMMANDS
+        .iter()
+        .find(|c| c.number == number)
+        .ok_or_else(|| Error::invalid(format!("unknown command {command:#x}")))?;
+    if spec.read_only != read_only_bit {
+        return Err(Error::invalid(format!(
+            "command {} must be issued {} the read-only bit ({:#x})",
+            spec.name,
+            if spec.read_only { "with" } else { "without" },
+            spec.id()
+        )));
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_diag_is_read_only_and_pid_scoped() {
+        assert_eq!(TASK_DIAG, 0x8000_0001);
+        let spec = lookup(TASK_DIAG).expect("known");
+        assert_eq!(spec.command, Command::TaskDiag);
+        assert_eq!(spec.ns_type, NsType::Pid);
+    }
+
+    #[test]
+    fn missing_read_only_bit_is_einval() {
+        assert_eq!(lookup(1).unwrap_err().code(), "EINVAL");
+    }
+
+    #[test]
+    fn unknown_commands_are_einval() {
+        for c in [0, READ_ONLY, READ_ONLY | 0x7fff_ffff, 2, READ_ONLY | 2] {
+            assert_eq!(lookup(c).unwrap_err().code(), "EINVAL", "command {c:#x}");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The one error type of ikc-core. Every failure maps to exactly one errno, so that
+//! Rust callers can match on it, the napi binding can hand `.code`/`.errno` to
+//! JavaScript, and the broker can answer `-errno` on the wire.
+
+use std::fmt;
+
+/// What went wrong, with enough context to act on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A malformed or inconsistent request: bad length, unknown bit, wrong namespace type.
+    InvalidArgument(String),
+    /// A file descriptor that is not open.
+    BadFd(i32),
+    /// The caller is not allowed to ask this (e.g. `GLOBAL` from a child namespace).
+    PermissionDenied(String),
+    /// The pid does not exist, or exists but the caller may not see it (same answer on purpose).
+    NoSuchProcess(u32),
+    /// A request that is well-formed but asks for something ikc does not implement.
+    NotSupported(String),
+    /// A system call failed in a way the request did not cause.
+    Os { op: String, errno: i32 },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+
+    pub fn os(op: impl Into<String>, errno: nix::errno::Errno) -> Self {
+        Error::Os { op: op.into(), errno: errno as i32 }
+    }
+
+    /// The Linux errno number for this error.
+    pub fn errno(&self) -> i32 {
+        use nix::errno::Errno as E;
+        match self {
+            Error::InvalidArgument(_) => E::EINVAL as i32,
+            Error::BadFd(_) => E::EBADF as i32,
+            Error::PermissionDenied(_) => E::EPERM as i32,
+            Error::NoSuchProcess(_) => E::ESRCH as i32,
+            Error::NotSupported(_) => E::EOPNOTSUPP as i32,
+            Error::Os { errno, .. } => *errno,
+        }
+    }
+
+    /// The symbolic errno name (`"EINVAL"`), as Node's `err.code` spells it.
+    pub fn code(&self) -> &'static str {
+        errno_name(self.errno())
+    }
+}
+
+/// Names for the errnos ikc can return; any other number is spelled `EUNKNOWN`
+/// (the number itself still travels in `errno()`).
+pub fn errno_name(errno: i32) -> &'static str {
+    use nix::errno::Errno as E;
+    match E::from_raw(errno) {
+        E::EPERM => "EPERM",
+        E::ENOENT => "ENOENT",
+        E::ESRCH => "ESRCH",
+        E::EINTR => "EINTR",
+        E::EIO => "EIO",
+        E::EBADF => "EBADF",
+        E::EAGAIN => "EAGAIN",
+        E::ENOMEM => "ENOMEM",
+        E::EACCES => "EACCES",
+        E::EFAULT => "EFAULT",
+        E::EBUSY => "EBUSY",
+        E::EEXIST => "EEXIST",
+        E::ENOTDIR => "ENOTDIR",
+        E::EINVAL => "EINVAL",
+        E::ENFILE => "ENFILE",
+        E::EMFILE => "EMFILE",
+        E::ENOTTY => "ENOTTY",
+        E::ENOSPC => "ENOSPC",
+        E::ENOSYS => "ENOSYS",
+        E::EMSGSIZE => "EMSGSIZE",
+        E::EOPNOTSUPP => "EOPNOTSUPP",
+        E::ECONNREFUSED => "ECONNREFUSED",
+        E::ETIMEDOUT => "ETIMEDOUT",
+        _ => "EUNKNOWN",
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidArgument(m) => write!(f, "EINVAL: {m}"),
+            Error::BadFd(fd) => write!(f, "EBADF: fd {fd} is not open"),
+            Error::PermissionDenied(m) => write!(f, "EPERM: {m}"),
+            Error::NoSuchProcess(pid) => write!(f, "ESRCH: no visible process with pid {pid}"),
+            Error::NotSupported(m) => write!(f, "EOPNOTSUPP: {m}"),
+            Error::Os { op, errno } => {
+                let desc = nix::errno::Errno::from_raw(*errno).desc();
+                write!(f, "{}: {op}: {desc}", errno_name(*errno))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_errno_numbers() {
+        assert_eq!(Error::invalid("x").errno(), 22);
+        assert_eq!(Error::invalid("x").code(), "EINVAL");
+        assert_eq!(Error::BadFd(9).code(), "EBADF");
+        assert_eq!(Error::PermissionDenied("x".into()).errno(), 1);
+        assert_eq!(Error::NoSuchProcess(1).errno(), 3);
+        assert_eq!(Error::NotSupported("x".into()).code(), "EOPNOTSUPP");
+        assert_eq!(Error::os("read", nix::errno::Errno::EMFILE).code(), "EMFILE");
+    }
+
+    #[test]
+    fn display_starts_with_the_code() {
+        assert!(Error::NoSuchProcess(42).to_string().starts_with("ESRCH:"));
+    }
+}

@@ -1,0 +1,26 @@
+//! ikc-core: Lutomirski's `issue_kernel_command` and Vagin's task_diag, made real
+//! in userspace. Module map (one concept each):
+//! - `command`: the command table (number, namespace type, read-only bit)
+//! - `ns`: namespace handles and the `CURRENT_*` / `GLOBAL` sentinels
+//! - `netlink`: message and attribute codec (checked buffers, emit/parse)
+//! - `task_diag`: the task_diag request, attribute groups, messages and dump
+//! - `visibility`: the hidepid=2 / ptrace-read rule, as a pure function
+//! - `backend`: where task data comes from (procfs)
+//! - `response`: the sealed, read-only, close-on-exec response fd
+//! - `kernel_command`: the call itself
+
+pub mod backend;
+pub mod command;
+pub mod error;
+pub mod kernel_command;
+pub mod netlink;
+pub mod ns;
+pub mod response;
+pub mod task_diag;
+pub mod visibility;
+
+pub use command::{NsType, READ_ONLY, TASK_DIAG};
+pub use error::{Error, Result};
+pub use kernel_command::{issue_as, issue_kernel_command, Caller, MAX_REQUEST_LEN};
+pub use ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
+pub use response::ResponseFd;

@@ -1,0 +1,120 @@
+//! `struct nlattr`: a 4-byte header (length, type) and a payload padded to 4 bytes.
+
+use super::field::{align4, check_len, get_u16, put_u16, DecodeError, Field};
+
+const LENGTH: Field = 0..2;
+const KIND: Field = 2..4;
+pub const NLA_HEADER_LEN: usize = KIND.end;
+
+/// A checked view of one attribute: `nla_len` covers the header and fits in the buffer.
+pub struct NlaBuffer<T> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> NlaBuffer<T> {
+    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
+        let len = buffer.as_ref().len();
+        check_len("netlink attribute", len, NLA_HEADER_LEN)?;
+        let this = NlaBuffer { buffer };
+        let declared = this.length() as usize;
+        if declared < NLA_HEADER_LEN || declared > len {
+            return Err(DecodeError(format!("nla_len {declared} out of range (have {len} bytes)")));
+        }
+        Ok(this)
+    }
+    pub fn length(&self) -> u16 {
+        get_u16(self.buffer.as_ref(), LENGTH)
+    }
+    pub fn kind(&self) -> u16 {
+        get_u16(self.buffer.as_ref(), KIND)
+    }
+    pub fn value(&self) -> &[u8] {
+        &self.buffer.as_ref()[NLA_HEADER_LEN..self.length() as usize]
+    }
+}
+
+/// Appends one attribute: header, `payload_len` bytes written by `fill`, zero padding.
+pub fn emit_attribute(out: &mut Vec<u8>, kind: u16, payload_len: usize, fill: impl FnOnce(&mut [u8])) {
+    let start = out.len();
+    let total = NLA_HEADER_LEN + payload_len;
+    out.resize(start + align4(total), 0);
+    let b = &mut out[start..];
+    // Attribute payloads in ikc are small fixed structs, far below u16::MAX.
+    put_u16(b, LENGTH, total as u16);
+    put_u16(b, KIND, kind);
+    fill(&mut b[NLA_HEADER_LEN..total]);
+}
+
+/// Walks the attributes packed in a message payload.
+pub struct NlaIterator<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> NlaIterator<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        NlaIterator { rest: bytes }
+    }
+}
+
+impl<'a> Iterator for NlaIterator<'a> {
+    type Item = Result<NlaBuffer<&'a [u8]>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        match NlaBuffer::new_checked(self.rest) {
+            Ok(nla) => {
+                let step = align4(nla.length() as usize).min(self.rest.len());
+                let (this, rest) = self.rest.split_at(step);
+                self.rest = rest;
+                Some(NlaBuffer::new_checked(this))
+            }
+            Err(e) => {
+                self.rest = &[];
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emit_pads_to_four_bytes() {
+        let mut out = Vec::new();
+        emit_attribute(&mut out, 9, 3, |b| b.copy_from_slice(&[1, 2, 3]));
+        assert_eq!(
+            out,
+            [
+                7, 0, // nla_len = 4 + 3
+                9, 0, // nla_type
+                1, 2, 3, // payload
+                0, // padding
+            ]
+        );
+    }
+
+    #[test]
+    fn iterate_two_attributes() {
+        let mut out = Vec::new();
+        emit_attribute(&mut out, 1, 3, |b| b.copy_from_slice(&[1, 2, 3]));
+        emit_attribute(&mut out, 2, 4, |b| b.copy_from_slice(&[4, 5, 6, 7]));
+        let attrs: Vec<_> = NlaIterator::new(&out).collect::<Result<_, _>>().expect("valid");
+        assert_eq!(attrs.len(), 2);
+        assert_eq!((attrs[0].kind(), attrs[0].value()), (1, &[1u8, 2, 3][..]));
+        assert_eq!((attrs[1].kind(), attrs[1].value()), (2, &[4u8, 5, 6, 7][..]));
+    }
+
+    #[test]
+    fn truncated_attribute_is_an_error() {
+        let bytes = [8u8, 0, 1, 0, 1, 2]; // says 8 bytes, has 6
+        let mut it = NlaIterator::new(&bytes);
+        assert!(matches!(it.next(), Some(Err(_))));
+        assert!(it.next().is_none());
+        let zero = [0u8, 0, 1, 0];
+        assert!(matches!(NlaIterator::new(&zero).next(), Some(Err(_))));
+    }
+}

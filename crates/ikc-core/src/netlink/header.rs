@@ -1,0 +1,131 @@
+//! `struct nlmsghdr`: the 16-byte header in front of every netlink message.
+
+use super::field::{check_len, get_u16, get_u32, put_u16, put_u32, DecodeError, Field};
+use super::{Emitable, Parseable};
+
+const LENGTH: Field = 0..4;
+const MESSAGE_TYPE: Field = 4..6;
+const FLAGS: Field = 6..8;
+const SEQUENCE: Field = 8..12;
+const PORT: Field = 12..16;
+pub const NLMSG_HEADER_LEN: usize = PORT.end;
+
+/// A checked view of a netlink message: the header is in bounds and
+/// `nlmsg_len` covers the header and fits in the buffer.
+pub struct NetlinkHeaderBuffer<T> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> NetlinkHeaderBuffer<T> {
+    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
+        let len = buffer.as_ref().len();
+        check_len("netlink header", len, NLMSG_HEADER_LEN)?;
+        let this = NetlinkHeaderBuffer { buffer };
+        let declared = this.length() as usize;
+        if declared < NLMSG_HEADER_LEN {
+            return Err(DecodeError(format!("nlmsg_len {declared} is shorter than the header")));
+        }
+        if declared > len {
+            return Err(DecodeError(format!("nlmsg_len {declared} exceeds the {len} bytes given")));
+        }
+        Ok(this)
+    }
+
+    pub fn length(&self) -> u32 {
+        get_u32(self.buffer.as_ref(), LENGTH)
+    }
+    pub fn message_type(&self) -> u16 {
+        get_u16(self.buffer.as_ref(), MESSAGE_TYPE)
+    }
+    pub fn flags(&self) -> u16 {
+        get_u16(self.buffer.as_ref(), FLAGS)
+    }
+    pub fn sequence(&self) -> u32 {
+        get_u32(self.buffer.as_ref(), SEQUENCE)
+    }
+    pub fn port(&self) -> u32 {
+        get_u32(self.buffer.as_ref(), PORT)
+    }
+    /// The bytes after the header, up to `nlmsg_len`.
+    pub fn payload(&self) -> &[u8] {
+        &self.buffer.as_ref()[NLMSG_HEADER_LEN..self.length() as usize]
+    }
+}
+
+/// The owned form of `struct nlmsghdr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NetlinkHeader {
+    pub length: u32,
+    pub message_type: u16,
+    pub flags: u16,
+    pub sequence: u32,
+    pub port: u32,
+}
+
+impl<T: AsRef<[u8]>> Parseable<NetlinkHeaderBuffer<T>> for NetlinkHeader {
+    fn parse(buf: &NetlinkHeaderBuffer<T>) -> Result<Self, DecodeError> {
+        Ok(NetlinkHeader {
+            length: buf.length(),
+            message_type: buf.message_type(),
+            flags: buf.flags(),
+            sequence: buf.sequence(),
+            port: buf.port(),
+        })
+    }
+}
+
+impl Emitable for NetlinkHeader {
+    fn buffer_len(&self) -> usize {
+        NLMSG_HEADER_LEN
+    }
+    fn emit(&self, b: &mut [u8]) {
+        put_u32(b, LENGTH, self.length);
+        put_u16(b, MESSAGE_TYPE, self.message_type);
+        put_u16(b, FLAGS, self.flags);
+        put_u32(b, SEQUENCE, self.sequence);
+        put_u32(b, PORT, self.port);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // nlmsg_len 20, type NLMSG_DONE, flags NLM_F_MULTI, seq 7, port 0 (little endian).
+    const DONE_HEADER: [u8; 16] = [
+        20, 0, 0, 0, // nlmsg_len
+        3, 0, // nlmsg_type = NLMSG_DONE
+        2, 0, // nlmsg_flags = NLM_F_MULTI
+        7, 0, 0, 0, // nlmsg_seq
+        0, 0, 0, 0, // nlmsg_pid
+    ];
+
+    #[test]
+    fn parse_header() {
+        let mut bytes = DONE_HEADER.to_vec();
+        bytes.extend_from_slice(&[0; 4]);
+        let buf = NetlinkHeaderBuffer::new_checked(&bytes[..]).expect("valid");
+        let h = NetlinkHeader::parse(&buf).expect("valid");
+        assert_eq!(h, NetlinkHeader { length: 20, message_type: 3, flags: 2, sequence: 7, port: 0 });
+        assert_eq!(buf.payload(), &[0; 4]);
+    }
+
+    #[test]
+    fn emit_header() {
+        let h = NetlinkHeader { length: 20, message_type: 3, flags: 2, sequence: 7, port: 0 };
+        let mut out = Vec::new();
+        h.emit_to_vec(&mut out);
+        assert_eq!(out, DONE_HEADER);
+    }
+
+    #[test]
+    fn short_and_inconsistent_headers_are_refused() {
+        assert!(NetlinkHeaderBuffer::new_checked(&DONE_HEADER[..15]).is_err());
+        // nlmsg_len says 20 but only 16 bytes are there.
+        assert!(NetlinkHeaderBuffer::new_checked(&DONE_HEADER[..]).is_err());
+        // nlmsg_len smaller than the header itself.
+        let mut tiny = DONE_HEADER;
+        tiny[0] = 8;
+        assert!(NetlinkHeaderBuffer::new_checked(&tiny[..]).is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! One task's response message: `nlmsghdr` (type `TASK_DIAG_CMD_GET`,
+//! `NLM_F_MULTI`), `struct task_diag_msg { u32 pid, tgid, flags; }`, then one
+//! attribute per group asked for. Also the reader of a whole response stream.
+
+use super::{TaskBase, TaskBaseBuffer, TaskCreds, TaskCredsBuffer, TASK_DIAG_BASE_LEN, TASK_DIAG_CREDS_LEN};
+use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED};
+use crate::netlink::{align4, check_len, emit_attribute, get_u32, put_u32, DecodeError, Emitable, Field, Parseable};
+use crate::netlink::{NetlinkHeader, NetlinkHeaderBuffer, NlaIterator, NLMSG_DONE, NLMSG_ERROR, NLMSG_HEADER_LEN, NLM_F_MULTI, NLA_HEADER_LEN};
+
+const PID: Field = 0..4;
+const TGID: Field = 4..8;
+const FLAGS: Field = 8..12;
+/// `sizeof(struct task_diag_msg)`.
+pub const TASK_DIAG_MSG_LEN: usize = FLAGS.end;
+
+/// One attribute of a task message. Attributes this version does not know are
+/// kept as `Other` so newer producers do not break older readers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskAttribute {
+    Base(TaskBase),
+    Creds(TaskCreds),
+    Other(u16, Vec<u8>),
+}
+
+/// The owned form of one per-task message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskDiagMessage {
+    pub pid: u32,
+    pub tgid: u32,
+    pub flags: u32,
+    pub attributes: Vec<TaskAttribute>,
+}
+
+impl TaskDiagMessage {
+    pub fn base(&self) -> Option<&TaskBase> {
+        self.attributes.iter().find_map(|a| match a {
+            TaskAttribute::Base(b) => Some(b),
+            _ => None,
+        })
+    }
+    pub fn creds(&self) -> Option<&TaskCreds> {
+        self.attributes.iter().find_map(|a| match a {
+            TaskAttribute::Creds(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// Appends the whole netlink message (header included) to `out`.
+    pub fn emit_message(&self, sequence: u32, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + NLMSG_HEADER_LEN + TASK_DIAG_MSG_LEN, 0);
+        {
+            let msg = &mut out[start + NLMSG_HEADER_LEN..];
+            put_u32(msg, PID, self.pid);
+            put_u32(msg, TGID, self.tgid);
+            put_u32(msg, FLAGS, self.flags);
+        }
+        for attr in &self.attributes {
+            match attr {
+                TaskAttribute::Base(b) => emit_attribute(out, TASK_DIAG_BASE, TASK_DIAG_BASE_LEN, |p| b.emit(p)),
+                TaskAttribute::Creds(c) => emit_attribute(out, TASK_DIAG_CRED, TASK_DIAG_CREDS_LEN, |p| c.emit(p)),
+                TaskAttribute::Other(kind, bytes) => {
+                    emit_attribute(out, *kind, bytes.len(), |p| p.copy_from_slice(bytes))
+                }
+            }
+        }
+        let header = NetlinkHeader {
+            length: (out.len() - start) as u32,
+            message_type: TASK_DIAG_CMD_GET,
+            flags: NLM_F_MULTI,
+            sequence,
+            port: 0,
+        };
+        header.emit(&mut out[start..start + NLMSG_HEADER_LEN]);
+    }
+
+    /// Reads the payload of a `TASK_DIAG_CMD_GET` message (what follows `nlmsghdr`).
+    pub fn parse_payload(payload: &[u8]) -> Result<TaskDiagMessage, DecodeError> {
+        check_len("task_diag_msg", payload.len(), TASK_DIAG_MSG_LEN)?;
+        let mut msg = TaskDiagMessage {
+            pid: get_u32(payload, PID),
+            tgid: get_u32(payload, TGID),
+            flags: get_u32(payload, FLAGS),
+            attributes: Vec::new(),
+        };
+        for nla in NlaIterator::new(&payload[TASK_DIAG_MSG_LEN..]) {
+            let nla = nla?;
+            msg.attributes.push(match nla.kind() {
+                TASK_DIAG_BASE => TaskAttribute::Base(TaskBase::parse(&TaskBaseBuffer::new_checked(nla.value())?)?),
+                TASK_DIAG_CRED => TaskAttribute::Creds(TaskCreds::parse(&TaskCredsBuffer::new_checked(nla.value())?)?),
+                kind => TaskAttribute::Other(kind, nla.value().to_vec()),
+            });
+        }
+        Ok(msg)
+    }
+}
+
+/// Reads a whole task_diag response: task messages up to `NLMSG_DONE`.
+/// A response without `NLMSG_DONE`, or with an `NLMSG_ERROR`, is an error.
+pub fn parse_response(mut bytes: &[u8]) -> Result<Vec<TaskDiagMessage>, DecodeError> {
+    let mut tasks = Vec::new();
+    while !bytes.is_empty() {
+        let buf = NetlinkHeaderBuffer::new_checked(bytes)?;
+        match buf.message_type() {
+            NLMSG_DONE => return Ok(tasks),
+            NLMSG_ERROR => return Err(DecodeError("response carries NLMSG_ERROR".into())),
+            TASK_DIAG_CMD_GET => tasks.push(TaskDiagMessage::parse_payload(buf.payload())?),
+            other => return Err(DecodeError(format!("unexpected nlmsg_type {other:#x}"))),
+        }
+        let step = align4(buf.length() as usize).min(bytes.len());
+        bytes = &bytes[step..];
+    }
+    Err(DecodeError("response ends without NLMSG_DONE".into()))
+}
+
+/// The size of one task message with the given groups (for buffer reservation).
+pub fn message_len(base: bool, creds: bool) -> usize {
+    NLMSG_HEADER_LEN
+        + TASK_DIAG_MSG_LEN
+        + if base { align4(NLA_HEADER_LEN + TASK_DIAG_BASE_LEN) } else { 0 }
+        + if creds { align4(NLA_HEADER_LEN + TASK_DIAG_CREDS_LEN) } else { 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Comm;
+    use super::*;
+    use crate::netlink::emit_done;
+
+    fn task() -> TaskDiagMessage {
+        TaskDiagMessage {
+            pid: 5,
+            tgid: 5,
+            flags: 0,
+            attributes: vec![TaskAttribute::Base(TaskBase {
+                tgid: 5,
+                pid: 5,
+                ppid: 1,
+                tpid: 0,
+                sid: 5,
+                pgid: 5,
+                state: 0,
+                comm: Comm::from_bytes(b"init"),
+            })],
+        }
+    }
+
+    #[test]
+    fn emit_message_layout() {
+        let mut out = Vec::new();
+        task().emit_message(3, &mut out);
+        assert_eq!(out.len(), message_len(true, false));
+        let mut expect = Vec::new();
+        expect.extend_from_slice(&76u32.to_ne_bytes()); // nlmsg_len = 16 + 12 + 48
+        expect.extend_from_slice(&0xd101u16.to_ne_bytes()); // nlmsg_type
+        expect.extend_from_slice(&2u16.to_ne_bytes()); // NLM_F_MULTI
+        expect.extend_from_slice(&3u32.to_ne_bytes()); // nlmsg_seq
+        expect.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_pid
+        for v in [5u32, 5, 0] {
+            expect.extend_from_slice(&v.to_ne_bytes()); // task_diag_msg pid, tgid, flags
+        }
+        expect.extend_from_slice(&48u16.to_ne_bytes()); // nla_len = 4 + 44
+        expect.extend_from_slice(&0u16.to_ne_bytes()); // nla_type = TASK_DIAG_BASE
+        assert_eq!(&out[..expect.len()], &expect[..]);
+    }
+
+    #[test]
+    fn response_round_trip() {
+        let mut t2 = task();
+        t2.pid = 6;
+        t2.attributes.push(TaskAttribute::Creds(TaskCreds { uid: 7, ..Default::default() }));
+        t2.attributes.push(TaskAttribute::Other(42, vec![1, 2, 3]));
+        let mut out = Vec::new();
+        task().emit_message(1, &mut out);
+        t2.emit_message(1, &mut out);
+        emit_done(&mut out, 1);
+        assert_eq!(parse_response(&out).expect("valid"), vec![task(), t2]);
+    }
+
+    #[test]
+    fn missing_done_and_garbage_are_errors() {
+        let mut out = Vec::new();
+        task().emit_message(1, &mut out);
+        assert!(parse_response(&out).is_err());
+        assert!(parse_response(&out[..out.len() - 1]).is_err());
+        let mut bad_attr = out.clone();
+        bad_attr[NLMSG_HEADER_LEN + TASK_DIAG_MSG_LEN] = 200; // nla_len beyond the message
+        emit_done(&mut bad_attr, 1);
+        assert!(parse_response(&bad_attr).is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! The task_diag request: an `nlmsghdr` of type `TASK_DIAG_CMD_GET` followed by
+//! `struct task_diag_pid { u64 show_flags; u64 dump_strategy; u32 pid; }`
+//! (24 bytes with the C struct's tail padding). Parsing validates everything a
+//! caller can get wrong; what passes is a `TaskDiagRequest` the dump can trust.
+
+use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED, TASK_DIAG_STAT, TASK_DIAG_VMA, TASK_DIAG_VMA_STAT};
+use crate::error::{Error, Result};
+use crate::netlink::{get_u32, get_u64, put_u32, put_u64, Emitable, Field, Parseable};
+use crate::netlink::{NetlinkHeader, NetlinkHeaderBuffer, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
+
+const SHOW_FLAGS: Field = 0..8;
+const DUMP_STRATEGY: Field = 8..16;
+const PID: Field = 16..20;
+/// `sizeof(struct task_diag_pid)` on every ABI Linux supports (u64 alignment pads 20 to 24).
+pub const TASK_DIAG_PID_LEN: usize = 24;
+
+/// Which tasks a dump covers (`TASK_DIAG_DUMP_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub enum Strategy {
+    /// Every thread-group leader; `pid` is ignored.
+    All = 0,
+    /// The task `pid`.
+    One = 1,
+    /// Every thread; `pid` is ignored.
+    AllThread = 2,
+    /// The processes whose parent is `pid`.
+    Children = 3,
+    /// Every thread of the thread group of `pid`.
+    Thread = 4,
+}
+
+impl Strategy {
+    pub fn from_u64(v: u64) -> Option<Strategy> {
+        Some(match v {
+            0 => Strategy::All,
+            1 => Strategy::One,
+            2 => Strategy::AllThread,
+            3 => Strategy::Children,
+            4 => Strategy::Thread,
+            _ => return None,
+        })
+    }
+    /// Whether the strategy starts from the request's pid.
+    pub fn needs_pid(self) -> bool {
+        matches!(self, Strategy::One | Strategy::Children | Strategy::Thread)
+    }
+}
+
+/// `show_flags`: which attribute groups each task message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShowFlags(pub u64);
+
+impl ShowFlags {
+    pub const BASE: ShowFlags = ShowFlags(1 << TASK_DIAG_BASE);
+    pub const CRED: ShowFlags = ShowFlags(1 << TASK_DIAG_CRED);
+    /// Groups ikc implements.
+    pub const SUPPORTED: u64 = Self::BASE.0 | Self::CRED.0;
+    /// Groups the uapi header defines but ikc does not (yet) produce.
+    pub const DEFINED_UNSUPPORTED: u64 = (1 << TASK_DIAG_VMA) | (1 << TASK_DIAG_VMA_STAT) | (1 << TASK_DIAG_STAT);
+
+    pub fn contains(self, other: ShowFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for ShowFlags {
+    type Output = ShowFlags;
+    fn bitor(self, rhs: ShowFlags) -> ShowFlags {
+        ShowFlags(self.0 | rhs.0)
+    }
+}
+
+/// A validated request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskDiagRequest {
+    pub show: ShowFlags,
+    pub strategy: Strategy,
+    pub pid: u32,
+    /// Echoed in every response message's `nlmsg_seq`.
+    pub sequence: u32,
+}
+
+impl TaskDiagRequest {
+    /// Reads and validates a whole request message. `bytes` must be exactly one message.
+    pub fn from_message(bytes: &[u8]) -> Result<TaskDiagRequest> {
+        let buf = NetlinkHeaderBuffer::new_checked(bytes)?;
+        let header = NetlinkHeader::parse(&buf)?;
+        if header.length as usize != bytes.len() {
+            return Err(Error::invalid(format!(
+                "nlmsg_len {} does not match the {} request bytes given",
+                header.length,
+                bytes.len()
+            )));
+        }
+        if header.message_type != TASK_DIAG_CMD_GET {
+            return Err(Error::invalid(format!(
+                "nlmsg_type {:#x} is not TASK_DIAG_CMD_GET ({TASK_DIAG_CMD_GET:#x})",
+                header.message_type
+            )));
+        }
+        let unknown_flags = header.flags & !(NLM_F_REQUEST | NLM_F_DUMP);
+        if unknown_flags != 0 {
+            return Err(Error::invalid(format!("unsupported nlmsg_flags bits {unknown_flags:#x}")));
+        }
+        let payload = buf.payload();
+        if payload.len() != TASK_DIAG_PID_LEN {
+            return Err(Error::invalid(format!(
+                "struct task_diag_pid is {TASK_DIAG_PID_LEN} bytes, request carries {}",
+                payload.len()
+            )));
+        }
+        let show = get_u64(payload, SHOW_FLAGS);
+        let strategy_raw = get_u64(payload, DUMP_STRATEGY);
+        let pid = get_u32(payload, PID);
+
+        let unknown_show = show & !(ShowFlags::SUPPORTED | ShowFlags::DEFINED_UNSUPPORTED);
+        if unknown_show != 0 {
+            return Err(Error::invalid(format!("unknown show_flags bits {unknown_show:#x}")));
+        }
+        if show & ShowFlags::DEFINED_UNSUPPORTED != 0 {
+            return Err(Error::NotSupported(format!(
+                "show_flags {:#x}: only BASE and CRED are implemented",
+                show & ShowFlags::DEFINED_UNSUPPORTED
+            )));
+        }
+        let strategy = Strategy::from_u64(strategy_raw)
+            .ok_or_else(|| Error::invalid(format!("unknown dump_strategy {strategy_raw}")))?;
+        if strategy.needs_pid() && pid == 0 {
+            return Err(Error::invalid(format!("dump_strategy {strategy:?} needs a pid")));
+        }
+        if pid > i32::MAX as u32 {
+            return Err(Error::invalid(format!("pid {pid} is out of range")));
+        }
+        Ok(TaskDiagRequest { show: ShowFlags(show), strategy, pid, sequence: header.sequence })
+    }
+
+    /// Builds a request from raw numbers (as a binding receives them), refusing
+    /// strategies and show bits that could never be valid on the wire.
+    pub fn encode(show: u64, strategy: u64, pid: u32, sequence: u32) -> Result<Vec<u8>> {
+        let strategy = Strategy::from_u64(strategy).ok_or_else(|| Error::invalid(format!("unknown dump_strategy {strategy}")))?;
+        let unknown = show & !(ShowFlags::SUPPORTED | ShowFlags::DEFINED_UNSUPPORTED);
+        if unknown != 0 {
+            return Err(Error::invalid(format!("unknown show_flags bits {unknown:#x}")));
+        }
+        Ok(TaskDiagRequest { show: ShowFlags(show), strategy, pid, sequence }.to_message())
+    }
+
+    /// Encodes the request as one netlink message (what a client sends).
+    pub fn to_message(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(NLMSG_HEADER_LEN + TASK_DIAG_PID_LEN);
+        NetlinkHeader {
+            length: (NLMSG_HEADER_LEN + TASK_DIAG_PID_LEN) as u32,
+            message_type: TASK_DIAG_CMD_GET,
+            flags: NLM_F_REQUEST | NLM_F_DUMP,
+            sequence: self.sequence,
+            port: 0,
+        }
+        .emit_to_vec(&mut out);
+        self.emit_to_vec(&mut out);
+        out
+    }
+}
+
+impl Emitable for TaskDiagRequest {
+    fn buffer_len(&self) -> usize {
+        TASK_DIAG_PID_LEN
+    }
+    fn emit(&self, b: &mut [u8]) {
+        put_u64(b, SHOW_FLAGS, self.show.0);
+        put_u64(b, DUMP_STRATEGY, self.strategy as u64);
+        put_u32(b, PID, self.pid);
+        b[PID.end..TASK_DIAG_PID_LEN].fill(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_bytes(show: u64, strategy: u64, pid: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&40u32.to_ne_bytes()); // nlmsg_len = 16 + 24
+        v.extend_from_slice(&0xd101u16.to_ne_bytes()); // nlmsg_type = TASK_DIAG_CMD_GET
+        v.extend_from_slice(&0x301u16.to_ne_bytes()); // nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP
+        v.extend_from_slice(&9u32.to_ne_bytes()); // nlmsg_seq
+        v.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_pid
+        v.extend_from_slice(&show.to_ne_bytes()); // show_flags
+        v.extend_from_slice(&strategy.to_ne_bytes()); // dump_strategy
+        v.extend_from_slice(&pid.to_ne_bytes()); // pid
+        v.extend_from_slice(&[0; 4]); // tail padding
+        v
+    }
+
+    #[test]
+    fn emit_request() {
+        let req = TaskDiagRequest { show: ShowFlags::BASE | ShowFlags::CRED, strategy: Strategy::Children, pid: 77, sequence: 9 };
+        assert_eq!(req.to_message(), request_bytes(3, 3, 77));
+    }
+
+    #[test]
+    fn parse_request() {
+        let req = TaskDiagRequest::from_message(&request_bytes(1, 1, 42)).expect("valid");
+        assert_eq!(req, TaskDiagRequest { show: ShowFlags::BASE, strategy: Strategy::One, pid: 42, sequence: 9 });
+    }
+
+    fn code(bytes: &[u8]) -> &'static str {
+        TaskDiagRequest::from_message(bytes).unwrap_err().code()
+    }
+
+    #[test]
+    fn malformed_requests_are_einval() {
+        let good = request_bytes(1, 0, 0);
+        assert_eq!(code(&good[..39]), "EINVAL", "truncated");
+        assert_eq!(code(&good[..10]), "EINVAL", "shorter than a header");
+        let mut long = good.clone();
+        long.extend_from_slice(&[0; 4]);
+        assert_eq!(code(&long), "EINVAL", "trailing bytes after nlmsg_len");
+        let mut lying = long.clone();
+        lying[0] = 44;
+        assert_eq!(code(&lying), "EINVAL", "payload longer than task_diag_pid");
+        let mut wrong_type = good.clone();
+        wrong_type[4] = 0x02;
+        assert_eq!(code(&wrong_type), "EINVAL", "nlmsg_type");
+        let mut ack = good.clone();
+        ack[6] |= 0x4;
+        assert_eq!(code(&ack), "EINVAL", "NLM_F_ACK is not supported");
+        assert_eq!(code(&request_bytes(1 << 40, 0, 0)), "EINVAL", "unknown show bit");
+        assert_eq!(code(&request_bytes(1, 5, 0)), "EINVAL", "unknown strategy");
+        assert_eq!(code(&request_bytes(1, 1, 0)), "EINVAL", "ONE without pid");
+        assert_eq!(code(&request_bytes(1, 1, u32::MAX)), "EINVAL", "pid out of range");
+    }
+
+    #[test]
+    fn defined_but_unimplemented_groups_are_eopnotsupp() {
+        assert_eq!(code(&request_bytes(1 << TASK_DIAG_VMA, 0, 0)), "EOPNOTSUPP");
+    }
+
+    #[test]
+    fn all_ignores_pid() {
+        let req = TaskDiagRequest::from_message(&request_bytes(1, 0, 1234)).expect("valid");
+        assert_eq!(req.strategy, Strategy::All);
+    }
+}
