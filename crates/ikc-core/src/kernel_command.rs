@@ -38,19 +38,30 @@ impl Caller {
 /// `ns::CURRENT_PIDNS`, `ns::CURRENT_NETNS`, `ns::GLOBAL`; `iov` is read as one
 /// byte stream.
 pub fn issue_kernel_command(ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<ResponseFd> {
+    check_flags(flags)?;
+    command::lookup(command)?;
+    // Take our own reference to the caller's fd before opening anything: an fd we
+    // open could otherwise reuse the number of one the caller just closed.
+    let selector = NsSelector::from_raw(ns)?;
     let mut proc = ProcFs::open()?;
     let caller = Caller::current(&mut proc)?;
-    issue_as(&mut proc, &caller, ns, command, iov, flags)
+    issue_as(&mut proc, &caller, selector, command, iov, flags)
 }
 
-/// The call, on behalf of `caller` (in-process use, or a broker answering a client).
-pub fn issue_as(proc: &mut ProcFs, caller: &Caller, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<ResponseFd> {
-    if flags & !KNOWN_FLAGS != 0 {
-        return Err(Error::invalid(format!("unknown flags {flags:#x}")));
-    }
+/// The call, on behalf of `caller` (in-process use, or a broker answering a
+/// client), with the namespace argument already held.
+pub fn issue_as(
+    proc: &mut ProcFs,
+    caller: &Caller,
+    selector: NsSelector,
+    command: u32,
+    iov: &[&[u8]],
+    flags: u32,
+) -> Result<ResponseFd> {
+    check_flags(flags)?;
     let spec = command::lookup(command)?;
-    let selector = NsSelector::from_raw(ns)?;
     let target = ns::resolve(&selector, spec.ns_type)?;
+    drop(selector);
     let request = gather(iov)?;
     let bytes = match spec.command {
         Command::TaskDiag => {
@@ -65,6 +76,13 @@ pub fn issue_as(proc: &mut ProcFs, caller: &Caller, ns: i32, command: u32, iov: 
         }
     };
     ResponseFd::from_bytes(&bytes)
+}
+
+fn check_flags(flags: u32) -> Result<()> {
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(Error::invalid(format!("unknown flags {flags:#x}")));
+    }
+    Ok(())
 }
 
 /// Joins the iovec into one request, refusing oversized ones before copying.

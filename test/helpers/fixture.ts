@@ -1,0 +1,85 @@
+// Starts ikc-fixture processes (crates/ikc-core/examples/ikc-fixture.rs) and
+// reaps them: every test that makes processes goes through here.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const FIXTURE = `${ROOT}target/debug/examples/ikc-fixture`;
+
+export interface FixtureInfo {
+  pid: number;
+  children?: number[];
+  tids?: number[];
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts `ikc-fixture ARGS` and resolves once it has printed its JSON line. */
+export function startFixture(args: string[], opts: SpawnOptions = {}): Promise<FixtureInfo> {
+  return startProcess(FIXTURE, args, opts);
+}
+
+/** Starts any program that prints one JSON line when ready. */
+export function startProcess(cmd: string, args: string[], opts: SpawnOptions = {}): Promise<FixtureInfo> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts });
+  running.add(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as FixtureInfo);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited with ${code} before it was ready`)));
+  });
+}
+
+/** Kills every process a test started (and their children, via the fixture's process). */
+export function killFixtures(): void {
+  for (const child of running) {
+    for (const kid of childrenOf(child.pid ?? -1)) safeKill(kid);
+    if (child.pid) safeKill(child.pid);
+  }
+  running.clear();
+}
+
+function safeKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Child pids from the kernel's own children file. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** One `Key:` line of /proc/PID/status, split into fields. */
+export function statusField(pid: number, key: string): string[] {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${key}:`));
+  if (!line) throw new Error(`no ${key} in /proc/${pid}/status`);
+  return line.slice(key.length + 1).trim().split(/\s+/);
+}
+
+/** The fields of /proc/PID/stat after the comm: [state, ppid, pgrp, session, ...]. */
+export function statFields(pid: number, tid = pid): { comm: string; rest: string[] } {
+  const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  return { comm: text.slice(open + 1, close), rest: text.slice(close + 2).trim().split(' ') };
+}
+
+/** The open fds of this process (the listing's own fd comes and goes with it). */
+export function openFds(): string[] {
+  return readdirSync('/proc/self/fd');
+}

@@ -1,0 +1,31 @@
+// Run as root inside `unshare --mount`: mounts a fresh procfs with hidepid=2 at
+// argv[2], drops to uid argv[3] / gid argv[4] in this very process, then lists
+// what that procfs shows and what ikc's task_diag returns, as one JSON line.
+// Same process, same credentials: the kernel and ikc answer the same viewer.
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { taskDiagSync } from '@ikc/sdk';
+
+const [mountpoint, uid, gid] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+execFileSync('mount', ['-t', 'proc', '-o', 'hidepid=2', 'proc', mountpoint]);
+
+process.setgroups([]);
+process.setgid(gid);
+process.setuid(uid);
+
+const numeric = (dir) => {
+  try {
+    return readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+};
+const procThreads = (pids) => pids.flatMap((p) => numeric(`${mountpoint}/${p}/task`).map((t) => `${p}/${t}`));
+
+const before = numeric(mountpoint);
+const threadsBefore = procThreads(before);
+const ikc = taskDiagSync({ strategy: 'all' }).map((t) => t.pid);
+const ikcThreads = taskDiagSync({ strategy: 'all-thread' }).map((t) => `${t.tgid}/${t.pid}`);
+const after = numeric(mountpoint);
+const threadsAfter = procThreads(after);
+console.log(JSON.stringify({ self: process.pid, before, ikc, after, threadsBefore, ikcThreads, threadsAfter }));
