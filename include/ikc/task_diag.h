@@ -1,0 +1,97 @@
+/* task_diag wire format as ikc produces it: layout-compatible with Andrey
+ * Vagin's include/uapi/linux/task_diag.h (task_diag v3), so programs written
+ * against that header parse ikc responses unchanged. See docs/wire-format.md. */
+#ifndef IKC_TASK_DIAG_H
+#define IKC_TASK_DIAG_H
+
+#include <linux/types.h>
+#include <linux/netlink.h>
+
+/* issue_kernel_command: the ns sentinels and the command number. */
+#define IKC_CURRENT_PIDNS (-2)
+#define IKC_CURRENT_NETNS (-3)
+#define IKC_GLOBAL (-4)
+#define IKC_READ_ONLY 0x80000000U
+#define IKC_TASK_DIAG (IKC_READ_ONLY | 1U)
+
+#define TASK_DIAG_CMD_GET 0xd101U
+
+struct task_diag_msg {
+	__u32 pid;
+	__u32 tgid;
+	__u32 flags;
+};
+
+#define TASK_DIAG_FLAG_CONT 0x00000001
+
+enum {
+	TASK_DIAG_BASE = 0,
+	TASK_DIAG_CRED,
+	TASK_DIAG_VMA,
+	TASK_DIAG_VMA_STAT,
+	TASK_DIAG_STAT,
+	__TASK_DIAG_ATTR_MAX
+};
+
+#define TASK_DIAG_SHOW_BASE (1ULL << TASK_DIAG_BASE)
+#define TASK_DIAG_SHOW_CRED (1ULL << TASK_DIAG_CRED)
+#define TASK_DIAG_SHOW_VMA (1ULL << TASK_DIAG_VMA)
+#define TASK_DIAG_SHOW_VMA_STAT (1ULL << TASK_DIAG_VMA_STAT)
+#define TASK_DIAG_SHOW_STAT (1ULL << TASK_DIAG_STAT)
+
+enum {
+	TASK_DIAG_RUNNING,
+	TASK_DIAG_INTERRUPTIBLE,
+	TASK_DIAG_UNINTERRUPTIBLE,
+	TASK_DIAG_STOPPED,
+	TASK_DIAG_TRACE_STOP,
+	TASK_DIAG_DEAD,
+	TASK_DIAG_ZOMBIE,
+	TASK_DIAG_IDLE, /* ikc addition: TASK_IDLE ('I' in /proc) */
+};
+
+#define TASK_DIAG_COMM_LEN 16
+
+struct task_diag_base {
+	__u32 tgid;
+	__u32 pid;
+	__u32 ppid;
+	__u32 tpid;
+	__u32 sid;
+	__u32 pgid;
+	__u8 state;
+	char comm[TASK_DIAG_COMM_LEN];
+};
+
+struct task_diag_caps {
+	__u32 cap[2];
+};
+
+struct task_diag_creds {
+	struct task_diag_caps cap_inheritable;
+	struct task_diag_caps cap_permitted;
+	struct task_diag_caps cap_effective;
+	struct task_diag_caps cap_bset;
+	__u32 uid;
+	__u32 euid;
+	__u32 suid;
+	__u32 fsuid;
+	__u32 gid;
+	__u32 egid;
+	__u32 sgid;
+	__u32 fsgid;
+};
+
+#define TASK_DIAG_DUMP_ALL 0
+#define TASK_DIAG_DUMP_ONE 1
+#define TASK_DIAG_DUMP_ALL_THREAD 2
+#define TASK_DIAG_DUMP_CHILDREN 3
+#define TASK_DIAG_DUMP_THREAD 4
+
+struct task_diag_pid {
+	__u64 show_flags;
+	__u64 dump_strategy;
+	__u32 pid;
+};
+
+#endif /* IKC_TASK_DIAG_H */
