@@ -1,0 +1,97 @@
+// npm run bench: times ikc against `ps` and against raw /proc reads, in the same
+// run, on a workload it makes itself. Prints medians and ratios, writes JSON.
+//   node bench/run.mjs [--procs N] [--reps R] [--out FILE]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { taskDiagSync } from '@ikc/sdk';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    procs: { type: 'string', default: '2000' },
+    reps: { type: 'string', default: '7' },
+    out: { type: 'string', default: 'bench-results.json' },
+  },
+});
+const procs = Number(values.procs);
+const reps = Number(values.reps);
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function time(fn) {
+  fn(); // warm up caches, JIT and the page cache of procfs dentries
+  const ms = [];
+  for (let i = 0; i < reps; i++) {
+    const t = process.hrtime.bigint();
+    fn();
+    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return median(ms);
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed`);
+  return r.stdout;
+}
+
+/** The raw procfs loop ikc replaces: list /proc, read every /proc/PID/stat. */
+function rawProcStat() {
+  let n = 0;
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) > 57) continue;
+    try {
+      n += readFileSync(`/proc/${name}/stat`).length > 0 ? 1 : 0;
+    } catch {
+      /* exited */
+    }
+  }
+  return n;
+}
+
+async function startWorkload() {
+  execFileSync('cargo', ['build', '--quiet', '--example', 'ikc-fixture', '-p', 'ikc-core'], { cwd: ROOT, stdio: 'inherit' });
+  const child = spawn(`${ROOT}target/debug/examples/ikc-fixture`, ['tree', String(procs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  return child;
+}
+
+const workload = await startWorkload();
+try {
+  const tasks = taskDiagSync({ strategy: 'all' }).length;
+  const ikcBin = [`${ROOT}packages/cli/bin/ikc.js`];
+  const rows = [
+    ['ps ax -o pid,ppid (end to end)', time(() => run('ps', ['ax', '-o', 'pid,ppid']))],
+    ['ikc ps -e -o pid,ppid (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid']))],
+    ['node -e 0 (Node start-up alone)', time(() => run(process.execPath, ['-e', '0']))],
+    ['raw /proc/PID/stat loop (in-process)', time(rawProcStat)],
+    ['SDK taskDiagSync ALL BASE (in-process)', time(() => taskDiagSync({ strategy: 'all' }))],
+    ['SDK taskDiagSync ALL BASE+CRED (in-process)', time(() => taskDiagSync({ strategy: 'all', show: ['base', 'creds'] }))],
+  ];
+  const [psMs, ikcPsMs, , rawMs, sdkMs] = rows.map((r) => r[1]);
+  console.log(`ikc bench: ${tasks} processes visible, median of ${reps} runs\n`);
+  for (const [name, ms] of rows) console.log(`${name.padEnd(46)} ${ms.toFixed(2).padStart(9)} ms`);
+  const ratios = {
+    'ps / ikc ps (end to end)': psMs / ikcPsMs,
+    'raw /proc stat loop / SDK ALL BASE': rawMs / sdkMs,
+  };
+  console.log('');
+  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)} x`);
+  writeFileSync(values.out, JSON.stringify({ tasks, reps, ms: Object.fromEntries(rows), ratios }, null, 2));
+  console.log(`\nwrote ${values.out}`);
+} finally {
+  // Children first: once the parent is gone they are reparented and harder to find.
+  for (const pid of readFileSync(`/proc/${workload.pid}/task/${workload.pid}/children`, 'utf8').split(/\s+/).filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  workload.kill('SIGKILL');
+}
