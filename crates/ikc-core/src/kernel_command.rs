@@ -6,9 +6,9 @@
 use crate::backend::procfs::ProcFs;
 use crate::command::{self, Command, NsType};
 use crate::error::{Error, Result};
-use crate::ns::{self, NsSelector};
+use crate::ns::{self, Namespace, NsSelector};
 use crate::response::ResponseFd;
-use crate::task_diag::{self, TaskDiagRequest};
+use crate::task_diag::{self, PidScope, TaskDiagRequest};
 use crate::visibility::Viewer;
 
 /// No flag is defined yet; every bit is reserved.
@@ -19,18 +19,19 @@ pub const MAX_REQUEST_LEN: usize = 64 * 1024;
 /// Who issued a command, captured once when it is issued.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
+    /// Credentials, with the tgid numbered as procfs numbers it.
     pub viewer: Viewer,
     /// The caller's pid namespace.
     pub pid_ns: ns::NsId,
-    /// Whether the mounted `/proc` shows the caller's own pid namespace.
-    pub proc_is_own_pidns: bool,
+    /// How many levels the caller's pid namespace sits below procfs's (0: the same).
+    pub levels_below_proc: usize,
 }
 
 impl Caller {
     /// The calling thread, as the kernel reports its credentials now.
     pub fn current(proc: &mut ProcFs) -> Result<Caller> {
         let (viewer, nspid_levels) = proc.current_viewer()?;
-        Ok(Caller { viewer, pid_ns: ns::current(NsType::Pid)?, proc_is_own_pidns: nspid_levels == 1 })
+        Ok(Caller { viewer, pid_ns: ns::current(NsType::Pid)?, levels_below_proc: nspid_levels.saturating_sub(1) })
     }
 }
 
@@ -66,16 +67,28 @@ pub fn issue_as(
     let bytes = match spec.command {
         Command::TaskDiag => {
             let req = TaskDiagRequest::from_message(&request)?;
-            if target.id != caller.pid_ns {
-                return Err(Error::NotSupported("task_diag for a pid namespace other than the caller's own".into()));
-            }
-            if !caller.proc_is_own_pidns {
-                return Err(Error::NotSupported("/proc is mounted from another pid namespace than the caller's".into()));
-            }
-            task_diag::dump(proc, &caller.viewer, &req)?
+            let mut scope = pid_scope(caller, target)?;
+            task_diag::dump(proc, &caller.viewer, &mut scope, &req)?
         }
     };
     ResponseFd::from_bytes(&bytes)
+}
+
+/// Where the target pid namespace sits relative to the one procfs shows.
+fn pid_scope(caller: &Caller, target: Namespace) -> Result<PidScope> {
+    let caller_ns = ns::open_current_pid()?;
+    let proc_ns = ns::ancestor(caller_ns, caller.levels_below_proc)?
+        .ok_or_else(|| Error::NotSupported("/proc belongs to a pid namespace above the caller's reach".into()))?;
+    let proc_id = ns::id_of(&proc_ns)?;
+    if target.id == proc_id {
+        return Ok(PidScope::whole(target.id));
+    }
+    match ns::depth_below(&target.fd, proc_id)? {
+        Some(depth) => Ok(PidScope::nested(depth, target.id, target.fd, caller.levels_below_proc == 0)),
+        None => Err(Error::PermissionDenied(
+            "the pid namespace is not the one /proc shows nor below it, so its tasks cannot be read from here".into(),
+        )),
+    }
 }
 
 fn check_flags(flags: u32) -> Result<()> {

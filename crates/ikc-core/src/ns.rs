@@ -21,7 +21,10 @@ pub const GLOBAL: i32 = -4;
 /// The inode number the kernel gives the initial pid namespace (`PROC_PID_INIT_INO`).
 pub const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
 
+nix::ioctl_none!(ns_get_parent, 0xb7, 0x2);
 nix::ioctl_none!(ns_get_nstype, 0xb7, 0x3);
+// `_IOR(NSIO, 0x6, int)`, though the pid is passed by value and returned as the result.
+nix::ioctl_write_int_bad!(ns_get_pid_from_pidns, nix::request_code_read!(0xb7, 0x6, std::mem::size_of::<i32>()));
 
 /// A namespace's identity: nsfs device and inode, as `stat` on its fd reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,16 +65,90 @@ impl NsSelector {
     }
 }
 
-/// A namespace a command will run in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A namespace a command will run in, held open.
+#[derive(Debug)]
 pub struct Namespace {
     pub ns_type: NsType,
     pub id: NsId,
+    pub fd: OwnedFd,
 }
 
 fn ns_id_of_path(path: &str) -> Result<NsId> {
     let st = stat(path).map_err(|e| Error::os(format!("stat {path}"), e))?;
     Ok(NsId { dev: st.st_dev, ino: st.st_ino })
+}
+
+/// The identity of an open namespace.
+pub fn id_of(fd: &OwnedFd) -> Result<NsId> {
+    let st = fstat(fd.as_fd()).map_err(|e| Error::os("fstat namespace fd", e))?;
+    Ok(NsId { dev: st.st_dev, ino: st.st_ino })
+}
+
+fn open_current(ns_type: NsType) -> Result<OwnedFd> {
+    let path = format!("/proc/thread-self/ns/{}", ns_type.name());
+    nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(|e| Error::os(format!("open {path}"), e))
+}
+
+/// The calling thread's pid namespace, held open.
+pub fn open_current_pid() -> Result<OwnedFd> {
+    open_current(NsType::Pid)
+}
+
+/// The parent of a pid (or user) namespace; `None` at the top of what the
+/// caller may see (`EPERM`) or of the hierarchy.
+pub fn parent(fd: &OwnedFd) -> Result<Option<OwnedFd>> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: NS_GET_PARENT takes no argument and returns a new fd (O_CLOEXEC) we own.
+    match unsafe { ns_get_parent(fd.as_raw_fd()) } {
+        Ok(raw) => Ok(Some(unsafe { OwnedFd::from_raw_fd(raw) })),
+        Err(Errno::EPERM | Errno::ENOENT) => Ok(None),
+        Err(e) => Err(Error::os("NS_GET_PARENT", e)),
+    }
+}
+
+/// How many levels `ns` sits below the namespace `ancestor`; `None` if it is not
+/// `ancestor` or one of its descendants.
+pub fn depth_below(ns: &OwnedFd, ancestor: NsId) -> Result<Option<usize>> {
+    let mut depth = 0;
+    let mut current = None::<OwnedFd>;
+    loop {
+        let fd = current.as_ref().unwrap_or(ns);
+        if id_of(fd)? == ancestor {
+            return Ok(Some(depth));
+        }
+        match parent(fd)? {
+            Some(p) => current = Some(p),
+            None => return Ok(None),
+        }
+        depth += 1;
+    }
+}
+
+/// The namespace `up` levels above `ns` (0 = `ns` itself); `None` past the top.
+pub fn ancestor(ns: OwnedFd, up: usize) -> Result<Option<OwnedFd>> {
+    let mut fd = ns;
+    for _ in 0..up {
+        match parent(&fd)? {
+            Some(p) => fd = p,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(fd))
+}
+
+/// Translates `pid`, numbered in the pid namespace `ns`, into the caller's own
+/// numbering (`NS_GET_PID_FROM_PIDNS`, Linux 6.11+). `Ok(None)`: no such task
+/// there; `Err(NotSupported)`: the kernel lacks the ioctl.
+pub fn pid_from_pidns(ns: &OwnedFd, pid: u32) -> Result<Option<u32>> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the ioctl reads the pid argument by value and returns an int.
+    match unsafe { ns_get_pid_from_pidns(ns.as_raw_fd(), pid as i32) } {
+        Ok(p) if p > 0 => Ok(Some(p as u32)),
+        Ok(_) | Err(Errno::ESRCH) => Ok(None),
+        Err(Errno::ENOTTY | Errno::EINVAL) => Err(Error::NotSupported("NS_GET_PID_FROM_PIDNS".into())),
+        Err(e) => Err(Error::os("NS_GET_PID_FROM_PIDNS", e)),
+    }
 }
 
 /// The calling process's namespace of a type.
@@ -99,20 +176,20 @@ pub fn is_initial(ns_type: NsType, id: NsId) -> Result<bool> {
 /// namespace is `EPERM`.
 pub fn resolve(selector: &NsSelector, want: NsType) -> Result<Namespace> {
     let mismatch = |got: &str| Error::invalid(format!("command needs a {} namespace, got {got}", want.name()));
-    let id = match selector {
-        NsSelector::CurrentPid if want == NsType::Pid => current(want)?,
-        NsSelector::CurrentNet if want == NsType::Net => current(want)?,
+    let fd = match selector {
+        NsSelector::CurrentPid if want == NsType::Pid => open_current(want)?,
+        NsSelector::CurrentNet if want == NsType::Net => open_current(want)?,
         NsSelector::CurrentPid => return Err(mismatch("CURRENT_PIDNS")),
         NsSelector::CurrentNet => return Err(mismatch("CURRENT_NETNS")),
         NsSelector::Global => {
-            let id = current(want)?;
-            if !is_initial(want, id)? {
+            let fd = open_current(want)?;
+            if !is_initial(want, id_of(&fd)?)? {
                 return Err(Error::PermissionDenied(format!(
                     "GLOBAL names the initial {} namespace, and the caller is not in it",
                     want.name()
                 )));
             }
-            id
+            fd
         }
         NsSelector::Fd(fd) => {
             use std::os::fd::AsRawFd;
@@ -125,11 +202,10 @@ pub fn resolve(selector: &NsSelector, want: NsType) -> Result<Namespace> {
             if kind != want.clone_flag() {
                 return Err(mismatch(&format!("a namespace of type {kind:#x}")));
             }
-            let st = fstat(fd.as_fd()).map_err(|e| Error::os("fstat namespace fd", e))?;
-            NsId { dev: st.st_dev, ino: st.st_ino }
+            fd.try_clone().map_err(|e| Error::os("dup namespace fd", Errno::from_raw(e.raw_os_error().unwrap_or(0))))?
         }
     };
-    Ok(Namespace { ns_type: want, id })
+    Ok(Namespace { ns_type: want, id: id_of(&fd)?, fd })
 }
 
 #[cfg(test)]
@@ -152,7 +228,8 @@ mod tests {
         let fd = std::fs::File::open("/proc/self/ns/pid").expect("open ns");
         use std::os::fd::AsRawFd;
         let by_fd = resolve(&NsSelector::from_raw(fd.as_raw_fd()).expect("dup"), NsType::Pid).expect("resolves");
-        assert_eq!(ns, by_fd);
+        assert_eq!(ns.id, by_fd.id);
+        assert_eq!(depth_below(&by_fd.fd, ns.id).expect("walk"), Some(0));
     }
 
     #[test]

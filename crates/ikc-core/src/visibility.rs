@@ -69,6 +69,7 @@ mod tests {
             base: TaskBase { tgid, pid: tgid, ..Default::default() },
             creds: TaskCreds { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, ..Default::default() },
             dumpable: true,
+            levels: Default::default(),
         }
     }
 

@@ -48,8 +48,36 @@ pub struct StatusFields {
     pub cap_prm: u64,
     pub cap_eff: u64,
     pub cap_bnd: u64,
-    /// Entries on the `NSpid` line: 1 when procfs belongs to the task's own pid namespace.
-    pub nspid_levels: usize,
+    /// `NSpid`, `NSpgid`, `NSsid`: the ids in each pid namespace from procfs's
+    /// own (index 0) down to the task's (last); one entry when they coincide.
+    pub levels: NsLevels,
+}
+
+/// The deepest nesting the kernel allows (`MAX_PID_NS_LEVEL`) plus the root.
+pub const MAX_LEVELS: usize = 33;
+
+/// A task's pid, pgid and sid at each pid-namespace level below procfs's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NsLevels {
+    pub len: usize,
+    pub pid: [u32; MAX_LEVELS],
+    pub pgid: [u32; MAX_LEVELS],
+    pub sid: [u32; MAX_LEVELS],
+}
+
+impl Default for NsLevels {
+    fn default() -> Self {
+        NsLevels { len: 0, pid: [0; MAX_LEVELS], pgid: [0; MAX_LEVELS], sid: [0; MAX_LEVELS] }
+    }
+}
+
+fn parse_levels(value: &str, out: &mut [u32; MAX_LEVELS]) -> Option<usize> {
+    let mut n = 0;
+    for field in value.split_ascii_whitespace() {
+        *out.get_mut(n)? = field.parse().ok()?;
+        n += 1;
+    }
+    Some(n)
 }
 
 fn gone(e: Errno) -> bool {
@@ -200,6 +228,7 @@ impl ProcFs {
                 fsgid: status.gid[3],
             },
             dumpable,
+            levels: status.levels,
         }))
     }
 
@@ -212,19 +241,47 @@ impl ProcFs {
 
     /// The calling thread's credentials as the kernel reports them, and how many
     /// pid-namespace levels separate procfs from the caller (1 = same namespace).
+    /// The viewer's tgid is in procfs's numbering, like every pid the backend reads.
     pub fn current_viewer(&mut self) -> Result<(Viewer, usize)> {
         if !self.read_file("thread-self/status")? {
             return Err(Error::os("read /proc/thread-self/status", Errno::ENOENT));
         }
         let status = parse_status(&self.buf)
             .ok_or_else(|| Error::os("parse /proc/thread-self/status", Errno::EIO))?;
+        let tgid = nix::fcntl::readlinkat(self.root.as_fd(), "self")
+            .ok()
+            .and_then(|p| p.to_str().and_then(|s| s.parse::<u32>().ok()))
+            .ok_or_else(|| Error::os("readlink /proc/self", Errno::ENOENT))?;
         let viewer = Viewer {
-            tgid: std::process::id(),
+            tgid,
             fsuid: status.uid[3],
             fsgid: status.gid[3],
             cap_effective: status.cap_eff,
         };
-        Ok((viewer, status.nspid_levels))
+        Ok((viewer, status.levels.len))
+    }
+
+    /// The inode of a task's pid namespace (`/proc/TGID/task/TID/ns/pid`); `None` if gone
+    /// or not readable (the same ptrace-read rule that hides the task).
+    pub fn pid_ns_inode(&self, tgid: u32, tid: u32) -> Result<Option<u64>> {
+        let path = format!("{tgid}/task/{tid}/ns/pid");
+        let link = match nix::fcntl::readlinkat(self.root.as_fd(), path.as_str()) {
+            Ok(l) => l,
+            Err(e) if gone(e) => return Ok(None),
+            Err(e) => return Err(Error::os(format!("readlink /proc/{path}"), e)),
+        };
+        // "pid:[4026531836]"
+        Ok(link.to_str().and_then(|l| l.strip_prefix("pid:[")?.strip_suffix(']')?.parse().ok()))
+    }
+
+    /// Opens a task's pid namespace; `None` if gone or not readable.
+    pub fn open_pid_ns(&self, tgid: u32, tid: u32) -> Result<Option<OwnedFd>> {
+        let path = format!("{tgid}/task/{tid}/ns/pid");
+        match openat(self.root.as_fd(), path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(e) if gone(e) => Ok(None),
+            Err(e) => Err(Error::os(format!("open /proc/{path}"), e)),
+        }
     }
 }
 
@@ -283,7 +340,13 @@ pub fn parse_status(b: &[u8]) -> Option<StatusFields> {
             "CapPrm" => s.cap_prm = hex(value)?,
             "CapEff" => s.cap_eff = hex(value)?,
             "CapBnd" => s.cap_bnd = hex(value)?,
-            "NSpid" => s.nspid_levels = value.split_ascii_whitespace().count(),
+            "NSpid" => s.levels.len = parse_levels(value, &mut s.levels.pid)?,
+            "NSpgid" => {
+                parse_levels(value, &mut s.levels.pgid)?;
+            }
+            "NSsid" => {
+                parse_levels(value, &mut s.levels.sid)?;
+            }
             _ => {}
         }
     }
@@ -315,7 +378,7 @@ mod tests {
     #[test]
     fn status_fields() {
         let text = b"Name:\tbash\nTgid:\t77\nPid:\t78\nPPid:\t1\nTracerPid:\t5\n\
-Uid:\t1000\t1001\t1002\t1003\nGid:\t10\t11\t12\t13\nNSpid:\t78\t3\n\
+Uid:\t1000\t1001\t1002\t1003\nGid:\t10\t11\t12\t13\nNSpid:\t78\t3\nNSpgid:\t78\t3\nNSsid:\t1\t0\n\
 CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000003000\nCapBnd:\t000001ffffffffff\n";
         let s = parse_status(text).expect("parses");
         assert_eq!(s.tgid, 77);
@@ -324,7 +387,8 @@ CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000003000\
         assert_eq!(s.gid, [10, 11, 12, 13]);
         assert_eq!(s.cap_prm, 0x1ff_ffff_ffff);
         assert_eq!(s.cap_eff, 0x3000);
-        assert_eq!(s.nspid_levels, 2);
+        assert_eq!(s.levels.len, 2);
+        assert_eq!(&s.levels.pid[..2], &[78, 3]);
     }
 
     #[test]

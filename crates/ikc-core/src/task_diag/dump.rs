@@ -3,58 +3,92 @@
 //! per task followed by `NLMSG_DONE`.
 
 use super::message::message_len;
-use super::{ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo};
+use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo};
 use crate::backend::procfs::ProcFs;
 use crate::error::{Error, Result};
 use crate::netlink::emit_done;
 use crate::visibility::{may_read, Viewer};
 
-/// Produces the complete response bytes for `req` as `viewer` may see them.
-pub fn dump(proc: &mut ProcFs, viewer: &Viewer, req: &TaskDiagRequest) -> Result<Vec<u8>> {
-    let mut out = Response::new(req);
+/// Produces the complete response bytes for `req` as `viewer` may see them,
+/// restricted to and renumbered in the pid namespace `scope` names.
+pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &TaskDiagRequest) -> Result<Vec<u8>> {
+    let mut d = Dump { proc, viewer, scope, out: Response::new(req) };
     match req.strategy {
         Strategy::All => {
-            let tgids = proc.tgids()?;
-            out.reserve(tgids.len());
+            let tgids = d.proc.tgids()?;
+            d.out.reserve(tgids.len());
             for tgid in tgids {
-                out.push_if_visible(proc.read_task(tgid, tgid)?, viewer);
+                d.read_and_emit(tgid, tgid)?;
             }
         }
         Strategy::AllThread => {
-            for tgid in proc.tgids()? {
-                for tid in proc.tids(tgid)?.unwrap_or_default() {
-                    out.push_if_visible(proc.read_task(tgid, tid)?, viewer);
+            for tgid in d.proc.tgids()? {
+                for tid in d.proc.tids(tgid)?.unwrap_or_default() {
+                    d.read_and_emit(tgid, tid)?;
                 }
             }
         }
         Strategy::One => {
-            let task = visible_anchor(proc, viewer, req.pid)?;
-            out.push_if_visible(Some(task), viewer);
+            let task = anchor(d.proc, viewer, d.scope, req.pid)?;
+            d.emit(task)?;
         }
         Strategy::Thread => {
-            let anchor = visible_anchor(proc, viewer, req.pid)?;
-            let tgid = anchor.base.tgid;
-            for tid in proc.tids(tgid)?.unwrap_or_default() {
-                out.push_if_visible(proc.read_task(tgid, tid)?, viewer);
+            let tgid = anchor(d.proc, viewer, d.scope, req.pid)?.base.tgid;
+            for tid in d.proc.tids(tgid)?.unwrap_or_default() {
+                d.read_and_emit(tgid, tid)?;
             }
         }
         Strategy::Children => {
-            let anchor = visible_anchor(proc, viewer, req.pid)?;
-            for child in proc.children(anchor.base.tgid)?.unwrap_or_default() {
-                out.push_if_visible(proc.read_task(child, child)?, viewer);
+            let tgid = anchor(d.proc, viewer, d.scope, req.pid)?.base.tgid;
+            for child in d.proc.children(tgid)?.unwrap_or_default() {
+                d.read_and_emit(child, child)?;
             }
         }
     }
-    Ok(out.finish())
+    Ok(d.out.finish())
 }
 
-/// The task a per-process strategy starts from. Absent and hidden give the same
+/// One dump in progress.
+struct Dump<'a> {
+    proc: &'a mut ProcFs,
+    viewer: &'a Viewer,
+    scope: &'a mut PidScope,
+    out: Response,
+}
+
+impl Dump<'_> {
+    fn read_and_emit(&mut self, tgid: u32, tid: u32) -> Result<()> {
+        match self.proc.read_task(tgid, tid)? {
+            Some(task) => self.emit(task),
+            None => Ok(()), // exited since it was listed
+        }
+    }
+
+    fn emit(&mut self, mut task: TaskInfo) -> Result<()> {
+        // Visibility first, on procfs's numbering (the viewer's tgid is numbered there too).
+        if !may_read(self.viewer, &task) || !self.scope.contains(self.proc, &task)? {
+            return Ok(());
+        }
+        self.scope.renumber(self.proc, &mut task)?;
+        self.out.push(&task);
+        Ok(())
+    }
+}
+
+/// The task a per-process strategy starts from, `pid` numbered in the scope's
+/// namespace. Absent, outside the namespace and hidden all give the same
 /// `ESRCH`, so a caller cannot probe for pids it may not see.
-fn visible_anchor(proc: &mut ProcFs, viewer: &Viewer, pid: u32) -> Result<TaskInfo> {
-    let tgid = proc.status_of(pid)?.map(|s| s.tgid).ok_or(Error::NoSuchProcess(pid))?;
-    match proc.read_task(tgid, pid)? {
-        Some(task) if may_read(viewer, &task) => Ok(task),
-        _ => Err(Error::NoSuchProcess(pid)),
+fn anchor(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, pid: u32) -> Result<TaskInfo> {
+    let missing = Error::NoSuchProcess(pid);
+    let local = match scope.procfs_pid(proc, pid) {
+        Ok(p) => p,
+        Err(Error::NoSuchProcess(_)) => return Err(missing),
+        Err(e) => return Err(e),
+    };
+    let tgid = proc.status_of(local)?.map(|s| s.tgid).ok_or(Error::NoSuchProcess(pid))?;
+    match proc.read_task(tgid, local)? {
+        Some(task) if may_read(viewer, &task) && scope.contains(proc, &task)? => Ok(task),
+        _ => Err(missing),
     }
 }
 
@@ -75,11 +109,7 @@ impl Response {
         self.bytes.reserve(tasks.saturating_mul(per_task));
     }
 
-    fn push_if_visible(&mut self, task: Option<TaskInfo>, viewer: &Viewer) {
-        let Some(task) = task else { return };
-        if !may_read(viewer, &task) {
-            return;
-        }
+    fn push(&mut self, task: &TaskInfo) {
         let mut msg = TaskDiagMessage { pid: task.base.pid, tgid: task.base.tgid, flags: 0, attributes: Vec::with_capacity(2) };
         if self.show.contains(ShowFlags::BASE) {
             msg.attributes.push(TaskAttribute::Base(task.base));

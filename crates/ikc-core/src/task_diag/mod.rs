@@ -7,12 +7,14 @@ mod creds;
 mod dump;
 mod message;
 mod request;
+mod scope;
 
 pub use base::{Comm, TaskBase, TaskBaseBuffer, TASK_DIAG_BASE_LEN};
 pub use creds::{TaskCreds, TaskCredsBuffer, TASK_DIAG_CREDS_LEN};
 pub use dump::dump;
 pub use message::{parse_response, TaskAttribute, TaskDiagMessage, TASK_DIAG_MSG_LEN};
 pub use request::{ShowFlags, Strategy, TaskDiagRequest, TASK_DIAG_PID_LEN};
+pub use scope::PidScope;
 
 /// `nlmsg_type` of requests and of each per-task message.
 pub const TASK_DIAG_CMD_GET: u16 = 0xd101;
@@ -86,4 +88,6 @@ pub struct TaskInfo {
     pub creds: TaskCreds,
     /// `get_dumpable(mm) == SUID_DUMP_USER` (always true for tasks without an mm).
     pub dumpable: bool,
+    /// The task's ids in each pid namespace below procfs's (for namespace scoping).
+    pub levels: crate::backend::procfs::NsLevels,
 }
