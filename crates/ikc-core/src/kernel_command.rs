@@ -25,13 +25,20 @@ pub struct Caller {
     pub pid_ns: ns::NsId,
     /// How many levels the caller's pid namespace sits below procfs's (0: the same).
     pub levels_below_proc: usize,
+    /// Where the caller's own namespaces are found (`CURRENT_*`, `GLOBAL`).
+    pub ns_source: ns::NsSource,
 }
 
 impl Caller {
     /// The calling thread, as the kernel reports its credentials now.
     pub fn current(proc: &mut ProcFs) -> Result<Caller> {
         let (viewer, nspid_levels) = proc.current_viewer()?;
-        Ok(Caller { viewer, pid_ns: ns::current(NsType::Pid)?, levels_below_proc: nspid_levels.saturating_sub(1) })
+        Ok(Caller {
+            viewer,
+            pid_ns: ns::current(NsType::Pid)?,
+            levels_below_proc: nspid_levels.saturating_sub(1),
+            ns_source: ns::NsSource::ThisThread,
+        })
     }
 }
 
@@ -61,7 +68,7 @@ pub fn issue_as(
 ) -> Result<ResponseFd> {
     check_flags(flags)?;
     let spec = command::lookup(command)?;
-    let target = ns::resolve(&selector, spec.ns_type)?;
+    let target = ns::resolve(&selector, spec.ns_type, caller.ns_source)?;
     drop(selector);
     let request = gather(iov)?;
     let bytes = match spec.command {
@@ -76,7 +83,7 @@ pub fn issue_as(
 
 /// Where the target pid namespace sits relative to the one procfs shows.
 fn pid_scope(caller: &Caller, target: Namespace) -> Result<PidScope> {
-    let caller_ns = ns::open_current_pid()?;
+    let caller_ns = caller.ns_source.open(NsType::Pid)?;
     let proc_ns = ns::ancestor(caller_ns, caller.levels_below_proc)?
         .ok_or_else(|| Error::NotSupported("/proc belongs to a pid namespace above the caller's reach".into()))?;
     let proc_id = ns::id_of(&proc_ns)?;

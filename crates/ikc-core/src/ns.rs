@@ -84,15 +84,26 @@ pub fn id_of(fd: &OwnedFd) -> Result<NsId> {
     Ok(NsId { dev: st.st_dev, ino: st.st_ino })
 }
 
-fn open_current(ns_type: NsType) -> Result<OwnedFd> {
-    let path = format!("/proc/thread-self/ns/{}", ns_type.name());
-    nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .map_err(|e| Error::os(format!("open {path}"), e))
+/// Whose namespaces `CURRENT_*` and `GLOBAL` refer to: the calling thread's
+/// (in-process use), or another process's (a broker answering a client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsSource {
+    ThisThread,
+    /// A process, by pid as procfs numbers it. The broker checks, with a pidfd it
+    /// holds, that the pid still names its client after opening.
+    Process(u32),
 }
 
-/// The calling thread's pid namespace, held open.
-pub fn open_current_pid() -> Result<OwnedFd> {
-    open_current(NsType::Pid)
+impl NsSource {
+    /// Opens this source's namespace of a type.
+    pub fn open(self, ns_type: NsType) -> Result<OwnedFd> {
+        let path = match self {
+            NsSource::ThisThread => format!("/proc/thread-self/ns/{}", ns_type.name()),
+            NsSource::Process(pid) => format!("/proc/{pid}/ns/{}", ns_type.name()),
+        };
+        nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+            .map_err(|e| Error::os(format!("open {path}"), e))
+    }
 }
 
 /// The parent of a pid (or user) namespace; `None` at the top of what the
@@ -151,19 +162,19 @@ pub fn pid_from_pidns(ns: &OwnedFd, pid: u32) -> Result<Option<u32>> {
     }
 }
 
-/// The calling process's namespace of a type.
+/// The calling thread's namespace of a type.
 pub fn current(ns_type: NsType) -> Result<NsId> {
     ns_id_of_path(&format!("/proc/thread-self/ns/{}", ns_type.name()))
 }
 
-/// Whether `id` is the initial namespace of its type.
-pub fn is_initial(ns_type: NsType, id: NsId) -> Result<bool> {
+/// Whether `id`, a namespace of `source`, is the initial namespace of its type.
+pub fn is_initial(source: NsSource, ns_type: NsType, id: NsId) -> Result<bool> {
     match ns_type {
         NsType::Pid => Ok(id.ino == PROC_PID_INIT_INO),
         // The initial network namespace has no fixed inode; it is the one of pid 1
         // in the initial pid namespace, which only a caller there can name.
         NsType::Net => {
-            if current(NsType::Pid)?.ino != PROC_PID_INIT_INO {
+            if id_of(&source.open(NsType::Pid)?)?.ino != PROC_PID_INIT_INO {
                 return Ok(false);
             }
             Ok(ns_id_of_path("/proc/1/ns/net")? == id)
@@ -171,19 +182,19 @@ pub fn is_initial(ns_type: NsType, id: NsId) -> Result<bool> {
     }
 }
 
-/// Resolves the selector for a command that needs `want`. Type mismatches and
-/// fds that are not namespaces are `EINVAL`; `GLOBAL` outside the initial
-/// namespace is `EPERM`.
-pub fn resolve(selector: &NsSelector, want: NsType) -> Result<Namespace> {
+/// Resolves the selector for a command that needs `want`, with `CURRENT_*` and
+/// `GLOBAL` taken from `source`. Type mismatches and fds that are not namespaces
+/// are `EINVAL`; `GLOBAL` outside the initial namespace is `EPERM`.
+pub fn resolve(selector: &NsSelector, want: NsType, source: NsSource) -> Result<Namespace> {
     let mismatch = |got: &str| Error::invalid(format!("command needs a {} namespace, got {got}", want.name()));
     let fd = match selector {
-        NsSelector::CurrentPid if want == NsType::Pid => open_current(want)?,
-        NsSelector::CurrentNet if want == NsType::Net => open_current(want)?,
+        NsSelector::CurrentPid if want == NsType::Pid => source.open(want)?,
+        NsSelector::CurrentNet if want == NsType::Net => source.open(want)?,
         NsSelector::CurrentPid => return Err(mismatch("CURRENT_PIDNS")),
         NsSelector::CurrentNet => return Err(mismatch("CURRENT_NETNS")),
         NsSelector::Global => {
-            let fd = open_current(want)?;
-            if !is_initial(want, id_of(&fd)?)? {
+            let fd = source.open(want)?;
+            if !is_initial(source, want, id_of(&fd)?)? {
                 return Err(Error::PermissionDenied(format!(
                     "GLOBAL names the initial {} namespace, and the caller is not in it",
                     want.name()
@@ -224,10 +235,10 @@ mod tests {
     #[test]
     fn current_pid_ns_matches_its_proc_link() {
         let sel = NsSelector::from_raw(CURRENT_PIDNS).expect("sentinel");
-        let ns = resolve(&sel, NsType::Pid).expect("resolves");
+        let ns = resolve(&sel, NsType::Pid, NsSource::ThisThread).expect("resolves");
         let fd = std::fs::File::open("/proc/self/ns/pid").expect("open ns");
         use std::os::fd::AsRawFd;
-        let by_fd = resolve(&NsSelector::from_raw(fd.as_raw_fd()).expect("dup"), NsType::Pid).expect("resolves");
+        let by_fd = resolve(&NsSelector::from_raw(fd.as_raw_fd()).expect("dup"), NsType::Pid, NsSource::ThisThread).expect("resolves");
         assert_eq!(ns.id, by_fd.id);
         assert_eq!(depth_below(&by_fd.fd, ns.id).expect("walk"), Some(0));
     }
@@ -235,13 +246,13 @@ mod tests {
     #[test]
     fn wrong_types_are_einval() {
         let sel = NsSelector::from_raw(CURRENT_NETNS).expect("sentinel");
-        assert_eq!(resolve(&sel, NsType::Pid).unwrap_err().code(), "EINVAL");
+        assert_eq!(resolve(&sel, NsType::Pid, NsSource::ThisThread).unwrap_err().code(), "EINVAL");
         let net = std::fs::File::open("/proc/self/ns/net").expect("open ns");
         use std::os::fd::AsRawFd;
         let sel = NsSelector::from_raw(net.as_raw_fd()).expect("dup");
-        assert_eq!(resolve(&sel, NsType::Pid).unwrap_err().code(), "EINVAL");
+        assert_eq!(resolve(&sel, NsType::Pid, NsSource::ThisThread).unwrap_err().code(), "EINVAL");
         let file = std::fs::File::open("/proc/self/stat").expect("open file");
         let sel = NsSelector::from_raw(file.as_raw_fd()).expect("dup");
-        assert_eq!(resolve(&sel, NsType::Pid).unwrap_err().code(), "EINVAL");
+        assert_eq!(resolve(&sel, NsType::Pid, NsSource::ThisThread).unwrap_err().code(), "EINVAL");
     }
 }

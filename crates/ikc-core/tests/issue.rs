@@ -1,7 +1,7 @@
 //! `issue_kernel_command` from Rust: real dumps of this test process.
 
 use ikc_core::task_diag::{parse_response, ShowFlags, Strategy, TaskDiagRequest};
-use ikc_core::{issue_kernel_command, CURRENT_NETNS, CURRENT_PIDNS, GLOBAL, TASK_DIAG};
+use ikc_core::{issue_kernel_command, CURRENT_PIDNS, GLOBAL, TASK_DIAG};
 
 fn request(strategy: Strategy, pid: u32) -> Vec<u8> {
     TaskDiagRequest { show: ShowFlags::BASE | ShowFlags::CRED, strategy, pid, sequence: 5 }.to_message()
