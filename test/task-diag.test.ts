@@ -24,6 +24,11 @@ function kernelView(pid: number, tid = pid) {
   };
 }
 
+async function waitForState(pid: number, letter: string): Promise<void> {
+  for (let i = 0; i < 500 && statFields(pid).rest[0] !== letter; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(statFields(pid).rest[0]).toBe(letter);
+}
+
 function diagView(t: Task) {
   const b = t.base!;
   return { tgid: b.tgid, pid: b.pid, ppid: b.ppid, pgid: b.pgid, sid: b.sid, tpid: b.tpid, state: stateLetter(b.state), comm: b.comm };
@@ -95,6 +100,9 @@ describe('task_diag strategies', () => {
     const traced = await startFixture(['traced']);
     const stopped = await startFixture(['tree', '1']);
     process.kill(stopped.children![0], 'SIGSTOP');
+    // Signals and exits land asynchronously: wait until the kernel reports the settled state.
+    await waitForState(stopped.children![0], 'T');
+    await waitForState(zombie.children![0], 'Z');
     const check = [session.pid, session.children![0], zombie.children![0], traced.children![0], stopped.children![0]];
     for (const pid of check) {
       const [t] = taskDiagSync({ strategy: 'one', pid });

@@ -23,6 +23,21 @@ fn sleep_forever() -> ! {
     }
 }
 
+/// Waits until every task listed is asleep (`S` in its stat), so tests that
+/// compare states never catch one on its way into sleep.
+fn settle(tasks: &[(i32, i32)]) {
+    for &(pid, tid) in tasks {
+        for _ in 0..2000 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap_or_default();
+            let state = stat.rsplit_once(") ").map(|(_, rest)| rest.starts_with('S')).unwrap_or(true);
+            if state {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
 fn ready(json: String) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{json}");
@@ -43,7 +58,9 @@ fn spawn_child(own_group: bool) -> Pid {
 }
 
 fn tree(n: usize) {
-    let kids: Vec<String> = (0..n).map(|i| spawn_child(i % 2 == 1).to_string()).collect();
+    let pids: Vec<Pid> = (0..n).map(|i| spawn_child(i % 2 == 1)).collect();
+    settle(&pids.iter().map(|p| (p.as_raw(), p.as_raw())).collect::<Vec<_>>());
+    let kids: Vec<String> = pids.iter().map(Pid::to_string).collect();
     ready(format!(r#"{{"pid":{},"children":[{}]}}"#, getpid(), kids.join(",")));
     sleep_forever()
 }
@@ -61,6 +78,8 @@ fn threads(n: usize, name: &str) {
     }
     let mut tids: Vec<i32> = (0..n).map(|_| rx.recv().expect("tid")).collect();
     tids.sort_unstable();
+    let me = getpid().as_raw();
+    settle(&tids.iter().map(|&t| (me, t)).collect::<Vec<_>>());
     let tids: Vec<String> = tids.iter().map(i32::to_string).collect();
     ready(format!(r#"{{"pid":{},"tids":[{}]}}"#, getpid(), tids.join(",")));
     sleep_forever()
