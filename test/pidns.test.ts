@@ -132,3 +132,18 @@ describe.skipIf(!isRoot)('pid namespace scope (needs root for unshare)', () => {
     expect(() => taskDiagSync({ ns: '/proc/self/ns/uts' })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });
+
+describe.skipIf(!isRoot)('ikc ps --pidns', () => {
+  it('prints what ps prints inside the namespace', async () => {
+    const { init } = await inNewPidns(['sh', '-c', 'sleep 1000 & sleep 1000 & echo up; wait']);
+    await new Promise((r) => setTimeout(r, 100));
+    const ikc = execFileSync(process.execPath, [`${ROOT}packages/cli/bin/ikc.js`, 'ps', '-e', '--pidns', `/proc/${init}/ns/pid`, '--no-headers', '-o', 'pid,ppid,pgid,sid,comm'], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).join(' '));
+    expect(ikc).toEqual(psInside(init));
+    expect(ikc).toHaveLength(3);
+  });
+});

@@ -163,7 +163,7 @@ function builder(y: Argv): Argv<PsArgs> {
     .option('o', { alias: 'format', type: 'string', coerce: list, requiresArg: true, describe: `Columns: COL[:WIDTH][=HEADER][,COL...] (repeatable; comma or space separated; 'col=' leaves the header blank). Default ${DEFAULT_FORMAT}` })
     .option('no-headers', { alias: ['no-heading', 'h'], type: 'boolean', describe: 'Print no header line (also BSD "h")' })
     .option('json', { type: 'boolean', describe: 'Print a JSON array of objects keyed by column name (numbers as numbers)' })
-    .option('ns', { type: 'string', default: 'current', requiresArg: true, describe: "Pid namespace: 'current', 'global' or a path such as /proc/PID/ns/pid" })
+    .option('ns', { alias: 'pidns', type: 'string', default: 'current', requiresArg: true, describe: "Pid namespace: 'current', 'global' or a path such as /proc/PID/ns/pid (the namespace fd is the capability: only its processes, numbered as inside it)" })
     .option('w', { type: 'count', describe: 'Wide output (as ps: at least 132 columns; twice: unlimited). Output to a pipe is never cut' });
   for (const [key, why] of Object.entries(UNSUPPORTED)) b = b.option(key, { hidden: true, describe: why });
   return b
