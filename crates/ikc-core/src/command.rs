@@ -40,6 +40,9 @@ mod libc_consts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     TaskDiag,
+    SockDiag,
+    LinkDump,
+    AddrDump,
 }
 
 /// One row of the command table.
@@ -66,14 +69,19 @@ impl CommandSpec {
 
 /// `TASK_DIAG`: a task_diag dump of the processes of a pid namespace.
 pub const TASK_DIAG: u32 = COMMANDS[0].id();
+/// `SOCK_DIAG`: a sock_diag dump of the sockets of a network namespace.
+pub const SOCK_DIAG: u32 = COMMANDS[1].id();
+/// `LINK_DUMP`: an RTM_GETLINK dump of the links of a network namespace.
+pub const LINK_DUMP: u32 = COMMANDS[2].id();
+/// `ADDR_DUMP`: an RTM_GETADDR dump of the addresses of a network namespace.
+pub const ADDR_DUMP: u32 = COMMANDS[3].id();
 
-pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
-    command: Command::TaskDiag,
-    name: "TASK_DIAG",
-    number: 1,
-    ns_type: NsType::Pid,
-    read_only: true,
-}];
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec { command: Command::TaskDiag, name: "TASK_DIAG", number: 1, ns_type: NsType::Pid, read_only: true },
+    CommandSpec { command: Command::SockDiag, name: "SOCK_DIAG", number: 2, ns_type: NsType::Net, read_only: true },
+    CommandSpec { command: Command::LinkDump, name: "LINK_DUMP", number: 3, ns_type: NsType::Net, read_only: true },
+    CommandSpec { command: Command::AddrDump, name: "ADDR_DUMP", number: 4, ns_type: NsType::Net, read_only: true },
+];
 
 /// Validates a command number: known, and carrying exactly the read-only bit its row says.
 pub fn lookup(command: u32) -> Result<&'static CommandSpec> {
@@ -107,13 +115,31 @@ mod tests {
     }
 
     #[test]
+    fn net_commands_are_read_only_and_net_scoped() {
+        for (id, command) in [(SOCK_DIAG, Command::SockDiag), (LINK_DUMP, Command::LinkDump), (ADDR_DUMP, Command::AddrDump)] {
+            let spec = lookup(id).expect("known");
+            assert_eq!((spec.command, spec.ns_type, spec.read_only), (command, NsType::Net, true));
+        }
+        assert_eq!((SOCK_DIAG, LINK_DUMP, ADDR_DUMP), (0x8000_0002, 0x8000_0003, 0x8000_0004));
+    }
+
+    #[test]
+    fn numbers_are_unique() {
+        for (i, a) in COMMANDS.iter().enumerate() {
+            assert!(COMMANDS[i + 1..].iter().all(|b| b.number != a.number), "{} is numbered twice", a.name);
+        }
+    }
+
+    #[test]
     fn missing_read_only_bit_is_einval() {
-        assert_eq!(lookup(1).unwrap_err().code(), "EINVAL");
+        for c in [1, 2, 3, 4] {
+            assert_eq!(lookup(c).unwrap_err().code(), "EINVAL", "command {c:#x}");
+        }
     }
 
     #[test]
     fn unknown_commands_are_einval() {
-        for c in [0, READ_ONLY, READ_ONLY | 0x7fff_ffff, 2, READ_ONLY | 2] {
+        for c in [0, READ_ONLY, READ_ONLY | 0x7fff_ffff, 5, READ_ONLY | 5, READ_ONLY | 21] {
             assert_eq!(lookup(c).unwrap_err().code(), "EINVAL", "command {c:#x}");
         }
     }

@@ -19,6 +19,8 @@ pub enum Error {
     NotSupported(String),
     /// A system call failed in a way the request did not cause.
     Os { op: String, errno: i32 },
+    /// A broker refused a request: its errno and its message (which starts with the code).
+    Broker { errno: i32, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -41,7 +43,7 @@ impl Error {
             Error::PermissionDenied(_) => E::EPERM as i32,
             Error::NoSuchProcess(_) => E::ESRCH as i32,
             Error::NotSupported(_) => E::EOPNOTSUPP as i32,
-            Error::Os { errno, .. } => *errno,
+            Error::Os { errno, .. } | Error::Broker { errno, .. } => *errno,
         }
     }
 
@@ -79,6 +81,10 @@ pub fn errno_name(errno: i32) -> &'static str {
         E::EOPNOTSUPP => "EOPNOTSUPP",
         E::ECONNREFUSED => "ECONNREFUSED",
         E::ETIMEDOUT => "ETIMEDOUT",
+        E::EPROTO => "EPROTO",
+        E::ECONNRESET => "ECONNRESET",
+        E::EADDRINUSE => "EADDRINUSE",
+        E::ENOPROTOOPT => "ENOPROTOOPT",
         _ => "EUNKNOWN",
     }
 }
@@ -95,6 +101,7 @@ impl fmt::Display for Error {
                 let desc = nix::errno::Errno::from_raw(*errno).desc();
                 write!(f, "{}: {op}: {desc}", errno_name(*errno))
             }
+            Error::Broker { message, .. } => f.write_str(message),
         }
     }
 }

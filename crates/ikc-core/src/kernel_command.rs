@@ -6,6 +6,7 @@
 use crate::backend::procfs::ProcFs;
 use crate::command::{self, Command, NsType};
 use crate::error::{Error, Result};
+use crate::net;
 use crate::ns::{self, Namespace, NsSelector};
 use crate::response::ResponseFd;
 use crate::task_diag::{self, PidScope, TaskDiagRequest};
@@ -77,6 +78,9 @@ pub fn issue_as(
             let mut scope = pid_scope(caller, target)?;
             task_diag::dump(proc, &caller.viewer, &mut scope, &req)?
         }
+        Command::SockDiag => net::sock_diag(&target, &request)?,
+        Command::LinkDump => net::link_dump(&target, &request)?,
+        Command::AddrDump => net::addr_dump(&target, &request)?,
     };
     ResponseFd::from_bytes(&bytes)
 }

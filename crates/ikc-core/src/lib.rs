@@ -2,24 +2,30 @@
 //! in userspace. Module map (one concept each):
 //! - `command`: the command table (number, namespace type, read-only bit)
 //! - `ns`: namespace handles and the `CURRENT_*` / `GLOBAL` sentinels
+//! - `net`: network-namespace commands (SOCK_DIAG, LINK_DUMP, ADDR_DUMP)
 //! - `netlink`: message and attribute codec (checked buffers, emit/parse)
 //! - `task_diag`: the task_diag request, attribute groups, messages and dump
 //! - `visibility`: the hidepid=2 / ptrace-read rule, as a pure function
 //! - `backend`: where task data comes from (procfs)
 //! - `response`: the sealed, read-only, close-on-exec response fd
 //! - `kernel_command`: the call itself
+//! - `sandbox`: runs a program under seccomp with only its broker connection
+//! - `broker`: the daemon that answers for other processes, its protocol and client
 
 pub mod backend;
+pub mod broker;
 pub mod command;
 pub mod error;
 pub mod kernel_command;
+pub mod net;
 pub mod netlink;
 pub mod ns;
 pub mod response;
+pub mod sandbox;
 pub mod task_diag;
 pub mod visibility;
 
-pub use command::{NsType, READ_ONLY, TASK_DIAG};
+pub use command::{NsType, ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};
 pub use error::{Error, Result};
 pub use kernel_command::{issue_as, issue_kernel_command, Caller, MAX_REQUEST_LEN};
 pub use ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};

@@ -20,6 +20,9 @@ pub const GLOBAL: i32 = -4;
 
 /// The inode number the kernel gives the initial pid namespace (`PROC_PID_INIT_INO`).
 pub const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+/// The inode of the initial network namespace since Linux 6.18 (`PROC_NET_INIT_INO`);
+/// namespaces made later are numbered from 0xF000_0000 up.
+pub const PROC_NET_INIT_INO: u64 = 0xEFFF_FFF9;
 
 nix::ioctl_none!(ns_get_parent, 0xb7, 0x2);
 nix::ioctl_none!(ns_get_nstype, 0xb7, 0x3);
@@ -171,13 +174,20 @@ pub fn current(ns_type: NsType) -> Result<NsId> {
 pub fn is_initial(source: NsSource, ns_type: NsType, id: NsId) -> Result<bool> {
     match ns_type {
         NsType::Pid => Ok(id.ino == PROC_PID_INIT_INO),
-        // The initial network namespace has no fixed inode; it is the one of pid 1
-        // in the initial pid namespace, which only a caller there can name.
+        // Since Linux 6.18 the initial network namespace has a fixed inode; before,
+        // it is the one of pid 1 (or of kthreadd, when pid 1 is beyond our ptrace
+        // reach) in the initial pid namespace, which only a caller there can name.
         NsType::Net => {
             if id_of(&source.open(NsType::Pid)?)?.ino != PROC_PID_INIT_INO {
                 return Ok(false);
             }
-            Ok(ns_id_of_path("/proc/1/ns/net")? == id)
+            if id.ino == PROC_NET_INIT_INO {
+                return Ok(true);
+            }
+            match ns_id_of_path("/proc/1/ns/net") {
+                Err(Error::Os { errno, .. }) if errno == Errno::EACCES as i32 => Ok(ns_id_of_path("/proc/2/ns/net")? == id),
+                other => Ok(other? == id),
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The Node.js binding of ikc-core: each function converts its arguments, calls
 //! the core, and converts the result. Nothing here decides anything.
 
+mod broker;
 mod convert;
 mod types;
 
@@ -26,6 +27,15 @@ pub const READ_ONLY: u32 = ikc_core::command::READ_ONLY;
 /// The task_diag command number (read-only bit included).
 #[napi]
 pub const TASK_DIAG: u32 = ikc_core::command::TASK_DIAG;
+/// The sock_diag command number: the sockets of a network namespace.
+#[napi]
+pub const SOCK_DIAG: u32 = ikc_core::command::SOCK_DIAG;
+/// The link dump command number: the links of a network namespace, with statistics.
+#[napi]
+pub const LINK_DUMP: u32 = ikc_core::command::LINK_DUMP;
+/// The address dump command number: the addresses of a network namespace.
+#[napi]
+pub const ADDR_DUMP: u32 = ikc_core::command::ADDR_DUMP;
 
 /// Issues a command and returns the response fd (read-only, sealed, close-on-exec).
 /// The caller owns the fd and must close it.
@@ -73,6 +83,32 @@ pub fn encode_task_diag_request(show: i64, strategy: i64, pid: u32, sequence: Op
     ikc_core::task_diag::TaskDiagRequest::encode(show as u64, strategy as u64, pid, sequence.unwrap_or(0))
         .map(Buffer::from)
         .map_err(to_js_error)
+}
+
+/// Encodes a SOCK_DIAG request for TCP or UDP sockets (`nlmsghdr` + `struct inet_diag_req_v2`).
+#[napi]
+pub fn encode_inet_diag_request(family: u32, protocol: u32, states: u32, ext: Option<u32>, sequence: Option<u32>) -> napi::Result<Buffer, Code> {
+    ikc_core::net::encode_inet(family, protocol, states, ext.unwrap_or(0), sequence.unwrap_or(0))
+        .map(Buffer::from)
+        .map_err(to_js_error)
+}
+
+/// Encodes a SOCK_DIAG request for UNIX sockets (`nlmsghdr` + `struct unix_diag_req`).
+#[napi]
+pub fn encode_unix_diag_request(states: u32, show: u32, sequence: Option<u32>) -> napi::Result<Buffer, Code> {
+    ikc_core::net::encode_unix(states, show, sequence.unwrap_or(0)).map(Buffer::from).map_err(to_js_error)
+}
+
+/// Encodes a LINK_DUMP request (`nlmsghdr` RTM_GETLINK + `struct ifinfomsg`).
+#[napi]
+pub fn encode_link_dump_request(sequence: Option<u32>) -> Buffer {
+    ikc_core::net::encode_link(sequence.unwrap_or(0)).into()
+}
+
+/// Encodes an ADDR_DUMP request (`nlmsghdr` RTM_GETADDR + `struct ifaddrmsg`); family 0, 2 or 10.
+#[napi]
+pub fn encode_addr_dump_request(family: u32, sequence: Option<u32>) -> napi::Result<Buffer, Code> {
+    ikc_core::net::encode_addr(family, sequence.unwrap_or(0)).map(Buffer::from).map_err(to_js_error)
 }
 
 /// The command table.

@@ -4,9 +4,15 @@ import { readFileSync } from 'node:fs';
 import { IkcError } from '@ikc/sdk';
 import yargs from 'yargs';
 import { UsageError } from './columns.js';
+import { setBrokerPath } from './client.js';
+import { brokerCommand } from './commands/broker.js';
 import { commandsCommand } from './commands/commands.js';
 import { psCommand } from './commands/ps.js';
+import { sandboxCommand } from './commands/sandbox.js';
 import { taskDiagCommand } from './commands/task-diag.js';
+import { socketsCommand } from './commands/sockets.js';
+import { linksCommand } from './commands/links.js';
+import { addrsCommand } from './commands/addrs.js';
 import { printError, printText } from './output.js';
 
 /** Handed to every handler through yargs' context: the handler sets `status.code`. */
@@ -36,7 +42,19 @@ export async function main(argv: string[]): Promise<number> {
     .command(psCommand)
     .command(taskDiagCommand)
     .command(commandsCommand)
-    .demandCommand(1, 'give a command: ps, task-diag or commands')
+    .command(brokerCommand)
+    .command(sandboxCommand)
+    .command(socketsCommand)
+    .command(linksCommand)
+    .command(addrsCommand)
+    .option('broker', {
+      type: 'string',
+      global: true,
+      requiresArg: true,
+      describe: 'Ask the ikc broker at this socket instead of this process (also: IKC_BROKER=PATH)',
+    })
+    .middleware((argv) => setBrokerPath(argv.broker as string | undefined))
+    .demandCommand(1, 'give a command: ps, task-diag, sockets, links, addrs, commands, broker or sandbox')
     .strict()
     .help()
     .version(version())

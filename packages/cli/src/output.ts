@@ -2,6 +2,8 @@
 // command table, --json and --raw bytes. Errors go to stderr as `ikc: ...`.
 import { stateLetter, type Task } from '@ikc/sdk';
 import { activeColumns, headerLine, jsonValue, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
+import type { Addr, Link, Socket } from '@ikc/sdk';
+import { addrLine, linkLine, socketLines, type IfNames } from './netfmt.js';
 
 // `ikc ps | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -18,6 +20,11 @@ export function printError(message: string): void {
 }
 
 /** Text yargs produced (help, version). */
+/** A status line for people (stderr, so stdout stays data). */
+export function printNotice(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
 export function printText(text: string): void {
   write(text.endsWith('\n') ? text : `${text}\n`);
 }
@@ -114,5 +121,24 @@ export function printCommandTable(cmds: readonly CommandInfo[], headers: boolean
   if (headers) rows.unshift(['NAME', 'ID', 'NS', 'READ-ONLY']);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join('  '));
+  if (lines.length) write(`${lines.join('\n')}\n`);
+}
+
+/** `ikc sockets`: ss's table (netfmt.ts lays it out). */
+export function printSockets(sockets: readonly Socket[], names: IfNames, opts: { headers: boolean; netid: boolean }): void {
+  printLines(socketLines(sockets, names, opts));
+}
+
+/** `ikc links`: one `ip -o link` line per link. */
+export function printLinks(links: readonly Link[], names: IfNames, stats: boolean): void {
+  printLines(links.map((l) => linkLine(l, names, stats)));
+}
+
+/** `ikc addrs`: one `ip -o addr` line per address. */
+export function printAddrs(addrs: readonly Addr[], names: IfNames): void {
+  printLines(addrs.map((a) => addrLine(a, names)));
+}
+
+function printLines(lines: readonly string[]): void {
   if (lines.length) write(`${lines.join('\n')}\n`);
 }

@@ -1,6 +1,7 @@
 // Which tasks `ikc ps` prints: turns ps's selection options into task_diag
 // calls (one dump, or one call per -p pid) and filters the answer like procps.
-import { IkcError, taskDiag, type NsArg, type Task } from '@ikc/sdk';
+import { IkcError, type NsArg, type Task } from '@ikc/sdk';
+import { client } from './client.js';
 import type { Row } from './columns.js';
 
 export interface Selection {
@@ -39,7 +40,7 @@ interface Me {
 
 /** The ikc process itself, as task_diag sees it in the current pid namespace. */
 async function whoAmI(): Promise<Me> {
-  const [me] = await taskDiag({ strategy: 'one', pid: process.pid, show: ['base', 'creds'], ns: 'current' });
+  const [me] = await client().taskDiag({ strategy: 'one', pid: process.pid, show: ['base', 'creds'], ns: 'current' });
   return { sid: me.base!.sid, euid: me.creds!.euid };
 }
 
@@ -49,7 +50,7 @@ async function fetchPids(pids: number[], threads: boolean, opts: FetchOptions): 
   const tasks: Task[] = [];
   for (const pid of new Set(pids)) {
     try {
-      const got = await taskDiag({ strategy: threads ? 'thread' : 'one', pid, show, ns: opts.ns });
+      const got = await client().taskDiag({ strategy: threads ? 'thread' : 'one', pid, show, ns: opts.ns });
       // ps -p matches processes: a thread id that is not a tgid selects nothing.
       tasks.push(...got.filter((t) => t.tgid === pid));
     } catch (err) {
@@ -82,7 +83,7 @@ export async function selectRows(sel: Selection, opts: FetchOptions): Promise<Ro
     tasks = await fetchPids(sel.pids, wantThreads, opts);
   } else {
     const show: Array<'base' | 'creds'> = opts.creds || selectionNeedsCreds(sel) ? ['base', 'creds'] : ['base'];
-    const dump = await taskDiag({ strategy: wantThreads ? 'all-thread' : 'all', show, ns: opts.ns });
+    const dump = await client().taskDiag({ strategy: wantThreads ? 'all-thread' : 'all', show, ns: opts.ns });
     tasks = dump.filter(await matcher(sel));
   }
   const nlwp = new Map<number, number>();

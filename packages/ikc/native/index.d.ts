@@ -9,6 +9,47 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A running broker. */
+export declare class Broker {
+  /** Binds (or takes systemd's socket) and starts serving on a thread of its own. */
+  static start(options: BrokerOptions): Broker
+  /** Stops accepting; requests in progress finish. */
+  stop(): void
+  /** Connections being served now. */
+  get activeClients(): number
+  /** Resolves when the broker has stopped (call once). */
+  closed(): Promise<void>
+}
+
+/** A connection to a broker. */
+export declare class BrokerConnection {
+  static connect(path: string): BrokerConnection
+  /** Adopts an already connected socket (e.g. `IKC_BROKER_FD` in a sandbox); the fd is duplicated. */
+  static fromFd(fd: number): BrokerConnection
+  /** The socket's fd number (to hand to a sandboxed child). */
+  get fd(): number
+  issue(ns: number, command: number, iov: Array<Buffer>, flags?: number | undefined | null): number
+  issueAsync(ns: number, command: number, iov: Array<Buffer>, flags?: number | undefined | null): Promise<number>
+  close(): void
+}
+
+/** The address dump command number: the addresses of a network namespace. */
+export declare const ADDR_DUMP: number
+
+/** How to start a broker. Unset fields take the core's defaults. */
+export interface BrokerOptions {
+  /** Where to bind; ignored when systemd passed a socket (LISTEN_FDS). */
+  socketPath?: string
+  /** File mode of the socket (default 0o660). */
+  mode?: number
+  /** Group owning the socket. */
+  gid?: number
+  maxClients?: number
+  idleTimeoutMs?: number
+  /** 'error' | 'warn' | 'info' | 'debug' */
+  logLevel?: string
+}
+
 /** One row of the command table. */
 export interface CommandInfo {
   name: string
@@ -28,8 +69,20 @@ export declare const CURRENT_NETNS: number
 /** `ns` sentinel: the caller's own pid namespace. */
 export declare const CURRENT_PIDNS: number
 
+/** Encodes an ADDR_DUMP request (`nlmsghdr` RTM_GETADDR + `struct ifaddrmsg`); family 0, 2 or 10. */
+export declare function encodeAddrDumpRequest(family: number, sequence?: number | undefined | null): Buffer
+
+/** Encodes a SOCK_DIAG request for TCP or UDP sockets (`nlmsghdr` + `struct inet_diag_req_v2`). */
+export declare function encodeInetDiagRequest(family: number, protocol: number, states: number, ext?: number | undefined | null, sequence?: number | undefined | null): Buffer
+
+/** Encodes a LINK_DUMP request (`nlmsghdr` RTM_GETLINK + `struct ifinfomsg`). */
+export declare function encodeLinkDumpRequest(sequence?: number | undefined | null): Buffer
+
 /** Encodes a task_diag request message (`nlmsghdr` + `struct task_diag_pid`). */
 export declare function encodeTaskDiagRequest(show: number, strategy: number, pid: number, sequence?: number | undefined | null): Buffer
+
+/** Encodes a SOCK_DIAG request for UNIX sockets (`nlmsghdr` + `struct unix_diag_req`). */
+export declare function encodeUnixDiagRequest(states: number, show: number, sequence?: number | undefined | null): Buffer
 
 /** `ns` sentinel: the initial namespace of the command's type. */
 export declare const GLOBAL: number
@@ -43,8 +96,20 @@ export declare function issueKernelCommand(ns: number, command: number, iov: Arr
 /** The same call on the libuv thread pool; resolves to the response fd. */
 export declare function issueKernelCommandAsync(ns: number, command: number, iov: Array<Buffer>, flags?: number | undefined | null): Promise<number>
 
+/** The link dump command number: the links of a network namespace, with statistics. */
+export declare const LINK_DUMP: number
+
 /** The read-only bit of a command number. */
 export declare const READ_ONLY: number
+
+/**
+ * Runs `argv` under ikc's seccomp sandbox with `keepFd` inherited (as
+ * `IKC_BROKER_FD`); resolves to its exit status (128 + signal if killed).
+ */
+export declare function runSandboxed(argv: Array<string>, keepFd?: number | undefined | null): Promise<number>
+
+/** The sock_diag command number: the sockets of a network namespace. */
+export declare const SOCK_DIAG: number
 
 /** The task_diag command number (read-only bit included). */
 export declare const TASK_DIAG: number

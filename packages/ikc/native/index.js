@@ -835,12 +835,22 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Broker = nativeBinding.Broker
+module.exports.BrokerConnection = nativeBinding.BrokerConnection
+module.exports.ADDR_DUMP = nativeBinding.ADDR_DUMP
 module.exports.commands = nativeBinding.commands
 module.exports.CURRENT_NETNS = nativeBinding.CURRENT_NETNS
 module.exports.CURRENT_PIDNS = nativeBinding.CURRENT_PIDNS
+module.exports.encodeAddrDumpRequest = nativeBinding.encodeAddrDumpRequest
+module.exports.encodeInetDiagRequest = nativeBinding.encodeInetDiagRequest
+module.exports.encodeLinkDumpRequest = nativeBinding.encodeLinkDumpRequest
 module.exports.encodeTaskDiagRequest = nativeBinding.encodeTaskDiagRequest
+module.exports.encodeUnixDiagRequest = nativeBinding.encodeUnixDiagRequest
 module.exports.GLOBAL = nativeBinding.GLOBAL
 module.exports.issueKernelCommand = nativeBinding.issueKernelCommand
 module.exports.issueKernelCommandAsync = nativeBinding.issueKernelCommandAsync
+module.exports.LINK_DUMP = nativeBinding.LINK_DUMP
 module.exports.READ_ONLY = nativeBinding.READ_ONLY
+module.exports.runSandboxed = nativeBinding.runSandboxed
+module.exports.SOCK_DIAG = nativeBinding.SOCK_DIAG
 module.exports.TASK_DIAG = nativeBinding.TASK_DIAG

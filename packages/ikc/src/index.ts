@@ -3,10 +3,7 @@
 //   import { taskDiag } from '@ikc/sdk';
 //   const tasks = await taskDiag({ strategy: 'all', show: ['base', 'creds'] });
 import { native } from './binding.js';
-import { IkcError, wrap } from './errors.js';
-import { parseTaskDiag, TaskDiagReader, type Task } from './netlink.js';
-import { withNs, type NsArg } from './ns.js';
-import { readResponseChunks, readResponseSync } from './response.js';
+import { inProcess } from './client.js';
 
 export { IkcError } from './errors.js';
 export { DecodeError, parseTaskDiag, TaskDiagReader } from './netlink.js';
@@ -20,13 +17,10 @@ export const GLOBAL: number = native.GLOBAL;
 export const READ_ONLY: number = native.READ_ONLY;
 export const TASK_DIAG: number = native.TASK_DIAG;
 
-/** `TASK_DIAG_DUMP_*` numbers, as in Vagin's uapi header. */
-export const Strategy = { all: 0, one: 1, 'all-thread': 2, children: 3, thread: 4 } as const;
-export type StrategyName = keyof typeof Strategy;
-
-/** `TASK_DIAG_SHOW_*` bits. */
-export const Show = { base: 1, creds: 2 } as const;
-export type ShowName = keyof typeof Show;
+export { encodeTaskDiagRequest, IkcClient, inProcess, Show, Strategy } from './client.js';
+export type { Issuer, ShowName, StrategyName, TaskDiagOptions } from './client.js';
+export { BrokerClient, runSandboxed, startBroker } from './broker.js';
+export type { BrokerOptions, RunningBroker } from './broker.js';
 
 /** `task_diag_base.state` numbers and the letters ps prints for them. */
 export const TaskState = ['R', 'S', 'D', 'T', 't', 'X', 'Z', 'I'] as const;
@@ -34,94 +28,25 @@ export function stateLetter(state: number): string {
   return TaskState[state] ?? '?';
 }
 
-export interface TaskDiagOptions {
-  /** Which tasks: 'all' (default), 'all-thread', 'one', 'children', 'thread', or the raw number. */
-  strategy?: StrategyName | number;
-  /** The pid for 'one', 'children' and 'thread'. */
-  pid?: number;
-  /** Attribute groups (default ['base']), or the raw show_flags. */
-  show?: ShowName[] | number;
-  /** Pid namespace: 'current' (default), 'global', a path like /proc/PID/ns/pid, or an fd. */
-  ns?: NsArg;
-}
-
-/** The raw call: returns the response fd (read-only, sealed, close-on-exec). You close it. */
-export function issueKernelCommand(ns: number, command: number, iov: Buffer[], flags = 0): number {
-  return wrap(() => native.issueKernelCommand(ns, command, iov, flags));
-}
-
-/** The raw call on the thread pool. */
-export async function issueKernelCommandAsync(ns: number, command: number, iov: Buffer[], flags = 0): Promise<number> {
-  try {
-    return await native.issueKernelCommandAsync(ns, command, iov, flags);
-  } catch (err) {
-    throw IkcError.from(err);
-  }
-}
-
-function showFlags(show: TaskDiagOptions['show']): number {
-  if (show === undefined) return Show.base;
-  if (typeof show === 'number') return show;
-  let flags = 0;
-  for (const name of show) {
-    const bit = Show[name];
-    if (bit === undefined) throw new IkcError('EINVAL', `EINVAL: unknown attribute group '${name}' (known: ${Object.keys(Show).join(', ')})`);
-    flags |= bit;
-  }
-  return flags;
-}
-
-function strategyNumber(strategy: TaskDiagOptions['strategy']): number {
-  if (strategy === undefined) return Strategy.all;
-  if (typeof strategy === 'number') return strategy;
-  const n = Strategy[strategy];
-  if (n === undefined) throw new IkcError('EINVAL', `EINVAL: unknown strategy '${strategy}' (known: ${Object.keys(Strategy).join(', ')})`);
-  return n;
-}
-
-/** The task_diag request message for these options. */
-export function encodeTaskDiagRequest(opts: TaskDiagOptions = {}, sequence = 0): Buffer {
-  return wrap(() => native.encodeTaskDiagRequest(showFlags(opts.show), strategyNumber(opts.strategy), opts.pid ?? 0, sequence));
-}
-
-/** Issues task_diag and returns the response fd. You close it (or hand it to another process). */
-export function taskDiagFd(opts: TaskDiagOptions = {}): number {
-  const request = encodeTaskDiagRequest(opts);
-  return withNs(opts.ns, 'pid', (ns) => issueKernelCommand(ns, TASK_DIAG, [request]));
-}
-
-/** Synchronous task_diag: every matching task the caller may see, ordered by pid. */
-export function taskDiagSync(opts: TaskDiagOptions = {}): Task[] {
-  return parseTaskDiag(readResponseSync(taskDiagFd(opts)));
-}
-
-async function taskDiagFdAsync(opts: TaskDiagOptions): Promise<number> {
-  const request = encodeTaskDiagRequest(opts);
-  // A path is opened here and closed once the call has duplicated the fd.
-  return withNs(opts.ns, 'pid', (ns) => issueKernelCommandAsync(ns, TASK_DIAG, [request]));
-}
-
-/** task_diag on the thread pool: every matching task the caller may see, ordered by pid. */
-export async function taskDiag(opts: TaskDiagOptions = {}): Promise<Task[]> {
-  const reader = new TaskDiagReader();
-  const tasks: Task[] = [];
-  for await (const chunk of readResponseChunks(await taskDiagFdAsync(opts))) {
-    for (const t of reader.push(chunk)) tasks.push(t);
-  }
-  reader.finish();
-  return tasks;
-}
-
-/** task_diag as an async iterable, parsed chunk by chunk: for dumps too large to hold twice. */
-export async function* iterateTaskDiag(opts: TaskDiagOptions = {}): AsyncGenerator<Task> {
-  const reader = new TaskDiagReader();
-  for await (const chunk of readResponseChunks(await taskDiagFdAsync(opts))) {
-    yield* reader.push(chunk);
-  }
-  reader.finish();
-}
+// In-process calls, as functions (the same as inProcess.<method>).
+export const issueKernelCommand = inProcess.issueKernelCommand.bind(inProcess);
+export const issueKernelCommandAsync = inProcess.issueKernelCommandAsync.bind(inProcess);
+export const taskDiagFd = inProcess.taskDiagFd.bind(inProcess);
+export const taskDiagSync = inProcess.taskDiagSync.bind(inProcess);
+export const taskDiag = inProcess.taskDiag.bind(inProcess);
+export const iterateTaskDiag = inProcess.iterateTaskDiag.bind(inProcess);
 
 /** The command table of this build. */
 export function commands(): Array<{ name: string; id: number; nsType: string; readOnly: boolean }> {
   return native.commands();
 }
+
+// Network namespaces: sockets (SOCK_DIAG), links (LINK_DUMP), addresses (ADDR_DUMP).
+export { ADDR_DUMP, formatIp, LINK_DUMP, SOCK_DIAG } from './net.js';
+export type { NetIssuer, OtherAttribute } from './net.js';
+export { parseSockDiag, socketQueries, sockets, socketStateName, SocketState } from './sockets.js';
+export type { InetSocket, Socket, SocketOptions, SocketQuery, UnixSocket } from './sockets.js';
+export { links, operStateName, parseLinkDump } from './links.js';
+export type { Link, LinkOptions, LinkStats } from './links.js';
+export { addrs, INFINITY_LIFE_TIME, parseAddrDump, scopeName } from './addrs.js';
+export type { Addr, AddrOptions } from './addrs.js';

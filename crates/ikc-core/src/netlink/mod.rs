@@ -8,7 +8,7 @@ mod header;
 
 pub use attribute::{emit_attribute, NlaBuffer, NlaIterator, NLA_HEADER_LEN};
 pub use field::{align4, DecodeError, Field};
-pub(crate) use field::{check_len, get_u32, get_u64, put_u32, put_u64};
+pub(crate) use field::{check_len, get_u16, get_u32, get_u64, put_u16, put_u32, put_u64};
 pub use header::{NetlinkHeader, NetlinkHeaderBuffer, NLMSG_HEADER_LEN};
 
 /// `nlmsg_type` of the message that ends a dump.

@@ -1,10 +1,11 @@
 // `ikc task-diag`: one task_diag request with every knob exposed, printed as
 // lines, JSON or the exact response bytes (--raw, for C programs).
-import { readResponseSync, taskDiag, taskDiagFd, type ShowName, type StrategyName, type TaskDiagOptions } from '@ikc/sdk';
+import { readResponseSync, type ShowName, type StrategyName, type TaskDiagOptions } from '@ikc/sdk';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../columns.js';
 import type { RunContext } from '../main.js';
 import { printJson, printRaw, printTasks } from '../output.js';
+import { client } from '../client.js';
 
 const STRATEGIES = ['all', 'all-thread', 'one', 'children', 'thread'] as const;
 const NEEDS_PID: readonly string[] = ['one', 'children', 'thread'];
@@ -42,10 +43,10 @@ async function runTaskDiag(argv: TaskDiagArgs): Promise<number> {
   const ns = /^[0-9]+$/.test(argv.ns) ? Number(argv.ns) : argv.ns;
   const opts: TaskDiagOptions = { strategy: argv.strategy, pid: argv.pid, show: argv.show, ns };
   if (argv.raw) {
-    printRaw(readResponseSync(taskDiagFd(opts)));
+    printRaw(readResponseSync(client().taskDiagFd(opts)));
     return 0;
   }
-  const tasks = await taskDiag(opts);
+  const tasks = await client().taskDiag(opts);
   if (argv.json) printJson(tasks);
   else printTasks(tasks);
   return 0;

@@ -1,0 +1,96 @@
+//! The client side of the broker protocol: connect (and read the hello), send
+//! a request with the namespace fd if there is one, and take the response fd
+//! from the reply. Identity is never sent: the kernel attaches it.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+
+use super::protocol::{NsKind, Reply, ReplyKind, RequestHeader, MAX_REQUEST_MESSAGE, MAX_REPLY_MESSAGE, REPLY_HEADER_LEN};
+use super::transport;
+use crate::error::{Error, Result};
+use crate::ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
+
+/// A connection to a broker. Requests from several threads are sent one at a
+/// time, so each reply reaches the thread that asked.
+#[derive(Debug)]
+pub struct Client {
+    sock: OwnedFd,
+    in_flight: std::sync::Mutex<()>,
+}
+
+const MAX_REPLY: usize = REPLY_HEADER_LEN + MAX_REPLY_MESSAGE;
+
+impl Client {
+    /// Connects to the broker at `path` and checks its hello.
+    pub fn connect(path: &Path) -> Result<Client> {
+        let sock = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None).map_err(|e| Error::os("socket", e))?;
+        let addr = UnixAddr::new(path).map_err(|e| Error::os(format!("broker path {}", path.display()), e))?;
+        use std::os::fd::AsRawFd;
+        connect(sock.as_raw_fd(), &addr).map_err(|e| Error::os(format!("connect {}", path.display()), e))?;
+        let hello = receive_reply(&sock)?;
+        match (hello.0.kind, hello.0.result) {
+            (ReplyKind::Hello, _) => Ok(Client { sock, in_flight: Default::default() }),
+            (_, r) if r < 0 => Err(Error::Broker { errno: -r, message: hello.0.message }),
+            _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: broker did not say hello".into() }),
+        }
+    }
+
+    /// Wraps a connection made earlier (for example one a sandbox inherited);
+    /// its hello must already have been read.
+    pub fn from_connected(sock: OwnedFd) -> Client {
+        Client { sock, in_flight: Default::default() }
+    }
+
+    pub fn socket(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
+    /// `issue_kernel_command` through the broker; `ns` as in-process (a sentinel
+    /// or an fd of this process, which is passed along).
+    pub fn issue(&self, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+        let request = iov.concat();
+        if request.len() + super::protocol::REQUEST_HEADER_LEN > MAX_REQUEST_MESSAGE {
+            return Err(Error::invalid(format!("request exceeds {} bytes", crate::MAX_REQUEST_LEN)));
+        }
+        let (kind, fd) = match ns {
+            CURRENT_PIDNS => (NsKind::CurrentPid, None),
+            CURRENT_NETNS => (NsKind::CurrentNet, None),
+            GLOBAL => (NsKind::Global, None),
+            fd if fd < 0 => return Err(Error::BadFd(fd)),
+            fd => (NsKind::PassedFd, Some(fd)),
+        };
+        let message = RequestHeader::message(kind, command, flags, &request);
+        let dup = match fd {
+            Some(raw) => Some(dup_caller_fd(raw)?),
+            None => None,
+        };
+        let _turn = self.in_flight.lock().map_err(|_| Error::invalid("broker connection poisoned by a panic"))?;
+        transport::send(&self.sock, &message, dup.as_ref())?;
+        let (reply, fd) = receive_reply(&self.sock)?;
+        match (reply.kind, reply.result, fd) {
+            (ReplyKind::Result, 0, Some(fd)) => Ok(fd),
+            (ReplyKind::Result, r, _) if r < 0 => Err(Error::Broker { errno: -r, message: reply.message }),
+            _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: malformed broker reply".into() }),
+        }
+    }
+}
+
+/// Our own reference to a caller's fd: EBADF for a closed one, before anything is sent.
+fn dup_caller_fd(raw: i32) -> Result<OwnedFd> {
+    match crate::ns::NsSelector::from_raw(raw)? {
+        crate::ns::NsSelector::Fd(fd) => Ok(fd),
+        _ => Err(Error::BadFd(raw)),
+    }
+}
+
+fn receive_reply(sock: &OwnedFd) -> Result<(Reply, Option<OwnedFd>)> {
+    let mut msg = transport::receive(sock, MAX_REPLY)?
+        .ok_or_else(|| Error::Broker { errno: nix::errno::Errno::ECONNRESET as i32, message: "ECONNRESET: the broker closed the connection".into() })?;
+    let reply = Reply::parse(&msg.bytes).map_err(|e| Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: format!("EPROTO: {e}") })?;
+    if msg.fds.len() > 1 {
+        return Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: reply carried several fds".into() });
+    }
+    Ok((reply, msg.fds.pop()))
+}

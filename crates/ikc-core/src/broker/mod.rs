@@ -1,0 +1,15 @@
+//! The broker: a privileged daemon that answers `issue_kernel_command` for
+//! clients that cannot (or must not) read /proc themselves, filtered to what the
+//! kernel's own rules let each client see. Host and client are apart; the wire
+//! protocol and the permission checks are shared, pure code.
+
+pub mod client;
+pub mod host;
+pub mod listener;
+pub mod peer;
+pub mod policy;
+pub mod protocol;
+pub(crate) mod transport;
+
+pub use client::Client;
+pub use host::{serve, start, BrokerHandle, Config, LogLevel, Stopper};

@@ -1,0 +1,134 @@
+//! A broker client's identity, always from the kernel: `SO_PEERCRED` and a pidfd
+//! (`SO_PEERPIDFD`) at connect; on every message `SCM_CREDENTIALS` and the
+//! sender's own pidfd (`SCM_PIDFD`); and the sender's current credentials from
+//! `/proc/PID/status` at each request. Holding a pidfd makes pid reuse harmless:
+//! if the process has exited, nothing read about "its" pid is trusted.
+
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{getsockopt, sockopt};
+
+use crate::backend::procfs::ProcFs;
+use crate::error::{Error, Result};
+use crate::kernel_command::Caller;
+use crate::ns::{self, NsSource};
+use crate::visibility::Viewer;
+
+/// The process at the other end of a connection.
+#[derive(Debug)]
+pub struct Peer {
+    pub pid: u32,
+    /// The uid and gid the client had when it connected (for logs and `--group` checks).
+    pub uid: u32,
+    pub gid: u32,
+    pidfd: OwnedFd,
+}
+
+impl Peer {
+    /// Who connected, as the kernel recorded it at `connect()`.
+    pub fn of_socket(sock: &impl AsFd) -> Result<Peer> {
+        let cred = getsockopt(sock, sockopt::PeerCredentials).map_err(|e| Error::os("SO_PEERCRED", e))?;
+        let pid = u32::try_from(cred.pid()).map_err(|_| Error::PermissionDenied("peer has no pid in this namespace".into()))?;
+        let pidfd = match getsockopt(sock, sockopt::PeerPidfd) {
+            Ok(fd) => fd,
+            // Kernels before 6.5: open one now and check below that it is the same process.
+            Err(Errno::ENOPROTOOPT) => pidfd_open(pid)?,
+            Err(e) => return Err(Error::os("SO_PEERPIDFD", e)),
+        };
+        let peer = Peer { pid, uid: cred.uid(), gid: cred.gid(), pidfd };
+        peer.check_alive()?;
+        Ok(peer)
+    }
+
+    /// Fails once the client process has exited: its pid may name someone else now.
+    pub fn check_alive(&self) -> Result<()> {
+        // SAFETY: pidfd_send_signal with signal 0 only checks that the process exists.
+        let rc = unsafe { libc_syscall_pidfd_send_signal(self.pidfd.as_raw_fd()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied("the client process has exited".into()))
+        }
+    }
+
+    /// The sender of one message. With `SCM_PIDFD` that is the process the kernel
+    /// names in the message itself (so a connection may be handed on, e.g. to a
+    /// sandboxed child, and each request is answered with its sender's rights).
+    /// Without it (kernels before 6.5), only the process that connected may send.
+    pub fn sender(&self, creds_pid: u32, pidfd: Option<OwnedFd>) -> Result<Sender> {
+        match pidfd {
+            Some(pidfd) => {
+                let pid = pid_of_pidfd(&pidfd)?;
+                Ok(Sender { pid, pidfd })
+            }
+            None if creds_pid == self.pid => Ok(Sender { pid: self.pid, pidfd: self.pidfd.try_clone().map_err(|e| io("dup pidfd", e))? }),
+            None => Err(Error::PermissionDenied(format!(
+                "message sent by pid {creds_pid}, but pid {} connected, and this kernel cannot name senders (SO_PASSPIDFD)",
+                self.pid
+            ))),
+        }
+    }
+}
+
+/// The process that sent one message, held by a pidfd.
+#[derive(Debug)]
+pub struct Sender {
+    pub pid: u32,
+    pidfd: OwnedFd,
+}
+
+impl Sender {
+    /// Fails once the process has exited: its pid may name someone else now.
+    pub fn check_alive(&self) -> Result<()> {
+        // SAFETY: pidfd_send_signal with signal 0 only checks that the process exists.
+        if unsafe { libc_syscall_pidfd_send_signal(self.pidfd.as_raw_fd()) } == 0 {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied("the client process has exited".into()))
+        }
+    }
+
+    /// The sender's credentials and namespaces now, as the kernel reports them.
+    pub fn caller(&self, proc: &mut ProcFs) -> Result<Caller> {
+        let status = proc.status_of(self.pid)?.ok_or_else(|| Error::PermissionDenied("the client process has exited".into()))?;
+        let pid_ns = ns::id_of(&NsSource::Process(self.pid).open(crate::NsType::Pid)?)?;
+        // Read first, check after: if the process is still alive now, its pid was
+        // never reused in between, so what was read is the sender's.
+        self.check_alive()?;
+        Ok(Caller {
+            viewer: Viewer { tgid: self.pid, fsuid: status.uid[3], fsgid: status.gid[3], cap_effective: status.cap_eff },
+            pid_ns,
+            levels_below_proc: status.levels.len.saturating_sub(1),
+            ns_source: NsSource::Process(self.pid),
+        })
+    }
+}
+
+/// The pid (in our namespace) a pidfd refers to, from `/proc/self/fdinfo`.
+fn pid_of_pidfd(pidfd: &OwnedFd) -> Result<u32> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd())).map_err(|e| io("read pidfd fdinfo", e))?;
+    let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).map(str::trim).and_then(|p| p.parse::<i64>().ok());
+    match pid {
+        Some(p) if p > 0 => Ok(p as u32),
+        _ => Err(Error::PermissionDenied("the sender has exited or has no pid in the broker's namespace".into())),
+    }
+}
+
+fn io(op: &str, e: std::io::Error) -> Error {
+    Error::Os { op: op.into(), errno: e.raw_os_error().unwrap_or(Errno::EIO as i32) }
+}
+
+fn pidfd_open(pid: u32) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open returns a new fd (close-on-exec) or -1.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid as nix::libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(Error::os("pidfd_open", Errno::last()));
+    }
+    // SAFETY: the kernel gave us this fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+unsafe fn libc_syscall_pidfd_send_signal(pidfd: i32) -> i64 {
+    nix::libc::syscall(nix::libc::SYS_pidfd_send_signal, pidfd, 0, std::ptr::null::<u8>(), 0)
+}

@@ -1,0 +1,52 @@
+//! What a broker client may ask, as pure functions of the client's kernel-reported
+//! credentials. The host runs these on every request; nothing a client checked
+//! on its side counts.
+
+use crate::command::CommandSpec;
+use crate::error::{Error, Result};
+use crate::kernel_command::Caller;
+
+/// `CAP_SYS_ADMIN`'s bit number.
+pub const CAP_SYS_ADMIN: u32 = 21;
+
+/// Read-only commands are open to every client; any other command needs
+/// `CAP_SYS_ADMIN` in the client's effective set. (`GLOBAL` is checked against
+/// the client's own namespaces when the namespace is resolved.)
+pub fn may_issue(caller: &Caller, spec: &CommandSpec) -> Result<()> {
+    if spec.read_only || caller.viewer.has_cap(CAP_SYS_ADMIN) {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied(format!("{} is not read-only and the client lacks CAP_SYS_ADMIN", spec.name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{Command, NsType};
+    use crate::ns::{NsId, NsSource};
+    use crate::visibility::Viewer;
+
+    fn caller(caps: u64) -> Caller {
+        Caller {
+            viewer: Viewer { tgid: 10, fsuid: 1000, fsgid: 1000, cap_effective: caps },
+            pid_ns: NsId { dev: 0, ino: 0 },
+            levels_below_proc: 0,
+            ns_source: NsSource::Process(10),
+        }
+    }
+
+    const WRITE: CommandSpec = CommandSpec { command: Command::TaskDiag, name: "W", number: 99, ns_type: NsType::Pid, read_only: false };
+    const READ: CommandSpec = CommandSpec { read_only: true, ..WRITE };
+
+    #[test]
+    fn read_only_commands_are_open_to_all() {
+        assert!(may_issue(&caller(0), &READ).is_ok());
+    }
+
+    #[test]
+    fn other_commands_need_cap_sys_admin() {
+        assert_eq!(may_issue(&caller(0), &WRITE).unwrap_err().code(), "EPERM");
+        assert!(may_issue(&caller(1 << CAP_SYS_ADMIN), &WRITE).is_ok());
+    }
+}

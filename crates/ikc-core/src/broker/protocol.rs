@@ -1,0 +1,258 @@
+//! The broker wire protocol (v1), one `SOCK_SEQPACKET` message per request and
+//! per reply. Every reply has the same shape: a result that is a count (HELLO:
+//! the largest request accepted) or `-errno`, and an optional message text. The
+//! response fd of a successful request travels with `SCM_RIGHTS`. Integers are
+//! in native byte order: both ends of a unix socket share the machine. See
+//! docs/protocol.md.
+
+use crate::error::{Error, Result};
+use crate::kernel_command::MAX_REQUEST_LEN;
+use crate::netlink::{check_len, get_u32, put_u32, DecodeError, Emitable, Field};
+
+pub const MAGIC: u32 = 0x4243_4b49; // the bytes "IKCB" on little-endian machines
+pub const VERSION: u16 = 1;
+
+const R_MAGIC: Field = 0..4;
+const R_VERSION: Field = 4..6;
+const R_NS_KIND: Field = 6..8;
+const R_COMMAND: Field = 8..12;
+const R_FLAGS: Field = 12..16;
+const R_LENGTH: Field = 16..20;
+const R_RESERVED: Field = 20..24;
+pub const REQUEST_HEADER_LEN: usize = R_RESERVED.end;
+/// The largest request message the broker reads.
+pub const MAX_REQUEST_MESSAGE: usize = REQUEST_HEADER_LEN + MAX_REQUEST_LEN;
+
+const A_MAGIC: Field = 0..4;
+const A_VERSION: Field = 4..6;
+const A_KIND: Field = 6..8;
+const A_RESULT: Field = 8..12;
+const A_MESSAGE_LEN: Field = 12..16;
+pub const REPLY_HEADER_LEN: usize = A_MESSAGE_LEN.end;
+/// Error texts are cut to this length.
+pub const MAX_REPLY_MESSAGE: usize = 1024;
+
+fn get_u16(b: &[u8], f: Field) -> u16 {
+    u16::from_ne_bytes([b[f.start], b[f.start + 1]])
+}
+fn put_u16(b: &mut [u8], f: Field, v: u16) {
+    b[f].copy_from_slice(&v.to_ne_bytes());
+}
+
+/// Which namespace a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum NsKind {
+    /// The one fd passed with the message (`SCM_RIGHTS`).
+    PassedFd = 0,
+    /// The client's own pid namespace.
+    CurrentPid = 1,
+    /// The client's own network namespace.
+    CurrentNet = 2,
+    /// The initial namespace of the command's type.
+    Global = 3,
+}
+
+impl NsKind {
+    pub fn from_u16(v: u16) -> Option<NsKind> {
+        Some(match v {
+            0 => NsKind::PassedFd,
+            1 => NsKind::CurrentPid,
+            2 => NsKind::CurrentNet,
+            3 => NsKind::Global,
+            _ => return None,
+        })
+    }
+}
+
+/// A request header; the request bytes follow it in the same message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestHeader {
+    pub ns_kind: NsKind,
+    pub command: u32,
+    pub flags: u32,
+    pub length: u32,
+}
+
+impl RequestHeader {
+    /// Validates a whole request message and splits off the request bytes.
+    pub fn parse_message(msg: &[u8]) -> Result<(RequestHeader, &[u8])> {
+        check_len("broker request", msg.len(), REQUEST_HEADER_LEN)?;
+        if get_u32(msg, R_MAGIC) != MAGIC {
+            return Err(Error::invalid("not an ikc broker request (bad magic)"));
+        }
+        let version = get_u16(msg, R_VERSION);
+        if version != VERSION {
+            return Err(Error::invalid(format!("protocol version {version} is not supported (this broker speaks {VERSION})")));
+        }
+        let kind = get_u16(msg, R_NS_KIND);
+        let ns_kind = NsKind::from_u16(kind).ok_or_else(|| Error::invalid(format!("unknown namespace kind {kind}")))?;
+        if get_u32(msg, R_RESERVED) != 0 {
+            return Err(Error::invalid("reserved header field is not zero"));
+        }
+        let length = get_u32(msg, R_LENGTH);
+        let body = &msg[REQUEST_HEADER_LEN..];
+        if length as usize != body.len() {
+            return Err(Error::invalid(format!("request_len {length} does not match the {} bytes sent", body.len())));
+        }
+        let header = RequestHeader { ns_kind, command: get_u32(msg, R_COMMAND), flags: get_u32(msg, R_FLAGS), length };
+        Ok((header, body))
+    }
+
+    /// The header followed by `request`, as one message.
+    pub fn message(ns_kind: NsKind, command: u32, flags: u32, request: &[u8]) -> Vec<u8> {
+        let header = RequestHeader { ns_kind, command, flags, length: request.len() as u32 };
+        let mut out = Vec::with_capacity(REQUEST_HEADER_LEN + request.len());
+        header.emit_to_vec(&mut out);
+        out.extend_from_slice(request);
+        out
+    }
+}
+
+impl Emitable for RequestHeader {
+    fn buffer_len(&self) -> usize {
+        REQUEST_HEADER_LEN
+    }
+    fn emit(&self, b: &mut [u8]) {
+        put_u32(b, R_MAGIC, MAGIC);
+        put_u16(b, R_VERSION, VERSION);
+        put_u16(b, R_NS_KIND, self.ns_kind as u16);
+        put_u32(b, R_COMMAND, self.command);
+        put_u32(b, R_FLAGS, self.flags);
+        put_u32(b, R_LENGTH, self.length);
+        put_u32(b, R_RESERVED, 0);
+    }
+}
+
+/// What a reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum ReplyKind {
+    /// Sent once on connect: result = the largest request message accepted.
+    Hello = 0,
+    /// The answer to a request: 0 with a response fd, or -errno.
+    Result = 1,
+}
+
+/// A reply: `result` is a count or `-errno`, `message` explains an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub kind: ReplyKind,
+    pub result: i32,
+    pub message: String,
+}
+
+impl Reply {
+    pub fn hello() -> Reply {
+        Reply { kind: ReplyKind::Hello, result: MAX_REQUEST_MESSAGE as i32, message: String::new() }
+    }
+    pub fn ok() -> Reply {
+        Reply { kind: ReplyKind::Result, result: 0, message: String::new() }
+    }
+    pub fn error(e: &Error) -> Reply {
+        let mut message = e.to_string();
+        if message.len() > MAX_REPLY_MESSAGE {
+            let mut cut = MAX_REPLY_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        Reply { kind: ReplyKind::Result, result: -e.errno(), message }
+    }
+
+    pub fn parse(msg: &[u8]) -> Result<Reply, DecodeError> {
+        check_len("broker reply", msg.len(), REPLY_HEADER_LEN)?;
+        if get_u32(msg, A_MAGIC) != MAGIC || get_u16(msg, A_VERSION) != VERSION {
+            return Err(DecodeError("not an ikc broker v1 reply".into()));
+        }
+        let kind = match get_u16(msg, A_KIND) {
+            0 => ReplyKind::Hello,
+            1 => ReplyKind::Result,
+            k => return Err(DecodeError(format!("unknown reply kind {k}"))),
+        };
+        let len = get_u32(msg, A_MESSAGE_LEN) as usize;
+        let text = msg.get(REPLY_HEADER_LEN..REPLY_HEADER_LEN.saturating_add(len)).ok_or_else(|| DecodeError("reply message truncated".into()))?;
+        Ok(Reply { kind, result: get_u32(msg, A_RESULT) as i32, message: String::from_utf8_lossy(text).into_owned() })
+    }
+}
+
+impl Emitable for Reply {
+    fn buffer_len(&self) -> usize {
+        REPLY_HEADER_LEN + self.message.len()
+    }
+    fn emit(&self, b: &mut [u8]) {
+        put_u32(b, A_MAGIC, MAGIC);
+        put_u16(b, A_VERSION, VERSION);
+        put_u16(b, A_KIND, self.kind as u16);
+        put_u32(b, A_RESULT, self.result as u32);
+        put_u32(b, A_MESSAGE_LEN, self.message.len() as u32);
+        b[REPLY_HEADER_LEN..].copy_from_slice(self.message.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_bytes() -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&MAGIC.to_ne_bytes()); // magic
+        v.extend_from_slice(&1u16.to_ne_bytes()); // version
+        v.extend_from_slice(&1u16.to_ne_bytes()); // ns_kind = CURRENT_PIDNS
+        v.extend_from_slice(&0x8000_0001u32.to_ne_bytes()); // command = TASK_DIAG
+        v.extend_from_slice(&0u32.to_ne_bytes()); // flags
+        v.extend_from_slice(&3u32.to_ne_bytes()); // request_len
+        v.extend_from_slice(&0u32.to_ne_bytes()); // reserved
+        v.extend_from_slice(&[7, 8, 9]); // request
+        v
+    }
+
+    #[test]
+    fn emit_request() {
+        assert_eq!(RequestHeader::message(NsKind::CurrentPid, 0x8000_0001, 0, &[7, 8, 9]), request_bytes());
+    }
+
+    #[test]
+    fn parse_request() {
+        let bytes = request_bytes();
+        let (h, body) = RequestHeader::parse_message(&bytes).expect("valid");
+        assert_eq!(h, RequestHeader { ns_kind: NsKind::CurrentPid, command: 0x8000_0001, flags: 0, length: 3 });
+        assert_eq!(body, &[7, 8, 9]);
+    }
+
+    #[test]
+    fn malformed_requests_are_einval() {
+        let good = request_bytes();
+        let bad = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = good.clone();
+            f(&mut b);
+            RequestHeader::parse_message(&b).unwrap_err().code()
+        };
+        assert_eq!(bad(&|b| b.truncate(10)), "EINVAL", "short header");
+        assert_eq!(bad(&|b| b[0] = b'X'), "EINVAL", "magic");
+        assert_eq!(bad(&|b| b[4] = 2), "EINVAL", "version");
+        assert_eq!(bad(&|b| b[6] = 9), "EINVAL", "ns kind");
+        assert_eq!(bad(&|b| b[20] = 1), "EINVAL", "reserved");
+        assert_eq!(bad(&|b| b.push(0)), "EINVAL", "length mismatch");
+        assert_eq!(bad(&|b| b[16] = 200), "EINVAL", "length lies");
+    }
+
+    #[test]
+    fn reply_round_trip() {
+        let e = Error::NoSuchProcess(5);
+        let r = Reply::error(&e);
+        let mut out = Vec::new();
+        r.emit_to_vec(&mut out);
+        let mut expect = Vec::new();
+        expect.extend_from_slice(&MAGIC.to_ne_bytes()); // magic
+        expect.extend_from_slice(&1u16.to_ne_bytes()); // version
+        expect.extend_from_slice(&1u16.to_ne_bytes()); // kind = RESULT
+        expect.extend_from_slice(&(-3i32).to_ne_bytes()); // result = -ESRCH
+        expect.extend_from_slice(&(e.to_string().len() as u32).to_ne_bytes()); // message_len
+        expect.extend_from_slice(e.to_string().as_bytes());
+        assert_eq!(out, expect);
+        assert_eq!(Reply::parse(&out).expect("valid"), r);
+        assert!(Reply::parse(&out[..REPLY_HEADER_LEN + 2]).is_err());
+    }
+}

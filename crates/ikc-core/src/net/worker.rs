@@ -1,0 +1,57 @@
+//! Opens a netlink socket inside a target network namespace without moving any
+//! of the caller's threads: a dedicated, short-lived thread enters the namespace
+//! (`setns`), opens the socket, leaves again at once, runs the dump and exits.
+//! The socket stays bound to the target namespace whichever namespace reads it.
+//! For the calling thread's own namespace no thread is started.
+
+use std::os::fd::OwnedFd;
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::socket::SockProtocol;
+use nix::sys::stat::Mode;
+
+use super::socket::NetlinkSocket;
+use crate::command::NsType;
+use crate::error::{Error, Result};
+use crate::ns::{self, Namespace};
+
+/// Runs `query` on a netlink socket of `protocol` opened in `target`.
+pub fn with_socket_in<T: Send>(
+    target: &Namespace,
+    protocol: SockProtocol,
+    query: impl FnOnce(&NetlinkSocket) -> Result<T> + Send,
+) -> Result<T> {
+    if target.id == ns::current(NsType::Net)? {
+        return query(&NetlinkSocket::open(protocol)?);
+    }
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("ikc-netns".into())
+            .spawn_scoped(scope, || query(&open_in(&target.fd, protocol)?))
+            .map_err(|e| Error::os("spawn netns worker", Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EAGAIN as i32))))?;
+        // The worker has no code path that panics; if it ever did, it is
+        // joined here and reported instead of unwinding into the caller.
+        worker.join().unwrap_or_else(|_| Err(Error::Os { op: "netns worker panicked".into(), errno: Errno::EIO as i32 }))
+    })
+}
+
+/// In the worker thread: enter `netns`, open the socket, go home. If going home
+/// fails the thread still ends with the call, so it never outlives it.
+fn open_in(netns: &OwnedFd, protocol: SockProtocol) -> Result<NetlinkSocket> {
+    // A new thread starts in the namespaces of the thread that created it.
+    let home = open("/proc/thread-self/ns/net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::os("open /proc/thread-self/ns/net", e))?;
+    setns(netns, CloneFlags::CLONE_NEWNET).map_err(|e| match e {
+        Errno::EPERM => Error::PermissionDenied(
+            "entering that network namespace needs CAP_SYS_ADMIN over it (setns)".into(),
+        ),
+        e => Error::os("setns(CLONE_NEWNET)", e),
+    })?;
+    let socket = NetlinkSocket::open(protocol);
+    // Ignored on purpose: a caller may be allowed into the target but not back
+    // (another user namespace owns its own); this thread exits with the call.
+    let _ = setns(&home, CloneFlags::CLONE_NEWNET);
+    socket
+}

@@ -1,0 +1,73 @@
+// `ikc broker`: runs the broker daemon (Rust, on a thread of this process) on a
+// SOCK_SEQPACKET unix socket, or on the socket systemd passes (LISTEN_FDS).
+import { readFileSync } from 'node:fs';
+import { startBroker } from '@ikc/sdk';
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../columns.js';
+import type { RunContext } from '../main.js';
+import { printNotice } from '../output.js';
+
+interface BrokerArgs extends RunContext {
+  socket?: string;
+  mode: string;
+  group?: string;
+  'max-clients': number;
+  'idle-timeout': number;
+  'log-level': 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** A group name or number, as /etc/group knows it. */
+function groupId(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  const line = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === group);
+  if (!line) throw new UsageError(`unknown group '${group}'`);
+  return Number(line.split(':')[2]);
+}
+
+function builder(y: Argv): Argv<BrokerArgs> {
+  return y
+    .usage(
+      '$0 broker --socket PATH [options]\n\n' +
+        'Answer issue_kernel_command requests from other processes over a unix socket, each filtered to what\n' +
+        'the kernel lets that client see (its uid, gid and capabilities, read from the kernel per request).\n' +
+        'Clients: `ikc --broker PATH ps`, IKC_BROKER=PATH, the SDK\'s BrokerClient, or `ikc sandbox`.\n' +
+        'Under systemd socket activation (LISTEN_FDS) the passed socket is used and --socket is ignored.',
+    )
+    .option('socket', { type: 'string', requiresArg: true, describe: 'Path of the SOCK_SEQPACKET socket to create' })
+    .option('mode', { type: 'string', default: '660', requiresArg: true, describe: 'Socket file mode, octal (who may connect)' })
+    .option('group', { type: 'string', requiresArg: true, describe: 'Group owning the socket file (name or gid)' })
+    .option('max-clients', { type: 'number', default: 256, requiresArg: true, describe: 'Connections served at once; more are refused with EAGAIN' })
+    .option('idle-timeout', { type: 'number', default: 60, requiresArg: true, describe: 'Seconds an idle connection is kept' })
+    .option('log-level', { choices: ['error', 'warn', 'info', 'debug'] as const, default: 'info' as const, describe: 'What to log on stderr' })
+    .example('$0 broker --socket /run/ikc.sock --mode 666', 'every local user may ask (and sees only their own processes)')
+    .example('$0 broker --socket /run/ikc.sock --group ikc', 'members of group ikc may ask') as unknown as Argv<BrokerArgs>;
+}
+
+async function run(argv: BrokerArgs): Promise<number> {
+  if (!/^[0-7]{3,4}$/.test(argv.mode)) throw new UsageError(`--mode '${argv.mode}' is not an octal file mode`);
+  const broker = startBroker({
+    socketPath: argv.socket,
+    mode: parseInt(argv.mode, 8),
+    gid: argv.group === undefined ? undefined : groupId(argv.group),
+    maxClients: argv['max-clients'],
+    idleTimeoutMs: argv['idle-timeout'] * 1000,
+    logLevel: argv['log-level'],
+  });
+  printNotice(`ikc broker: listening${argv.socket ? ` on ${argv.socket}` : ''} (pid ${process.pid})`);
+  const stop = () => broker.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await broker.closed;
+  return 0;
+}
+
+export const brokerCommand: CommandModule<object, BrokerArgs> = {
+  command: 'broker',
+  describe: 'Run the broker daemon: answers requests from unprivileged or sandboxed clients over a unix socket',
+  builder,
+  handler: async (argv) => {
+    argv.status.code = await run(argv);
+  },
+};

@@ -1,0 +1,40 @@
+// `ikc links`: the links of a network namespace, one `ip -o link` line each,
+// from a LINK_DUMP issued in that namespace.
+import { links } from '@ikc/sdk';
+import type { Argv, CommandModule } from 'yargs';
+import { client } from '../client.js';
+import type { RunContext } from '../main.js';
+import { netnsArg, netOptions, withoutOther } from '../netns.js';
+import { printJson, printLinks } from '../output.js';
+
+interface LinksArgs extends RunContext {
+  s?: boolean;
+  netns: string;
+  json?: boolean;
+}
+
+async function runLinks(argv: LinksArgs): Promise<number> {
+  const found = await links({ ns: netnsArg(argv.netns), client: client() });
+  if (argv.json) printJson(found.map(withoutOther));
+  else printLinks(found, new Map(found.map((l) => [l.index, l.name])), argv.s === true);
+  return 0;
+}
+
+function builder(y: Argv): Argv<LinksArgs> {
+  const b = y
+    .usage('$0 links [options]\n\nList the links of a network namespace like ip -o link, from a LINK_DUMP issued in it.')
+    .option('s', { alias: 'stats', type: 'boolean', describe: 'Append the RX and TX counters (IFLA_STATS64)' });
+  return netOptions(b, 'Print a JSON array of links (index, name, type, flags, mtu, operstate, address, broadcast, qdisc, txqlen, stats64...)')
+    .example('$0 links', 'every link of this namespace')
+    .example('$0 links -s --netns blue', 'the links of /run/netns/blue with their counters')
+    .epilogue('One line per link: INDEX: NAME[@PEER]: <FLAGS> mtu N qdisc Q state S mode M group G qlen N\\    link/TYPE ADDRESS brd BROADCAST, as ip -o link prints it.') as unknown as Argv<LinksArgs>;
+}
+
+export const linksCommand: CommandModule<object, LinksArgs> = {
+  command: 'links',
+  describe: 'List the links of a network namespace like ip -o link (-s, --netns, --json)',
+  builder,
+  handler: async (argv) => {
+    argv.status.code = await runLinks(argv);
+  },
+};

@@ -1,0 +1,86 @@
+// The broker from Node: BrokerClient (the same calls as in-process use, answered
+// by a broker over a unix socket), startBroker (the daemon), runSandboxed.
+import { native } from './binding.js';
+import { IkcClient } from './client.js';
+import { IkcError, wrap } from './errors.js';
+
+type NativeConnection = InstanceType<typeof native.BrokerConnection>;
+
+/** A connection to an ikc broker; every call of IkcClient goes through it. */
+export class BrokerClient extends IkcClient {
+  private constructor(private readonly conn: NativeConnection) {
+    super({
+      issue: (ns, command, iov, flags) => conn.issue(ns, command, iov, flags),
+      issueAsync: (ns, command, iov, flags) => conn.issueAsync(ns, command, iov, flags),
+    });
+  }
+
+  /** Connects to the broker listening at `path`. */
+  static connect(path: string): BrokerClient {
+    return new BrokerClient(wrap(() => native.BrokerConnection.connect(path)));
+  }
+
+  /** Adopts a connection this process inherited (the fd is duplicated). */
+  static fromFd(fd: number): BrokerClient {
+    return new BrokerClient(wrap(() => native.BrokerConnection.fromFd(fd)));
+  }
+
+  /** `IKC_BROKER_FD` (inherited in a sandbox) or `IKC_BROKER` (a socket path); undefined if neither is set. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): BrokerClient | undefined {
+    if (env.IKC_BROKER_FD) return BrokerClient.fromFd(Number(env.IKC_BROKER_FD));
+    if (env.IKC_BROKER) return BrokerClient.connect(env.IKC_BROKER);
+    return undefined;
+  }
+
+  /** The connection's fd number (what `ikc sandbox` hands to its child). */
+  get fd(): number {
+    return this.conn.fd;
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}
+
+export interface BrokerOptions {
+  /** Where to bind (ignored under systemd socket activation). */
+  socketPath?: string;
+  /** Socket file mode, default 0o660. */
+  mode?: number;
+  /** Group owning the socket file. */
+  gid?: number;
+  /** Connections served at once (default 256). */
+  maxClients?: number;
+  /** Idle connections are closed after this long (default 60 s). */
+  idleTimeoutMs?: number;
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+export interface RunningBroker {
+  stop(): void;
+  readonly activeClients: number;
+  /** Resolves once the broker has stopped. */
+  closed: Promise<void>;
+}
+
+/** Starts a broker on a thread of this process. */
+export function startBroker(options: BrokerOptions): RunningBroker {
+  const broker = wrap(() => native.Broker.start(options));
+  const closed = broker.closed();
+  return {
+    stop: () => broker.stop(),
+    get activeClients() {
+      return broker.activeClients;
+    },
+    closed,
+  };
+}
+
+/** Runs `argv` under ikc's seccomp sandbox, `keepFd` inherited as IKC_BROKER_FD; resolves to its exit status. */
+export async function runSandboxed(argv: string[], keepFd?: number): Promise<number> {
+  try {
+    return await native.runSandboxed(argv, keepFd);
+  } catch (err) {
+    throw IkcError.from(err);
+  }
+}
