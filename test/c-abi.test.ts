@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { taskDiagFd } from '@ikc/sdk';
-import { killFixtures, ROOT, startFixture, statFields, statusField } from './helpers/fixture.js';
+import { killFixtures, ROOT, startFixture, statFields, statusField, threadIds } from './helpers/fixture.js';
 
 afterAll(killFixtures);
 
@@ -20,7 +20,7 @@ describe('C ABI', () => {
     closeSync(fd);
     expect(run.status).toBe(0);
     const rows = run.stdout.trim().split('\n').map((l) => l.split(' '));
-    expect(rows.map((r) => Number(r[0]))).toEqual([proc.pid, ...proc.tids!]);
+    expect(rows.map((r) => Number(r[0]))).toEqual(threadIds(proc));
     for (const [pid, tgid, ppid, pgid, sid, tpid, , uid, euid, gid, comm] of rows) {
       const k = statFields(proc.pid, Number(pid));
       expect([Number(tgid), Number(ppid), Number(pgid), Number(sid), comm]).toEqual([
@@ -34,6 +34,7 @@ describe('C ABI', () => {
       expect([uid, euid]).toEqual(statusField(Number(pid), 'Uid').slice(0, 2));
       expect(gid).toBe(statusField(Number(pid), 'Gid')[0]);
     }
-    expect(rows.map((r) => r[10])).toEqual(['ikc-fixture', 'cabi0', 'cabi1']);
+    const comm = new Map(rows.map((r) => [Number(r[0]), r[10]]));
+    expect([proc.pid, ...proc.tids!].map((id) => comm.get(id))).toEqual(['ikc-fixture', 'cabi0', 'cabi1']);
   });
 });

@@ -2,45 +2,16 @@
 // fresh procfs mounted with hidepid=2 shows the same caller. The kernel is the
 // oracle; the fixture makes processes on each side of every rule.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IkcError, taskDiagSync } from '@ikc/sdk';
 import { killFixtures, ROOT, startFixture } from './helpers/fixture.js';
+import { expectSameAsKernel, runViewer } from './helpers/hidepid.js';
 
 afterAll(killFixtures);
 
 const VIEWER_UID = 4711;
 const VIEWER_GID = 4711;
 const isRoot = process.getuid?.() === 0;
-
-interface ViewerReport {
-  self: number;
-  before: number[];
-  ikc: number[];
-  after: number[];
-  threadsBefore: string[];
-  ikcThreads: string[];
-  threadsAfter: string[];
-}
-
-function runViewer(uid: number, gid: number): ViewerReport {
-  const dir = mkdtempSync(join(tmpdir(), 'ikc-hidepid-'));
-  try {
-    const out = execFileSync(
-      'unshare',
-      ['--mount', '--propagation', 'private', process.execPath, join(ROOT, 'test/scripts/hidepid-viewer.mjs'), dir, String(uid), String(gid)],
-      { encoding: 'utf8', cwd: ROOT },
-    );
-    return JSON.parse(out) as ViewerReport;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Items the kernel listed both before and after ikc ran. */
-const stable = <T>(a: T[], b: T[]) => a.filter((x) => b.includes(x));
 
 describe.skipIf(!isRoot)('hidepid=2 visibility (needs root to mount procfs and switch uid)', () => {
   it('an unprivileged caller sees exactly what a hidepid=2 procfs shows it', async () => {
@@ -53,13 +24,7 @@ describe.skipIf(!isRoot)('hidepid=2 visibility (needs root to mount procfs and s
     const threaded = await startFixture(['threads', '2', 'hp'], { uid: VIEWER_UID, gid: VIEWER_GID });
 
     const r = runViewer(VIEWER_UID, VIEWER_GID);
-    const kernel = stable(r.before, r.after);
-    // Everything the kernel showed throughout, ikc shows; ikc shows nothing the kernel hid.
-    for (const pid of kernel) expect(r.ikc, `pid ${pid} visible in hidepid=2 procfs`).toContain(pid);
-    for (const pid of r.ikc) expect([...r.before, ...r.after], `pid ${pid} hidden by hidepid=2 procfs`).toContain(pid);
-    const kernelThreads = stable(r.threadsBefore, r.threadsAfter);
-    for (const t of kernelThreads) expect(r.ikcThreads).toContain(t);
-    for (const t of r.ikcThreads) expect([...r.threadsBefore, ...r.threadsAfter]).toContain(t);
+    expectSameAsKernel(r);
 
     // And the rules each fixture stands for, so the comparison cannot pass vacuously.
     expect(r.ikc).toContain(r.self);

@@ -36,6 +36,12 @@ export function startProcess(cmd: string, args: string[], opts: SpawnOptions = {
   });
 }
 
+/** A process and its threads in task_diag's order: ascending thread id (after pid
+ *  wrap-around a thread's id can be lower than its leader's). */
+export function threadIds(info: FixtureInfo): number[] {
+  return [info.pid, ...(info.tids ?? [])].sort((a, b) => a - b);
+}
+
 /** Kills every process a test started (and their children, via the fixture's process). */
 export function killFixtures(): void {
   for (const child of running) {

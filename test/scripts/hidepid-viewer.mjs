@@ -2,16 +2,19 @@
 // argv[2], drops to uid argv[3] / gid argv[4] in this very process, then lists
 // what that procfs shows and what ikc's task_diag returns, as one JSON line.
 // Same process, same credentials: the kernel and ikc answer the same viewer.
+// With argv[5] (a broker socket), ikc's answer comes from the broker, asked
+// after the drop, so the broker must find the lower rights by itself.
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { taskDiagSync } from '@ikc/sdk';
+import { BrokerClient, inProcess } from '@ikc/sdk';
 
-const [mountpoint, uid, gid] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const [mountpoint, uid, gid, broker] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5]];
 execFileSync('mount', ['-t', 'proc', '-o', 'hidepid=2', 'proc', mountpoint]);
 
 process.setgroups([]);
 process.setgid(gid);
 process.setuid(uid);
+const ikcClient = broker ? BrokerClient.connect(broker) : inProcess;
 
 const numeric = (dir) => {
   try {
@@ -24,8 +27,8 @@ const procThreads = (pids) => pids.flatMap((p) => numeric(`${mountpoint}/${p}/ta
 
 const before = numeric(mountpoint);
 const threadsBefore = procThreads(before);
-const ikc = taskDiagSync({ strategy: 'all' }).map((t) => t.pid);
-const ikcThreads = taskDiagSync({ strategy: 'all-thread' }).map((t) => `${t.tgid}/${t.pid}`);
+const ikc = ikcClient.taskDiagSync({ strategy: 'all' }).map((t) => t.pid);
+const ikcThreads = ikcClient.taskDiagSync({ strategy: 'all-thread' }).map((t) => `${t.tgid}/${t.pid}`);
 const after = numeric(mountpoint);
 const threadsAfter = procThreads(after);
 console.log(JSON.stringify({ self: process.pid, before, ikc, after, threadsBefore, ikcThreads, threadsAfter }));

@@ -7,6 +7,10 @@
 //!   ikc-fixture zombie            one child that has exited and is never reaped
 //!   ikc-fixture session           a new session (setsid) with one child
 //!   ikc-fixture traced            one child that this process traces (PTRACE_SEIZE)
+//!   ikc-fixture broker-flood PATH ROUNDS   malformed messages to a broker, then a valid one
+//!   ikc-fixture broker-forge PATH UID      as UID, send with forged SCM_CREDENTIALS (pid 1, uid 0)
+//!   ikc-fixture broker-orphan PATH         connects, waits for a line on stdin, then a child
+//!                                          sends a request and exits; reports the reply
 //!   ikc-fixture cred UID GID [nodump] [keepcap] [euid=E] [egid=G]
 //!                                 switch to these ids (from root), optionally non-dumpable,
 //!                                 or keeping CAP_NET_ADMIN permitted
@@ -128,6 +132,161 @@ fn cred(args: &[String]) {
     sleep_forever()
 }
 
+mod raw_broker {
+    //! The broker protocol spoken by hand, to send what a well-behaved client never would.
+    use std::io::{IoSlice, IoSliceMut};
+    use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+    use ikc_core::broker::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE};
+    use ikc_core::task_diag::{ShowFlags, Strategy, TaskDiagRequest};
+    use nix::sys::socket::{connect, recvmsg, sendmsg, socket, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, UnixCredentials};
+
+    pub fn connect_raw(path: &str) -> OwnedFd {
+        let sock = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None).expect("socket");
+        connect(sock.as_raw_fd(), &UnixAddr::new(path).expect("path")).expect("connect");
+        let (hello, _) = receive(&sock).expect("hello");
+        assert_eq!(hello.result as usize, MAX_REQUEST_MESSAGE);
+        sock
+    }
+
+    pub fn valid_request() -> Vec<u8> {
+        let req = TaskDiagRequest { show: ShowFlags::BASE, strategy: Strategy::One, pid: 1, sequence: 1 }.to_message();
+        RequestHeader::message(NsKind::CurrentPid, ikc_core::TASK_DIAG, 0, &req)
+    }
+
+    /// Sends bytes with the given fds; returns the errno of sendmsg, if any.
+    pub fn send(sock: &OwnedFd, bytes: &[u8], fds: &[RawFd], creds: Option<&UnixCredentials>) -> Result<(), nix::errno::Errno> {
+        let mut cmsgs = Vec::new();
+        if !fds.is_empty() {
+            cmsgs.push(ControlMessage::ScmRights(fds));
+        }
+        if let Some(c) = creds {
+            cmsgs.push(ControlMessage::ScmCredentials(c));
+        }
+        sendmsg::<()>(sock.as_raw_fd(), &[IoSlice::new(bytes)], &cmsgs, MsgFlags::MSG_NOSIGNAL, None).map(|_| ())
+    }
+
+    /// One reply and whether it carried an fd; `None` when the broker closed the connection.
+    pub fn receive(sock: &OwnedFd) -> Option<(Reply, bool)> {
+        let mut buf = vec![0u8; 4096];
+        let mut cmsg = nix::cmsg_space!([RawFd; 4]);
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC).ok()?;
+        let mut got_fd = false;
+        for c in msg.cmsgs().ok()? {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                got_fd = true;
+                for fd in fds {
+                    let _ = nix::unistd::close(fd);
+                }
+            }
+        }
+        let n = msg.bytes;
+        if n == 0 {
+            return None;
+        }
+        Some((Reply::parse(&buf[..n]).ok()?, got_fd))
+    }
+}
+
+/// Sends every kind of malformed message, `rounds` times, and reports the
+/// errnos the broker answered; then checks a valid request still works.
+fn broker_flood(path: &str, rounds: usize) {
+    use raw_broker::*;
+    let sock = connect_raw(path);
+    let good = valid_request();
+    let netns = std::fs::File::open("/proc/self/ns/net").expect("netns");
+    let null = std::fs::File::open("/dev/null").expect("null");
+    use std::os::fd::AsRawFd;
+    let (n1, n2) = (netns.as_raw_fd(), null.as_raw_fd());
+    let mut bad_magic = good.clone();
+    bad_magic[0] ^= 0xff;
+    let mut bad_version = good.clone();
+    bad_version[4] = 9;
+    let mut bad_kind = good.clone();
+    bad_kind[6] = 7;
+    let mut bad_len = good.clone();
+    bad_len[16] = 3;
+    let mut unknown_cmd = good.clone();
+    unknown_cmd[8] = 0x77;
+    let mut fd_kind = good.clone();
+    fd_kind[6] = 0; // PASSED_FD
+    let mut garbage_body = good.clone();
+    let body = garbage_body.len() - 40;
+    garbage_body[body..].fill(0xab);
+    let huge = vec![0u8; ikc_core::broker::protocol::MAX_REQUEST_MESSAGE + 100];
+    let cases: Vec<(&str, Vec<u8>, Vec<i32>)> = vec![
+        ("short", vec![1, 2, 3], vec![]),
+        ("bad magic", bad_magic, vec![]),
+        ("bad version", bad_version, vec![]),
+        ("bad ns kind", bad_kind, vec![]),
+        ("length lies", bad_len, vec![]),
+        ("unknown command", unknown_cmd, vec![]),
+        ("garbage request", garbage_body, vec![]),
+        ("huge", huge, vec![]),
+        ("fd with kind CURRENT", good.clone(), vec![n2]),
+        ("three fds", fd_kind.clone(), vec![n1, n2, n2]),
+        ("kind FD without fd", fd_kind.clone(), vec![]),
+        ("net ns fd for task_diag", fd_kind, vec![n1]),
+    ];
+    let mut answers = Vec::new();
+    for round in 0..rounds {
+        for (name, bytes, fds) in &cases {
+            send(&sock, bytes, fds, None).expect("send");
+            let (reply, got_fd) = receive(&sock).expect("the broker stays connected");
+            if round == 0 {
+                answers.push(format!(r#""{name}":{},"{name} fd":{got_fd}"#, reply.result));
+            }
+        }
+    }
+    send(&sock, &good, &[], None).expect("send");
+    let (reply, got_fd) = receive(&sock).expect("reply");
+    answers.push(format!(r#""valid":{},"valid fd":{got_fd}"#, reply.result));
+    ready(format!("{{{}}}", answers.join(",")));
+}
+
+/// Drops to `uid`, then claims to be pid 1 / uid 0 in SCM_CREDENTIALS.
+fn broker_forge(path: &str, uid: u32) {
+    use raw_broker::*;
+    let sock = connect_raw(path);
+    nix::unistd::setgroups(&[]).expect("setgroups");
+    nix::unistd::setresgid(Gid::from_raw(uid), Gid::from_raw(uid), Gid::from_raw(uid)).expect("setresgid");
+    nix::unistd::setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid)).expect("setresuid");
+    let forged = nix::sys::socket::UnixCredentials::from(nix::libc::ucred { pid: 1, uid: 0, gid: 0 });
+    let forged_send = match send(&sock, &valid_request(), &[], Some(&forged)) {
+        Ok(()) => "sent".to_string(),
+        Err(e) => format!("{e:?}"),
+    };
+    // The honest request: asking for pid 1 as uid `uid` must be ESRCH.
+    send(&sock, &valid_request(), &[], None).expect("send");
+    let (reply, _) = receive(&sock).expect("reply");
+    ready(format!(r#"{{"forged":"{forged_send}","honest":{}}}"#, reply.result));
+}
+
+/// Connects, says so, and waits for a line on stdin (the test stops the broker
+/// meanwhile). Then a child sends a request on this connection and exits; the
+/// parent reaps it, says so, and reports the reply (after the test resumes the broker).
+fn broker_orphan(path: &str) {
+    use raw_broker::*;
+    let sock = connect_raw(path);
+    ready(format!(r#"{{"pid":{}}}"#, getpid()));
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    // SAFETY: single-threaded fixture; the child sends one message and exits.
+    let child = match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            send(&sock, &valid_request(), &[], None).expect("send");
+            std::process::exit(0)
+        }
+        ForkResult::Parent { child } => child,
+    };
+    nix::sys::wait::waitpid(child, None).expect("reap");
+    ready(format!(r#"{{"sender":{child},"reaped":true}}"#));
+    let (reply, got_fd) = receive(&sock).expect("reply");
+    let message = reply.message.replace('"', "'");
+    ready(format!(r#"{{"result":{},"fd":{got_fd},"message":"{message}"}}"#, reply.result));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok()).unwrap_or(2);
@@ -138,6 +297,9 @@ fn main() {
         Some("session") => session(),
         Some("traced") => traced(),
         Some("cred") if args.len() >= 3 => cred(&args[1..]),
+        Some("broker-flood") if args.len() >= 3 => broker_flood(&args[1], num(2)),
+        Some("broker-forge") if args.len() >= 3 => broker_forge(&args[1], num(2) as u32),
+        Some("broker-orphan") if args.len() >= 2 => broker_orphan(&args[1]),
         _ => {
             eprintln!("usage: ikc-fixture tree N | threads N NAME | zombie | session | traced | cred UID GID [nodump] [keepcap] [euid=E] [egid=G]");
             std::process::exit(2)
