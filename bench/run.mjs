@@ -2,10 +2,12 @@
 // run, on a workload it makes itself. Prints medians and ratios, writes JSON.
 //   node bench/run.mjs [--procs N] [--reps R] [--out FILE]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { taskDiagSync } from '@ikc/sdk';
+import { BrokerClient, taskDiagSync } from '@ikc/sdk';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -61,7 +63,31 @@ async function startWorkload() {
   return child;
 }
 
+/** p50 and p99 of one ONE-pid request, in microseconds. */
+function latency(fn, n = 2000) {
+  for (let i = 0; i < 100; i++) fn();
+  const us = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    fn();
+    us.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+  us.sort((a, b) => a - b);
+  return { p50: us[Math.floor(n * 0.5)], p99: us[Math.floor(n * 0.99)] };
+}
+
+/** `ikc broker` in its own process, as it would run for real. */
+async function startBrokerProcess() {
+  const dir = mkdtempSync(join(tmpdir(), 'ikc-bench-'));
+  const socket = join(dir, 'ikc.sock');
+  const proc = spawn(process.execPath, [`${ROOT}packages/cli/bin/ikc.js`, 'broker', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore' });
+  for (let i = 0; i < 500 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 10));
+  return { socket, stop: () => (proc.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
+}
+
 const workload = await startWorkload();
+const broker = await startBrokerProcess();
+const client = BrokerClient.connect(broker.socket);
 try {
   const tasks = taskDiagSync({ strategy: 'all' }).length;
   const ikcBin = [`${ROOT}packages/cli/bin/ikc.js`];
@@ -72,19 +98,29 @@ try {
     ['raw /proc/PID/stat loop (in-process)', time(rawProcStat)],
     ['SDK taskDiagSync ALL BASE (in-process)', time(() => taskDiagSync({ strategy: 'all' }))],
     ['SDK taskDiagSync ALL BASE+CRED (in-process)', time(() => taskDiagSync({ strategy: 'all', show: ['base', 'creds'] }))],
+    ['SDK taskDiagSync ALL BASE (through the broker)', time(() => client.taskDiagSync({ strategy: 'all' }))],
   ];
-  const [psMs, ikcPsMs, , rawMs, sdkMs] = rows.map((r) => r[1]);
+  const [psMs, ikcPsMs, , rawMs, sdkMs, , brokerMs] = rows.map((r) => r[1]);
+  const one = { strategy: 'one', pid: process.pid };
+  const oneLocal = latency(() => taskDiagSync(one));
+  const oneBroker = latency(() => client.taskDiagSync(one));
+  rows.push(['ONE pid p50 (in-process)', oneLocal.p50 / 1000], ['ONE pid p99 (in-process)', oneLocal.p99 / 1000]);
+  rows.push(['ONE pid p50 (through the broker)', oneBroker.p50 / 1000], ['ONE pid p99 (through the broker)', oneBroker.p99 / 1000]);
   console.log(`ikc bench: ${tasks} processes visible, median of ${reps} runs\n`);
-  for (const [name, ms] of rows) console.log(`${name.padEnd(46)} ${ms.toFixed(2).padStart(9)} ms`);
+  for (const [name, ms] of rows) console.log(`${name.padEnd(46)} ${ms.toFixed(3).padStart(9)} ms`);
   const ratios = {
     'ps / ikc ps (end to end)': psMs / ikcPsMs,
     'raw /proc stat loop / SDK ALL BASE': rawMs / sdkMs,
+    'broker / in-process, ALL BASE': brokerMs / sdkMs,
+    'broker / in-process, ONE pid p50': oneBroker.p50 / oneLocal.p50,
   };
   console.log('');
   for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)} x`);
   writeFileSync(values.out, JSON.stringify({ tasks, reps, ms: Object.fromEntries(rows), ratios }, null, 2));
   console.log(`\nwrote ${values.out}`);
 } finally {
+  client.close();
+  broker.stop();
   // Children first: once the parent is gone they are reparented and harder to find.
   for (const pid of readFileSync(`/proc/${workload.pid}/task/${workload.pid}/children`, 'utf8').split(/\s+/).filter(Boolean)) {
     try {
