@@ -8,40 +8,13 @@ use ikc_core::net::{
     RTM_GETLINK, SOCK_DIAG_BY_FAMILY,
 };
 
-/// xorshift64*: small, deterministic, good enough to spray bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+mod common;
+use common::{mutate as damage, Rng};
+
+const INTERESTING: &[u32] = &[0, 1, 2, 3, 16, 18, 20, 21, 22, 24, 40, 0x301, 0x0015_0301, 0xffff_ffff];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
-    let mut b = seed.to_vec();
-    for _ in 0..=rng.below(4) {
-        match rng.below(4) {
-            0 if !b.is_empty() => {
-                let i = rng.below(b.len());
-                b[i] = rng.next() as u8;
-            }
-            1 => b.truncate(rng.below(b.len() + 1)),
-            2 => b.extend((0..rng.below(32)).map(|_| rng.next() as u8)),
-            _ if b.len() >= 4 => {
-                // Lengths, types and flags are the interesting fields.
-                let i = rng.below(b.len() / 4) * 4;
-                let v = [0u32, 1, 2, 3, 16, 18, 20, 21, 22, 24, 40, 0x301, 0x0015_0301, 0xffff_ffff][rng.below(14)];
-                b[i..i + 4].copy_from_slice(&v.to_ne_bytes());
-            }
-            _ => {}
-        }
-    }
-    b
+    damage(rng, seed, INTERESTING)
 }
 
 /// Type and flags of an encoded message.

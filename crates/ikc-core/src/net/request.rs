@@ -4,7 +4,7 @@
 //! encoder ikc uses to build the message it sends to the kernel.
 
 use crate::error::{Error, Result};
-use crate::netlink::{Emitable, NetlinkHeader, NetlinkHeaderBuffer, Parseable, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
+use crate::netlink::{Emitable, NetlinkHeader, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
 /// The only `nlmsg_flags` a network dump request may carry.
 pub const DUMP_FLAGS: u16 = NLM_F_REQUEST | NLM_F_DUMP;
@@ -12,15 +12,7 @@ pub const DUMP_FLAGS: u16 = NLM_F_REQUEST | NLM_F_DUMP;
 /// A request's header, checked: `bytes` is one message of `message_type`
 /// whose flags are exactly `DUMP_FLAGS`. Returns the sequence and the payload.
 pub fn parse_dump_header<'a>(bytes: &'a [u8], message_type: u16, what: &str) -> Result<(u32, &'a [u8])> {
-    let buf = NetlinkHeaderBuffer::new_checked(bytes)?;
-    let header = NetlinkHeader::parse(&buf)?;
-    if header.length as usize != bytes.len() {
-        return Err(Error::invalid(format!(
-            "nlmsg_len {} does not match the {} request bytes given",
-            header.length,
-            bytes.len()
-        )));
-    }
+    let (header, payload) = NetlinkHeader::parse_request(bytes)?;
     if header.message_type != message_type {
         return Err(Error::invalid(format!(
             "nlmsg_type {} is not {what} ({message_type}): only dumps are issued",
@@ -33,7 +25,6 @@ pub fn parse_dump_header<'a>(bytes: &'a [u8], message_type: u16, what: &str) -> 
             header.flags
         )));
     }
-    let payload = &bytes[NLMSG_HEADER_LEN..];
     Ok((header.sequence, payload))
 }
 

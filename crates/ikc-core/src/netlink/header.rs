@@ -62,6 +62,19 @@ pub struct NetlinkHeader {
     pub port: u32,
 }
 
+impl NetlinkHeader {
+    /// Reads a request that must be exactly one message: the header is valid and
+    /// `nlmsg_len` covers every byte given, no more, no less. Returns the header and payload.
+    pub fn parse_request(bytes: &[u8]) -> Result<(NetlinkHeader, &[u8]), DecodeError> {
+        let buf = NetlinkHeaderBuffer::new_checked(bytes)?;
+        let header = NetlinkHeader::parse(&buf)?;
+        if header.length as usize != bytes.len() {
+            return Err(DecodeError(format!("nlmsg_len {} does not match the {} request bytes given", header.length, bytes.len())));
+        }
+        Ok((header, &bytes[NLMSG_HEADER_LEN..]))
+    }
+}
+
 impl<T: AsRef<[u8]>> Parseable<NetlinkHeaderBuffer<T>> for NetlinkHeader {
     fn parse(buf: &NetlinkHeaderBuffer<T>) -> Result<Self, DecodeError> {
         Ok(NetlinkHeader {

@@ -5,8 +5,8 @@
 
 use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED, TASK_DIAG_STAT, TASK_DIAG_VMA, TASK_DIAG_VMA_STAT};
 use crate::error::{Error, Result};
-use crate::netlink::{get_u32, get_u64, put_u32, put_u64, Emitable, Field, Parseable};
-use crate::netlink::{NetlinkHeader, NetlinkHeaderBuffer, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
+use crate::netlink::{get_u32, get_u64, put_u32, put_u64, Emitable, Field};
+use crate::netlink::{NetlinkHeader, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
 const SHOW_FLAGS: Field = 0..8;
 const DUMP_STRATEGY: Field = 8..16;
@@ -84,15 +84,7 @@ pub struct TaskDiagRequest {
 impl TaskDiagRequest {
     /// Reads and validates a whole request message. `bytes` must be exactly one message.
     pub fn from_message(bytes: &[u8]) -> Result<TaskDiagRequest> {
-        let buf = NetlinkHeaderBuffer::new_checked(bytes)?;
-        let header = NetlinkHeader::parse(&buf)?;
-        if header.length as usize != bytes.len() {
-            return Err(Error::invalid(format!(
-                "nlmsg_len {} does not match the {} request bytes given",
-                header.length,
-                bytes.len()
-            )));
-        }
+        let (header, payload) = NetlinkHeader::parse_request(bytes)?;
         if header.message_type != TASK_DIAG_CMD_GET {
             return Err(Error::invalid(format!(
                 "nlmsg_type {:#x} is not TASK_DIAG_CMD_GET ({TASK_DIAG_CMD_GET:#x})",
@@ -103,7 +95,6 @@ impl TaskDiagRequest {
         if unknown_flags != 0 {
             return Err(Error::invalid(format!("unsupported nlmsg_flags bits {unknown_flags:#x}")));
         }
-        let payload = buf.payload();
         if payload.len() != TASK_DIAG_PID_LEN {
             return Err(Error::invalid(format!(
                 "struct task_diag_pid is {TASK_DIAG_PID_LEN} bytes, request carries {}",
