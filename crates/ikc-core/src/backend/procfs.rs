@@ -3,8 +3,6 @@
 //! them into `TaskInfo`. A task that vanishes mid-read is reported as gone, never
 //! half-filled.
 
-use std::fs::File;
-use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
@@ -15,13 +13,13 @@ use crate::error::{Error, Result};
 use crate::task_diag::{Comm, TaskBase, TaskCreds, TaskInfo, TaskState};
 use crate::visibility::Viewer;
 
-/// `PF_KTHREAD` in the flags field of `/proc/PID/stat`.
-const PF_KTHREAD: u64 = 0x0020_0000;
-
 /// An open `/proc` and reusable read buffers.
 pub struct ProcFs {
     root: OwnedFd,
     buf: Vec<u8>,
+    /// Whether `read_task` must learn dumpability (a file's owner): only when the
+    /// viewer lacks `CAP_SYS_PTRACE`, which makes dumpability irrelevant.
+    check_owner: bool,
 }
 
 /// The fields of `/proc/PID/stat` that ikc uses.
@@ -36,9 +34,15 @@ pub struct StatFields {
     pub flags: u64,
 }
 
-/// The fields of `/proc/PID/status` that ikc uses.
+/// The fields of `/proc/PID/status` that ikc uses: everything task_diag reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatusFields {
+    /// `Name:`, unescaped (the kernel escapes only `\n` and `\\` there).
+    pub name: Comm,
+    /// The letter of `State:`.
+    pub state: u8,
+    pub pid: u32,
+    pub ppid: u32,
     pub tgid: u32,
     pub tracer_pid: u32,
     /// Real, effective, saved, filesystem.
@@ -89,7 +93,12 @@ impl ProcFs {
     pub fn open() -> Result<ProcFs> {
         let root = nix::fcntl::open("/proc", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| Error::os("open /proc", e))?;
-        Ok(ProcFs { root, buf: Vec::with_capacity(4096) })
+        Ok(ProcFs { root, buf: vec![0; 4096], check_owner: true })
+    }
+
+    /// Tells `read_task` whether dumpability matters to the current viewer.
+    pub fn set_owner_check(&mut self, on: bool) {
+        self.check_owner = on;
     }
 
     /// The numeric entries of a directory under `/proc`, ascending.
@@ -144,29 +153,30 @@ impl ProcFs {
 
     /// Reads a file under `/proc` into `self.buf`; false if the task is gone.
     fn read_file(&mut self, path: &str) -> Result<bool> {
-        Ok(self.read_file_owner(path)?.is_some())
+        Ok(self.read_file_at(path, false)?.is_some())
     }
 
-    /// Reads a file into `self.buf` and returns its owner (uid, gid); `None` if gone.
-    fn read_file_owner(&mut self, path: &str) -> Result<Option<(u32, u32)>> {
+    /// Reads a file into `self.buf` and returns its owner (uid, gid) when
+    /// `owner` is asked for (else (0, 0)); `None` if gone.
+    fn read_file_at(&mut self, path: &str, owner: bool) -> Result<Option<(u32, u32)>> {
         let fd = match openat(self.root.as_fd(), path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
             Ok(fd) => fd,
             Err(e) if gone(e) => return Ok(None),
             Err(e) => return Err(Error::os(format!("open /proc/{path}"), e)),
         };
-        let st = match fstat(&fd) {
-            Ok(st) => st,
-            Err(e) if gone(e) => return Ok(None),
-            Err(e) => return Err(Error::os(format!("fstat /proc/{path}"), e)),
+        let ids = if owner {
+            match fstat(&fd) {
+                Ok(st) => (st.st_uid, st.st_gid),
+                Err(e) if gone(e) => return Ok(None),
+                Err(e) => return Err(Error::os(format!("fstat /proc/{path}"), e)),
+            }
+        } else {
+            (0, 0)
         };
-        self.buf.clear();
-        match File::from(fd).read_to_end(&mut self.buf) {
-            Ok(_) => Ok(Some((st.st_uid, st.st_gid))),
-            Err(e) => match e.raw_os_error().map(Errno::from_raw) {
-                Some(errno) if gone(errno) => Ok(None),
-                Some(errno) => Err(Error::os(format!("read /proc/{path}"), errno)),
-                None => Err(Error::os(format!("read /proc/{path}"), Errno::EIO)),
-            },
+        match read_whole(&fd, &mut self.buf) {
+            Ok(()) => Ok(Some(ids)),
+            Err(e) if gone(e) => Ok(None),
+            Err(e) => Err(Error::os(format!("read /proc/{path}"), e)),
         }
     }
 
@@ -187,32 +197,34 @@ impl ProcFs {
         Ok(parse_status(&self.buf))
     }
 
-    /// Reads one task; `None` if it is gone (or its files are unreadable).
+    /// Reads one task from its `status` file alone; `None` if it is gone (or
+    /// unreadable). procfs makes a non-dumpable task's files owned by root
+    /// (`task_dump_owner`), which is how dumpability is learned.
     pub fn read_task(&mut self, tgid: u32, tid: u32) -> Result<Option<TaskInfo>> {
         let dir = Self::task_dir(tgid, tid);
-        let Some((owner_uid, owner_gid)) = self.read_file_owner(&format!("{dir}/stat"))? else { return Ok(None) };
-        let Some(stat) = parse_stat(&self.buf) else { return Ok(None) };
-        let Some(status) = self.status_of_dir(&dir)? else { return Ok(None) };
-        if stat.pid != tid || status.tgid != tgid {
+        let check_owner = self.check_owner;
+        let Some((owner_uid, owner_gid)) = self.read_file_at(&format!("{dir}/status"), check_owner)? else { return Ok(None) };
+        let Some(status) = parse_status(&self.buf) else { return Ok(None) };
+        if status.pid != tid || status.tgid != tgid {
             return Ok(None); // the id was reused between the listing and the read
         }
-        let state = TaskState::from_proc_letter(stat.state).unwrap_or(TaskState::Uninterruptible);
-        let kthread = stat.flags & PF_KTHREAD != 0;
+        // NSpgid/NSsid give the process group and session; kernels without pid
+        // namespaces print no NS lines, so those come from `stat` there.
+        let (pgid, sid) = if status.levels.len > 0 {
+            (status.levels.pgid[0], status.levels.sid[0])
+        } else {
+            match self.read_file(&format!("{dir}/stat"))?.then(|| parse_stat(&self.buf)).flatten() {
+                Some(stat) => (stat.pgrp, stat.session),
+                None => return Ok(None),
+            }
+        };
+        let state = TaskState::from_proc_letter(status.state).unwrap_or(TaskState::Uninterruptible);
         let exited = matches!(state, TaskState::Zombie | TaskState::Dead);
-        // procfs makes a task's files owned by root when it is not dumpable
-        // (`task_dump_owner`); tasks without an mm skip the kernel's dumpable check.
-        let dumpable = kthread || exited || (owner_uid == status.uid[1] && owner_gid == status.gid[1]);
+        // Tasks without an mm (exited ones, kernel threads, owned by root with
+        // euid 0) skip the kernel's dumpable check.
+        let dumpable = !check_owner || exited || (owner_uid == status.uid[1] && owner_gid == status.gid[1]);
         Ok(Some(TaskInfo {
-            base: TaskBase {
-                tgid,
-                pid: tid,
-                ppid: stat.ppid,
-                tpid: status.tracer_pid,
-                sid: stat.session,
-                pgid: stat.pgrp,
-                state: state as u8,
-                comm: stat.comm,
-            },
+            base: TaskBase { tgid, pid: tid, ppid: status.ppid, tpid: status.tracer_pid, sid, pgid, state: state as u8, comm: status.name },
             creds: TaskCreds {
                 cap_inheritable: status.cap_inh,
                 cap_permitted: status.cap_prm,
@@ -230,13 +242,6 @@ impl ProcFs {
             dumpable,
             levels: status.levels,
         }))
-    }
-
-    fn status_of_dir(&mut self, dir: &str) -> Result<Option<StatusFields>> {
-        if !self.read_file(&format!("{dir}/status"))? {
-            return Ok(None);
-        }
-        Ok(parse_status(&self.buf))
     }
 
     /// The calling thread's credentials as the kernel reports them, and how many
@@ -285,6 +290,31 @@ impl ProcFs {
     }
 }
 
+/// Reads a whole procfs file into `buf` (cleared first). A procfs file that fits
+/// comes in one `read`; the buffer grows only for larger ones.
+fn read_whole(fd: &OwnedFd, buf: &mut Vec<u8>) -> std::result::Result<(), Errno> {
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len().max(4096) * 2, 0);
+        }
+        match nix::unistd::read(fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                // Status-like files end with a newline: a short read that ends one is the end.
+                if len < buf.len() && buf[len - 1] == b'\n' {
+                    break;
+                }
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(())
+}
+
 /// Parses `/proc/PID/stat`. The comm is everything between the first `(` and the
 /// last `)`, since a comm may itself contain parentheses and spaces.
 pub fn parse_stat(b: &[u8]) -> Option<StatFields> {
@@ -309,43 +339,75 @@ pub fn parse_stat(b: &[u8]) -> Option<StatFields> {
     Some(StatFields { pid, comm, state, ppid, pgrp, session, flags })
 }
 
-/// Parses the lines of `/proc/PID/status` that ikc needs.
+/// `Name:` as `proc_task_name` prints it: `seq_escape_str(.., "\n\\")`, so
+/// only a newline (`\n`) and a backslash (`\\`) come escaped.
+fn unescape_name(raw: &[u8]) -> Comm {
+    let mut out = Vec::with_capacity(16);
+    let mut bytes = raw.iter().copied();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'n') => out.push(b'\n'),
+            Some(other) => out.push(other),
+            None => out.push(b'\\'),
+        }
+    }
+    Comm::from_bytes(&out)
+}
+
+fn ascii(v: &[u8]) -> Option<&str> {
+    std::str::from_utf8(v).ok().map(str::trim)
+}
+
+fn ids(v: &[u8]) -> Option<[u32; 4]> {
+    let mut it = ascii(v)?.split_ascii_whitespace().map(|x| x.parse::<u32>());
+    Some([it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?])
+}
+
+fn hex(v: &[u8]) -> Option<u64> {
+    u64::from_str_radix(ascii(v)?, 16).ok()
+}
+
+/// Parses the lines of `/proc/PID/status` that ikc needs. Works on bytes: a
+/// comm need not be UTF-8.
 pub fn parse_status(b: &[u8]) -> Option<StatusFields> {
-    let text = std::str::from_utf8(b).ok()?;
     let mut s = StatusFields::default();
     let (mut have_tgid, mut have_uid, mut have_gid) = (false, false, false);
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
-        let value = value.trim();
-        let ids = |v: &str| -> Option<[u32; 4]> {
-            let mut it = v.split_ascii_whitespace().map(|x| x.parse::<u32>());
-            Some([it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?])
-        };
-        let hex = |v: &str| u64::from_str_radix(v, 16).ok();
+    for line in b.split(|&c| c == b'\n') {
+        let Some(colon) = line.iter().position(|&c| c == b':') else { continue };
+        let (key, value) = (&line[..colon], &line[colon + 1..]);
         match key {
-            "Tgid" => {
-                s.tgid = value.parse().ok()?;
+            // One tab follows the colon; the name itself may end in spaces.
+            b"Name" => s.name = unescape_name(value.strip_prefix(b"\t").unwrap_or(value)),
+            b"State" => s.state = *ascii(value)?.as_bytes().first()?,
+            b"Pid" => s.pid = ascii(value)?.parse().ok()?,
+            b"PPid" => s.ppid = ascii(value)?.parse().ok()?,
+            b"Tgid" => {
+                s.tgid = ascii(value)?.parse().ok()?;
                 have_tgid = true;
             }
-            "TracerPid" => s.tracer_pid = value.parse().ok()?,
-            "Uid" => {
+            b"TracerPid" => s.tracer_pid = ascii(value)?.parse().ok()?,
+            b"Uid" => {
                 s.uid = ids(value)?;
                 have_uid = true;
             }
-            "Gid" => {
+            b"Gid" => {
                 s.gid = ids(value)?;
                 have_gid = true;
             }
-            "CapInh" => s.cap_inh = hex(value)?,
-            "CapPrm" => s.cap_prm = hex(value)?,
-            "CapEff" => s.cap_eff = hex(value)?,
-            "CapBnd" => s.cap_bnd = hex(value)?,
-            "NSpid" => s.levels.len = parse_levels(value, &mut s.levels.pid)?,
-            "NSpgid" => {
-                parse_levels(value, &mut s.levels.pgid)?;
+            b"CapInh" => s.cap_inh = hex(value)?,
+            b"CapPrm" => s.cap_prm = hex(value)?,
+            b"CapEff" => s.cap_eff = hex(value)?,
+            b"CapBnd" => s.cap_bnd = hex(value)?,
+            b"NSpid" => s.levels.len = parse_levels(ascii(value)?, &mut s.levels.pid)?,
+            b"NSpgid" => {
+                parse_levels(ascii(value)?, &mut s.levels.pgid)?;
             }
-            "NSsid" => {
-                parse_levels(value, &mut s.levels.sid)?;
+            b"NSsid" => {
+                parse_levels(ascii(value)?, &mut s.levels.sid)?;
             }
             _ => {}
         }
@@ -389,6 +451,15 @@ CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000003000\
         assert_eq!(s.cap_eff, 0x3000);
         assert_eq!(s.levels.len, 2);
         assert_eq!(&s.levels.pid[..2], &[78, 3]);
+    }
+
+    #[test]
+    fn status_name_is_unescaped_bytes() {
+        // A comm of "a\nb\\c " followed by a byte that is not UTF-8.
+        let text = b"Name:\ta\\nb\\\\c \xff\nState:\tS (sleeping)\nTgid:\t5\nPid:\t5\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+        let s = parse_status(text).expect("parses despite the non-UTF-8 comm");
+        assert_eq!(s.name.as_bytes(), b"a\nb\\c \xff");
+        assert_eq!((s.state, s.pid, s.ppid), (b'S', 5, 1));
     }
 
     #[test]

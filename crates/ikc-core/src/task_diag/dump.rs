@@ -12,6 +12,8 @@ use crate::visibility::{may_read, Viewer};
 /// Produces the complete response bytes for `req` as `viewer` may see them,
 /// restricted to and renumbered in the pid namespace `scope` names.
 pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &TaskDiagRequest) -> Result<Vec<u8>> {
+    // Dumpability only matters to a viewer without CAP_SYS_PTRACE: skip learning it otherwise.
+    proc.set_owner_check(!viewer.has_cap(crate::visibility::CAP_SYS_PTRACE));
     let mut d = Dump { proc, viewer, scope, out: Response::new(req) };
     match req.strategy {
         Strategy::All => {

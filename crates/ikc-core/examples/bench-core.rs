@@ -1,0 +1,75 @@
+//! Times, in one run, a raw Rust loop reading /proc/PID/stat for every process
+//! against one task_diag ALL dump through the core (procfs backend), and the
+//! same for every thread. Prints one JSON object (median milliseconds);
+//! bench/run.mjs runs it. `bench-core [REPS]`.
+
+use std::io::Read;
+use std::time::Instant;
+
+use ikc_core::task_diag::{ShowFlags, Strategy, TaskDiagRequest};
+use ikc_core::{issue_kernel_command, CURRENT_PIDNS, TASK_DIAG};
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+fn time(reps: usize, mut f: impl FnMut() -> usize) -> (f64, usize) {
+    let mut n = f(); // warm up
+    let ms = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            n = f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    (median(ms), n)
+}
+
+/// What ps-like tools do: list /proc, read each /proc/PID/stat (or each thread's).
+fn raw_stat_loop(threads: bool) -> usize {
+    let mut buf = Vec::with_capacity(1024);
+    let mut n = 0;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().filter(|s| s.as_bytes()[0].is_ascii_digit()) else { continue };
+        let paths: Vec<String> = if threads {
+            std::fs::read_dir(format!("/proc/{pid}/task"))
+                .map(|d| d.flatten().map(|t| format!("/proc/{pid}/task/{}/stat", t.file_name().to_string_lossy())).collect())
+                .unwrap_or_default()
+        } else {
+            vec![format!("/proc/{pid}/stat")]
+        };
+        for path in paths {
+            buf.clear();
+            if std::fs::File::open(&path).and_then(|mut f| f.read_to_end(&mut buf)).is_ok() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn dump(strategy: Strategy, show: ShowFlags) -> usize {
+    let req = TaskDiagRequest { show, strategy, pid: 0, sequence: 0 }.to_message();
+    match issue_kernel_command(CURRENT_PIDNS, TASK_DIAG, &[&req], 0).and_then(|fd| fd.read_all()) {
+        Ok(bytes) => bytes.len(),
+        Err(e) => {
+            eprintln!("bench-core: {e}");
+            0
+        }
+    }
+}
+
+fn main() {
+    let reps = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(7);
+    let (raw, tasks) = time(reps, || raw_stat_loop(false));
+    let (core, _) = time(reps, || dump(Strategy::All, ShowFlags::BASE));
+    let (core_creds, _) = time(reps, || dump(Strategy::All, ShowFlags::BASE | ShowFlags::CRED));
+    let (raw_threads, threads) = time(reps, || raw_stat_loop(true));
+    let (core_threads, _) = time(reps, || dump(Strategy::AllThread, ShowFlags::BASE));
+    println!(
+        r#"{{"processes":{tasks},"threads":{threads},"raw_stat_loop_ms":{raw:.3},"core_all_base_ms":{core:.3},"core_all_base_cred_ms":{core_creds:.3},"raw_stat_loop_threads_ms":{raw_threads:.3},"core_all_thread_base_ms":{core_threads:.3}}}"#
+    );
+}
