@@ -56,8 +56,15 @@ function rawProcStat() {
   return n;
 }
 
+/** The core's own numbers (Rust, release): raw /proc/PID/stat loop vs task_diag dumps. */
+function benchCore() {
+  const out = execFileSync(`${ROOT}target/release/examples/bench-core`, [String(reps)], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
 async function startWorkload() {
   execFileSync('cargo', ['build', '--quiet', '--example', 'ikc-fixture', '-p', 'ikc-core'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('cargo', ['build', '--quiet', '--release', '--example', 'bench-core', '-p', 'ikc-core'], { cwd: ROOT, stdio: 'inherit' });
   const child = spawn(`${ROOT}target/debug/examples/ikc-fixture`, ['tree', String(procs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => child.stdout.once('data', resolve));
   return child;
@@ -101,6 +108,14 @@ try {
     ['SDK taskDiagSync ALL BASE (through the broker)', time(() => client.taskDiagSync({ strategy: 'all' }))],
   ];
   const [psMs, ikcPsMs, , rawMs, sdkMs, , brokerMs] = rows.map((r) => r[1]);
+  const core = benchCore();
+  rows.push(
+    ['Rust: raw /proc/PID/stat loop', core.raw_stat_loop_ms],
+    ['Rust: core ALL BASE dump (procfs backend)', core.core_all_base_ms],
+    ['Rust: core ALL BASE+CRED dump', core.core_all_base_cred_ms],
+    ['Rust: raw /proc/PID/task/TID/stat loop', core.raw_stat_loop_threads_ms],
+    ['Rust: core ALL_THREAD BASE dump', core.core_all_thread_base_ms],
+  );
   const one = { strategy: 'one', pid: process.pid };
   const oneLocal = latency(() => taskDiagSync(one));
   const oneBroker = latency(() => client.taskDiagSync(one));
@@ -112,6 +127,8 @@ try {
     'ps / ikc ps (end to end)': psMs / ikcPsMs,
     'raw /proc stat loop / SDK ALL BASE': rawMs / sdkMs,
     'broker / in-process, ALL BASE': brokerMs / sdkMs,
+    'core ALL BASE / raw stat loop (Rust)': core.core_all_base_ms / core.raw_stat_loop_ms,
+    'SDK into JS objects / core (ALL BASE)': sdkMs / core.core_all_base_ms,
     'broker / in-process, ONE pid p50': oneBroker.p50 / oneLocal.p50,
   };
   console.log('');
