@@ -23,13 +23,11 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-/** Runs an ES module snippet in a new node process; returns its stdout parsed as JSON. */
+/** Runs an ES module snippet in a new node process (under `unshare ARGS` if given); returns its stdout as JSON. */
 function node(script: string, opts: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): unknown {
-  const out = execFileSync(...(opts.args ?? []).length ? ['unshare', [...opts.args!, process.execPath, '--input-type=module', '-e', script]] as const : [process.execPath, ['--input-type=module', '-e', script]] as const, {
-    encoding: 'utf8',
-    cwd: ROOT,
-    env: { ...process.env, ...opts.env },
-  });
+  const nodeArgs = [process.execPath, '--input-type=module', '-e', script];
+  const [cmd, ...args] = opts.args?.length ? ['unshare', ...opts.args, ...nodeArgs] : nodeArgs;
+  const out = execFileSync(cmd, args, { encoding: 'utf8', cwd: ROOT, env: { ...process.env, ...opts.env } });
   return JSON.parse(out);
 }
 

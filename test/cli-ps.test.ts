@@ -1,11 +1,11 @@
 // `ikc ps` against procps ps: the same processes, headers, widths and rows,
 // with real processes (sleep, sh, node threads) spawned and killed per test.
-import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { childrenOf, ROOT } from './helpers/fixture.js';
+import { cliSuiteHooks, comm, read, sleeper, start, until } from './helpers/procs.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IKC = `${ROOT}packages/cli/bin/ikc.js`;
 const isRoot = process.getuid?.() === 0;
 
@@ -26,56 +26,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 const ikc = (...args: string[]) => run(process.execPath, [IKC, ...args]);
 const ps = (...args: string[]) => run('ps', args);
 
-const spawned = new Set<ChildProcess>();
-function start(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
-  const child = spawn(cmd, args, { stdio: 'ignore', ...opts });
-  spawned.add(child);
-  return child;
-}
-
-/** Polls a condition on kernel state (no timing is asserted; the test timeout bounds it). */
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-const read = (path: string) => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-};
-const comm = (pid: number) => read(`/proc/${pid}/comm`).trim();
-const children = (pid: number) => read(`/proc/${pid}/task/${pid}/children`).split(/\s+/).filter(Boolean).map(Number);
-
-/** A `sleep` that has exec'd (its comm is sleep), so ps and ikc see the same thing. */
-async function sleeper(opts: SpawnOptions = {}): Promise<number> {
-  const child = start('sleep', ['1000'], opts);
-  const pid = child.pid!;
-  await until(`sleep ${pid} to exec`, () => comm(pid) === 'sleep');
-  return pid;
-}
-
-afterEach(() => {
-  for (const child of spawned) {
-    for (const kid of child.pid ? children(child.pid) : []) {
-      try {
-        process.kill(kid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    child.kill('SIGKILL');
-  }
-  spawned.clear();
-});
-
-beforeAll(() => {
-  if (!existsSync(`${ROOT}packages/cli/dist/main.js`)) throw new Error('run `npm run build:ts` first: packages/cli/dist is missing');
-});
+cliSuiteHooks();
 
 /** pid -> ppid from `ps -o pid,ppid`-shaped output without header. */
 function pidMap(text: string): Map<number, number> {
@@ -121,7 +72,7 @@ describe('ikc ps selection', () => {
 
   it('--ppid matches ps --ppid for the children of a shell', async () => {
     const sh = start('sh', ['-c', 'sleep 1000 & sleep 1000 & wait']);
-    await until('two sleeping children', () => children(sh.pid!).filter((k) => comm(k) === 'sleep').length === 2);
+    await until('two sleeping children', () => childrenOf(sh.pid!).filter((k) => comm(k) === 'sleep').length === 2);
     const expected = await ps('--ppid', String(sh.pid), '-o', 'pid,ppid,pgid,state,comm');
     const got = await ikc('ps', '--ppid', String(sh.pid), '-o', 'pid,ppid,pgid,state,comm');
     expect(expected.stdout.trim().split('\n')).toHaveLength(3);

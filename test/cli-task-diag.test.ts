@@ -1,12 +1,12 @@
 // `ikc task-diag` and `ikc commands` against the kernel's own /proc files:
 // --json fields, the line format, --raw bytes, strategies and errors.
-import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { parseTaskDiag } from '@ikc/sdk';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { childrenOf, ROOT, statFields, statusField } from './helpers/fixture.js';
+import { cliSuiteHooks, comm, sleeper, start, until } from './helpers/procs.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IKC = `${ROOT}packages/cli/bin/ikc.js`;
 const isRoot = process.getuid?.() === 0;
 
@@ -31,67 +31,7 @@ const json = async (...args: string[]) => {
   return JSON.parse(r.stdout.toString()) as Array<Record<string, any>>;
 };
 
-const spawned = new Set<ChildProcess>();
-function start(cmd: string, args: string[], opts: SpawnOptions = {}): number {
-  const child = spawn(cmd, args, { stdio: 'ignore', ...opts });
-  spawned.add(child);
-  return child.pid!;
-}
-const read = (path: string) => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-};
-const children = (pid: number) => read(`/proc/${pid}/task/${pid}/children`).split(/\s+/).filter(Boolean).map(Number);
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-/** /proc/PID/status as key -> fields. */
-function status(pid: number): Record<string, string[]> {
-  return Object.fromEntries(
-    read(`/proc/${pid}/status`).split('\n').filter(Boolean).map((l) => {
-      const i = l.indexOf(':');
-      return [l.slice(0, i), l.slice(i + 1).trim().split(/\s+/)];
-    }),
-  );
-}
-/** /proc/PID/stat fields after the comm: state, ppid, pgrp, session, ... */
-function stat(pid: number): { comm: string; rest: string[] } {
-  const text = read(`/proc/${pid}/stat`);
-  return { comm: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), rest: text.slice(text.lastIndexOf(')') + 2).split(' ') };
-}
-
-async function sleeper(opts: SpawnOptions = {}): Promise<number> {
-  const pid = start('sleep', ['1000'], opts);
-  await until(`sleep ${pid} to exec`, () => read(`/proc/${pid}/comm`).trim() === 'sleep');
-  return pid;
-}
-
-afterEach(() => {
-  for (const child of spawned) {
-    for (const kid of child.pid ? children(child.pid) : []) {
-      try {
-        process.kill(kid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    child.kill('SIGKILL');
-  }
-  spawned.clear();
-});
-
-beforeAll(() => {
-  if (!existsSync(`${ROOT}packages/cli/dist/main.js`)) throw new Error('run `npm run build:ts` first: packages/cli/dist is missing');
-});
+cliSuiteHooks();
 
 if (!isRoot) console.warn('cli-task-diag: not root: the sleep runs as yourself instead of uid 65534 (on CI it runs as 65534)');
 
@@ -99,40 +39,40 @@ describe('ikc task-diag', () => {
   it('--json fields of one process match /proc/PID/status and stat', async () => {
     const pid = await sleeper(isRoot ? { uid: 65534, gid: 65534 } : {});
     const [task] = await json('task-diag', '--strategy', 'one', '--pid', String(pid), '--show', 'base,creds');
-    const s = status(pid);
-    const st = stat(pid);
+    const s = (key: string) => statusField(pid, key);
+    const st = statFields(pid);
     expect(task.pid).toBe(pid);
-    expect(task.tgid).toBe(Number(s.Tgid[0]));
+    expect(task.tgid).toBe(Number(s('Tgid')[0]));
     expect(task.base).toMatchObject({
-      pid, tgid: Number(s.Tgid[0]), ppid: Number(s.PPid[0]), tpid: Number(s.TracerPid[0]),
-      pgid: Number(st.rest[2]), sid: Number(st.rest[3]), comm: s.Name[0],
+      pid, tgid: Number(s('Tgid')[0]), ppid: Number(s('PPid')[0]), tpid: Number(s('TracerPid')[0]),
+      pgid: Number(st.rest[2]), sid: Number(st.rest[3]), comm: s('Name')[0],
     });
-    const [uid, euid, suid, fsuid] = s.Uid.map(Number);
-    const [gid, egid, sgid, fsgid] = s.Gid.map(Number);
+    const [uid, euid, suid, fsuid] = s('Uid').map(Number);
+    const [gid, egid, sgid, fsgid] = s('Gid').map(Number);
     expect(task.creds).toMatchObject({ uid, euid, suid, fsuid, gid, egid, sgid, fsgid });
     if (isRoot) expect(uid).toBe(65534);
-    const cap = (k: string) => `0x${BigInt(`0x${s[k][0]}`).toString(16)}`;
+    const cap = (k: string) => `0x${BigInt(`0x${s(k)[0]}`).toString(16)}`;
     expect(task.creds).toMatchObject({ capInheritable: cap('CapInh'), capPermitted: cap('CapPrm'), capEffective: cap('CapEff'), capBset: cap('CapBnd') });
   });
 
   it('prints one line per task with the fields of /proc', async () => {
     const pid = await sleeper();
     const r = await ikc('task-diag', '--strategy', 'one', '--pid', String(pid));
-    const st = stat(pid);
-    const s = status(pid);
+    const st = statFields(pid);
+    const s = (key: string) => statusField(pid, key);
     expect(r.code).toBe(0);
     expect(r.stdout.toString()).toBe(
-      `pid=${pid} tgid=${pid} ppid=${st.rest[1]} pgid=${st.rest[2]} sid=${st.rest[3]} tpid=${s.TracerPid[0]} state=${st.rest[0]} comm=sleep\n`,
+      `pid=${pid} tgid=${pid} ppid=${st.rest[1]} pgid=${st.rest[2]} sid=${st.rest[3]} tpid=${s('TracerPid')[0]} state=${st.rest[0]} comm=sleep\n`,
     );
     const creds = (await ikc('task-diag', '--strategy', 'one', '--pid', String(pid), '--show', 'creds,base')).stdout.toString();
-    expect(creds).toContain(`uid=${s.Uid[0]} euid=${s.Uid[1]} suid=${s.Uid[2]} fsuid=${s.Uid[3]} gid=${s.Gid[0]}`);
-    expect(creds).toContain(`capbnd=0x${s.CapBnd[0]}`);
+    expect(creds).toContain(`uid=${s('Uid')[0]} euid=${s('Uid')[1]} suid=${s('Uid')[2]} fsuid=${s('Uid')[3]} gid=${s('Gid')[0]}`);
+    expect(creds).toContain(`capbnd=0x${s('CapBnd')[0]}`);
   });
 
   it('--raw writes bytes that parseTaskDiag reads back as the --json output', async () => {
     const pid = await sleeper();
-    const sh = start('sh', ['-c', 'sleep 1000 & sleep 1000 & wait']);
-    await until('two children', () => children(sh).length === 2);
+    const sh = start('sh', ['-c', 'sleep 1000 & sleep 1000 & wait']).pid!;
+    await until('two children', () => childrenOf(sh).length === 2);
     for (const args of [['--strategy', 'one', '--pid', String(pid), '--show', 'base,creds'], ['--strategy', 'children', '--pid', String(sh)]]) {
       const raw = await ikc('task-diag', ...args, '--raw');
       expect(raw.code).toBe(0);
@@ -143,16 +83,16 @@ describe('ikc task-diag', () => {
   });
 
   it('--strategy children lists what /proc/PID/task/PID/children lists', async () => {
-    const sh = start('sh', ['-c', 'sleep 1000 & sleep 1000 & sleep 1000 & wait']);
-    await until('three children', () => children(sh).length === 3);
+    const sh = start('sh', ['-c', 'sleep 1000 & sleep 1000 & sleep 1000 & wait']).pid!;
+    await until('three children', () => childrenOf(sh).length === 3);
     const tasks = await json('task-diag', '--strategy', 'children', '--pid', String(sh));
-    expect(tasks.map((t) => t.pid)).toEqual(children(sh).sort((a, b) => a - b));
+    expect(tasks.map((t) => t.pid)).toEqual(childrenOf(sh).sort((a, b) => a - b));
     for (const t of tasks) expect(t.base.ppid).toBe(sh);
   });
 
   it('--strategy thread lists every thread of /proc/PID/task', async () => {
-    const pid = start(process.execPath, ['-e', "new (require('node:worker_threads').Worker)('setInterval(() => {}, 1000)', { eval: true }); setInterval(() => {}, 1000)"]);
-    await until('a worker thread', () => readdirSync(`/proc/${pid}/task`).length > 2 && read(`/proc/${pid}/comm`).trim() === 'node');
+    const pid = start(process.execPath, ['-e', "new (require('node:worker_threads').Worker)('setInterval(() => {}, 1000)', { eval: true }); setInterval(() => {}, 1000)"]).pid!;
+    await until('a worker thread', () => readdirSync(`/proc/${pid}/task`).length > 2 && comm(pid) === 'node');
     const tids = () => readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);
     let before: number[] = [];
     let got: number[] = [];

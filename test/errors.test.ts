@@ -8,7 +8,6 @@ import {
   CURRENT_PIDNS,
   encodeTaskDiagRequest,
   GLOBAL,
-  IkcError,
   issueKernelCommand,
   issueKernelCommandAsync,
   READ_ONLY,
@@ -16,6 +15,7 @@ import {
   taskDiag,
   taskDiagSync,
 } from '@ikc/sdk';
+import { closedFd, codeOf } from './helpers/errno.js';
 import { openFds, ROOT } from './helpers/fixture.js';
 
 const good = () => encodeTaskDiagRequest({ strategy: 'one', pid: process.pid });
@@ -32,32 +32,12 @@ function request(o: { len?: number; type?: number; flags?: number; show?: bigint
   return b;
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    const fd = fn();
-    if (typeof fd === 'number') closeSync(fd);
-    return 'OK';
-  } catch (e) {
-    expect(e).toBeInstanceOf(IkcError);
-    const err = e as IkcError;
-    expect(err.message.startsWith(err.code)).toBe(true);
-    expect(err.errno).toBeGreaterThan(0);
-    return err.code;
-  }
-}
-
 const call = (ns: number, command: number, iov: Buffer[], flags = 0) => () => issueKernelCommand(ns, command, iov, flags);
 
 describe('bad input', () => {
   it('each case gives its errno and no fd is left open', () => {
     const netns = openSync('/proc/self/ns/net', 'r');
     const file = openSync('/proc/self/stat', 'r');
-    // Closed right before the call, so no other open can reuse the number in between.
-    const closedFd = () => {
-      const fd = openSync('/proc/self/stat', 'r');
-      closeSync(fd);
-      return fd;
-    };
     const fdsBefore = openFds().length;
 
     const cases: Array<[string, () => unknown, string]> = [

@@ -14,7 +14,6 @@ import {
   CURRENT_PIDNS,
   encodeTaskDiagRequest,
   GLOBAL,
-  IkcError,
   issueKernelCommand,
   LINK_DUMP,
   links,
@@ -27,6 +26,7 @@ import {
   type Socket,
 } from '@ikc/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedFd, codeOf } from './helpers/errno.js';
 import { killFixtures, openFds, ROOT, startProcess } from './helpers/fixture.js';
 
 const run = promisify(execFile);
@@ -224,16 +224,6 @@ function rtRequest(type: number, family = 0, extra = 0): Buffer {
   return b;
 }
 
-function codeOf(fn: () => number): string {
-  try {
-    closeSync(fn());
-    return 'OK';
-  } catch (e) {
-    expect(e).toBeInstanceOf(IkcError);
-    return (e as IkcError).code;
-  }
-}
-
 describe.skipIf(!isRoot)('network commands: errors, fds and threads (needs root)', () => {
   const name = `ikc-${randomBytes(3).toString('hex')}e`;
   beforeAll(() => ip('netns', 'add', name));
@@ -243,11 +233,6 @@ describe.skipIf(!isRoot)('network commands: errors, fds and threads (needs root)
     const netns = openSync(`/run/netns/${name}`, 'r');
     const pidns = openSync('/proc/self/ns/pid', 'r');
     const file = openSync('/proc/self/stat', 'r');
-    const closedFd = () => {
-      const fd = openSync('/proc/self/stat', 'r');
-      closeSync(fd);
-      return fd;
-    };
     const good = socketQueries({ tcp: true, all: true })[0].request;
     const cases: Array<[string, () => number, string]> = [
       ['SOCK_DIAG in a foreign namespace', () => issueKernelCommand(netns, SOCK_DIAG, [good]), 'OK'],

@@ -15,9 +15,22 @@ export interface FixtureInfo {
 
 const running = new Set<ChildProcess>();
 
-/** Starts `ikc-fixture ARGS` and resolves once it has printed its JSON line. */
-export function startFixture(args: string[], opts: SpawnOptions = {}): Promise<FixtureInfo> {
-  return startProcess(FIXTURE, args, opts);
+/** Starts `ikc-fixture ARGS` and resolves once it has printed its JSON line and
+ *  its main thread has gone to sleep (so tests comparing states never catch it running). */
+export async function startFixture(args: string[], opts: SpawnOptions = {}): Promise<FixtureInfo> {
+  const info = await startProcess(FIXTURE, args, opts);
+  for (let i = 0; i < 1000 && stateOf(info.pid) === 'R'; i++) await new Promise((r) => setTimeout(r, 5));
+  return info;
+}
+
+/** The state letter in /proc/PID/stat ('' once the process is gone). */
+function stateOf(pid: number): string {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
 }
 
 /** Starts any program that prints one JSON line when ready. */
@@ -34,6 +47,12 @@ export function startProcess(cmd: string, args: string[], opts: SpawnOptions = {
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited with ${code} before it was ready`)));
   });
+}
+
+/** Has killFixtures kill a process started some other way, and its children. */
+export function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  return child;
 }
 
 /** A process and its threads in task_diag's order: ascending thread id (after pid
