@@ -79,6 +79,11 @@ describe.skipIf(!isRoot)('broker (needs root: it runs the broker and clients of 
     };
     await line(0); // connected, hello read
     broker.process.kill('SIGSTOP');
+    // A group stop reaches each thread in its own time: wait until every broker thread is stopped.
+    const tasks = `/proc/${broker.process.pid}/task`;
+    const allStopped = () => readdirSync(tasks).every((t) => /\) [Tt] /.test(readFileSync(`${tasks}/${t}/stat`, 'latin1')));
+    for (let i = 0; i < 500 && !allStopped(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(allStopped()).toBe(true);
     try {
       child.stdin!.write('go\n'); // a child sends on the connection and exits while the broker is stopped
       expect(await line(1)).toMatchObject({ reaped: true });

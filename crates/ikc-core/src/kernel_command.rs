@@ -87,6 +87,10 @@ pub fn issue_as(
 
 /// Where the target pid namespace sits relative to the one procfs shows.
 fn pid_scope(caller: &Caller, target: Namespace) -> Result<PidScope> {
+    // The common case: the caller's own namespace, which /proc shows.
+    if target.id == caller.pid_ns && caller.levels_below_proc == 0 {
+        return Ok(PidScope::whole(target.id));
+    }
     let caller_ns = caller.ns_source.open(NsType::Pid)?;
     let proc_ns = ns::ancestor(caller_ns, caller.levels_below_proc)?
         .ok_or_else(|| Error::NotSupported("/proc belongs to a pid namespace above the caller's reach".into()))?;

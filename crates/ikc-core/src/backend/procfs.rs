@@ -201,13 +201,23 @@ impl ProcFs {
     /// unreadable). procfs makes a non-dumpable task's files owned by root
     /// (`task_dump_owner`), which is how dumpability is learned.
     pub fn read_task(&mut self, tgid: u32, tid: u32) -> Result<Option<TaskInfo>> {
-        let dir = Self::task_dir(tgid, tid);
+        self.read_task_at(&Self::task_dir(tgid, tid), tid, Some(tgid))
+    }
+
+    /// Reads the task with id `pid` (a process or any of its threads: procfs
+    /// answers `/proc/TID` for threads too), learning its tgid from the file.
+    pub fn read_task_by_pid(&mut self, pid: u32) -> Result<Option<TaskInfo>> {
+        self.read_task_at(&pid.to_string(), pid, None)
+    }
+
+    fn read_task_at(&mut self, dir: &str, tid: u32, tgid: Option<u32>) -> Result<Option<TaskInfo>> {
         let check_owner = self.check_owner;
         let Some((owner_uid, owner_gid)) = self.read_file_at(&format!("{dir}/status"), check_owner)? else { return Ok(None) };
         let Some(status) = parse_status(&self.buf) else { return Ok(None) };
-        if status.pid != tid || status.tgid != tgid {
+        if status.pid != tid || tgid.is_some_and(|t| t != status.tgid) {
             return Ok(None); // the id was reused between the listing and the read
         }
+        let tgid = status.tgid;
         // NSpgid/NSsid give the process group and session; kernels without pid
         // namespaces print no NS lines, so those come from `stat` there.
         let (pgid, sid) = if status.levels.len > 0 {
@@ -293,6 +303,9 @@ impl ProcFs {
 /// Reads a whole procfs file into `buf` (cleared first). A procfs file that fits
 /// comes in one `read`; the buffer grows only for larger ones.
 fn read_whole(fd: &OwnedFd, buf: &mut Vec<u8>) -> std::result::Result<(), Errno> {
+    // Give back the room the last (shorter) file left unused, so a file that fits is one read.
+    let room = buf.capacity().max(4096);
+    buf.resize(room, 0);
     let mut len = 0;
     loop {
         if len == buf.len() {

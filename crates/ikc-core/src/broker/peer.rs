@@ -107,7 +107,13 @@ impl Sender {
 
 /// The pid (in our namespace) a pidfd refers to, from `/proc/self/fdinfo`.
 fn pid_of_pidfd(pidfd: &OwnedFd) -> Result<u32> {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd())).map_err(|e| io("read pidfd fdinfo", e))?;
+    // One open and one read: fdinfo of a pidfd is a few short lines.
+    let path = format!("/proc/thread-self/fdinfo/{}", pidfd.as_raw_fd());
+    let fd = nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(|e| Error::os("open pidfd fdinfo", e))?;
+    let mut buf = [0u8; 512];
+    let n = nix::unistd::read(&fd, &mut buf).map_err(|e| Error::os("read pidfd fdinfo", e))?;
+    let info = String::from_utf8_lossy(&buf[..n]);
     let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).map(str::trim).and_then(|p| p.parse::<i64>().ok());
     match pid {
         Some(p) if p > 0 => Ok(p as u32),

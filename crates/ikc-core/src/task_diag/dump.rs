@@ -87,8 +87,7 @@ fn anchor(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, pid: u32) ->
         Err(Error::NoSuchProcess(_)) => return Err(missing),
         Err(e) => return Err(e),
     };
-    let tgid = proc.status_of(local)?.map(|s| s.tgid).ok_or(Error::NoSuchProcess(pid))?;
-    match proc.read_task(tgid, local)? {
+    match proc.read_task_by_pid(local)? {
         Some(task) if may_read(viewer, &task) && scope.contains(proc, &task)? => Ok(task),
         _ => Err(missing),
     }
