@@ -4,6 +4,8 @@
 //! gives the same errno.
 
 use crate::backend::procfs::ProcFs;
+use crate::backend::{self, Backend};
+use crate::ns::NsSource;
 use crate::command::{self, Command, NsType};
 use crate::error::{Error, Result};
 use crate::net;
@@ -12,8 +14,12 @@ use crate::response::ResponseFd;
 use crate::task_diag::{self, PidScope, TaskDiagRequest};
 use crate::visibility::Viewer;
 
-/// No flag is defined yet; every bit is reserved.
-pub const KNOWN_FLAGS: u32 = 0;
+/// `flags`: answer ALL/ALL_THREAD dumps from procfs only.
+pub const FLAG_BACKEND_PROCFS: u32 = 0x1;
+/// `flags`: answer ALL/ALL_THREAD dumps from the BPF task iterator (`EOPNOTSUPP` if it cannot be had).
+pub const FLAG_BACKEND_BPF: u32 = 0x2;
+/// Every other bit is reserved. Neither backend bit: ikc picks (`backend::choose`).
+pub const KNOWN_FLAGS: u32 = FLAG_BACKEND_PROCFS | FLAG_BACKEND_BPF;
 /// Requests larger than this are refused before they are copied.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;
 
@@ -75,8 +81,10 @@ pub fn issue_as(
     let bytes = match spec.command {
         Command::TaskDiag => {
             let req = TaskDiagRequest::from_message(&request)?;
+            let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
+            let backend = backend::choose(requested_backend(flags), in_initial_view)?;
             let mut scope = pid_scope(caller, target)?;
-            task_diag::dump(proc, &caller.viewer, &mut scope, &req)?
+            task_diag::dump(proc, &caller.viewer, &mut scope, &req, backend)?
         }
         Command::SockDiag => net::sock_diag(&target, &request)?,
         Command::LinkDump => net::link_dump(&target, &request)?,
@@ -110,7 +118,29 @@ fn check_flags(flags: u32) -> Result<()> {
     if flags & !KNOWN_FLAGS != 0 {
         return Err(Error::invalid(format!("unknown flags {flags:#x}")));
     }
+    if flags & KNOWN_FLAGS == KNOWN_FLAGS {
+        return Err(Error::invalid("flags ask for both the procfs and the BPF backend"));
+    }
     Ok(())
+}
+
+/// Which backend a task_diag dump issued now by this thread with `flags` would
+/// use (`Err` carries why an explicit BPF request cannot be served).
+pub fn backend_in_use(flags: u32) -> Result<Backend> {
+    check_flags(flags)?;
+    let mut proc = ProcFs::open()?;
+    let caller = Caller::current(&mut proc)?;
+    let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
+    backend::choose(requested_backend(flags), in_initial_view)
+}
+
+/// The backend the flags ask for.
+pub fn requested_backend(flags: u32) -> Backend {
+    match flags & KNOWN_FLAGS {
+        FLAG_BACKEND_PROCFS => Backend::Procfs,
+        FLAG_BACKEND_BPF => Backend::Bpf,
+        _ => Backend::Auto,
+    }
 }
 
 /// Joins the iovec into one request, refusing oversized ones before copying.

@@ -23,7 +23,8 @@ fn bad_arguments_get_their_errno_and_leak_nothing() {
     };
     assert_eq!(code(CURRENT_PIDNS, TASK_DIAG, &[&good], 0), "OK");
     assert_eq!(code(CURRENT_PIDNS, TASK_DIAG, &[&good[..7], &good[7..]], 0), "OK");
-    assert_eq!(code(CURRENT_PIDNS, TASK_DIAG, &[&good], 2), "EINVAL");
+    assert_eq!(code(CURRENT_PIDNS, TASK_DIAG, &[&good], 4), "EINVAL");
+    assert_eq!(code(CURRENT_PIDNS, TASK_DIAG, &[&good], 3), "EINVAL");
     assert_eq!(code(CURRENT_PIDNS, 0x8000_0999, &[&good], 0), "EINVAL");
     assert_eq!(code(CURRENT_PIDNS, TASK_DIAG & !ikc_core::READ_ONLY, &[&good], 0), "EINVAL");
     assert_eq!(code(CURRENT_NETNS, TASK_DIAG, &[&good], 0), "EINVAL");

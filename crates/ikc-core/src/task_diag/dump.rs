@@ -5,17 +5,26 @@
 use super::message::message_len;
 use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo};
 use crate::backend::procfs::ProcFs;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::netlink::emit_done;
 use crate::visibility::{may_read, Viewer};
 
 /// Produces the complete response bytes for `req` as `viewer` may see them,
 /// restricted to and renumbered in the pid namespace `scope` names.
-pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &TaskDiagRequest) -> Result<Vec<u8>> {
+/// `backend` is already resolved (never `Auto`); it serves ALL and ALL_THREAD.
+pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &TaskDiagRequest, backend: Backend) -> Result<Vec<u8>> {
     // Dumpability only matters to a viewer without CAP_SYS_PTRACE: skip learning it otherwise.
     proc.set_owner_check(!viewer.has_cap(crate::visibility::CAP_SYS_PTRACE));
     let mut d = Dump { proc, viewer, scope, out: Response::new(req) };
     match req.strategy {
+        Strategy::All | Strategy::AllThread if backend == Backend::Bpf => {
+            let tasks = crate::backend::bpf_all_tasks(d.proc, req.strategy == Strategy::AllThread)?;
+            d.out.reserve(tasks.len());
+            for task in tasks {
+                d.emit(task)?;
+            }
+        }
         Strategy::All => {
             let tgids = d.proc.tgids()?;
             d.out.reserve(tgids.len());

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * task_iter.bpf.c: the BPF task iterator behind ikc-core's `bpf` backend
+ * (crates/ikc-core/src/backend/bpf.rs). One `read()` of the iterator fd walks
+ * every task and writes, per task, one fixed record (`struct ikc_task`) followed
+ * by one `struct ikc_level` for each pid-namespace level below the initial one.
+ * The fields are what /proc/PID/status shows (fs/proc/array.c task_state(),
+ * task_cap()), as read from the initial pid and user namespaces.
+ *
+ * Rebuild with `bash build.sh` (deterministic; the object is committed).
+ *
+ * Kernel types: only the fields read here are declared, with
+ * `preserve_access_index`, so clang records CO-RE relocations and the loader
+ * (aya) resolves every offset against the running kernel's BTF. This is a
+ * hand-kept subset of `bpftool btf dump file /sys/kernel/btf/vmlinux format c`:
+ * the full dump is 2.8 MB, and compiling against it would make the object
+ * depend on the kernel of the machine that built it.
+ */
+
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+typedef signed char __s8;
+typedef short __s16;
+typedef int __s32;
+typedef long long __s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#define CORE __attribute__((preserve_access_index))
+
+/* ---- kernel types (CO-RE subset) ------------------------------------------------ */
+
+typedef struct { unsigned int val; } CORE kuid_t;
+typedef struct { unsigned int val; } CORE kgid_t;
+/* kernel_cap_t is `struct { u64 val; }` since 6.3 and `struct { u32 cap[2]; }` before:
+ * both are 8 bytes holding capabilities 0..63 in the same order on little endian. */
+typedef struct { __u64 val; } CORE kernel_cap_t;
+
+struct cred {
+	kuid_t uid, suid, euid, fsuid;
+	kgid_t gid, sgid, egid, fsgid;
+	kernel_cap_t cap_inheritable, cap_permitted, cap_effective, cap_bset;
+} CORE;
+
+struct pid_namespace;
+
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+} CORE;
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+} CORE;
+
+enum pid_type { PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID, PIDTYPE_MAX };
+
+struct signal_struct {
+	struct pid *pids[PIDTYPE_MAX];
+} CORE;
+
+/* mm_struct.flags: `mm_flags_t` (a bitmap struct) since 6.18, `unsigned long` before;
+ * the dumpable bits are bits 0 and 1 of the first word in both. */
+typedef struct { unsigned long __mm_flags[1]; } CORE mm_flags_t;
+struct mm_struct { mm_flags_t flags; } CORE;
+struct mm_struct___ulong { unsigned long flags; } CORE;
+
+struct kthread { void *data; } CORE;
+struct worker_pool;
+struct work_struct;
+struct worker {
+	struct work_struct *current_work;
+	struct worker_pool *pool;
+	char desc[24];
+} CORE;
+
+struct task_struct {
+	unsigned int __state;
+	unsigned int flags;
+	unsigned int ptrace;
+	struct mm_struct *mm;
+	int exit_state;
+	int pid;
+	int tgid;
+	struct task_struct *real_parent;
+	struct task_struct *parent;
+	struct pid *thread_pid;
+	void *worker_private;
+	const struct cred *real_cred;
+	char comm[16];
+	struct signal_struct *signal;
+} CORE;
+
+/* Before 5.14 the state was `volatile long state`. */
+struct task_struct___pre514 { long state; } CORE;
+
+struct seq_file;
+struct bpf_iter_meta { struct seq_file *seq; } CORE;
+struct bpf_iter__task { struct bpf_iter_meta *meta; struct task_struct *task; } CORE;
+
+/* ---- kernel constants (include/linux/sched.h, include/linux/sched/coredump.h) ------ */
+
+#define TASK_REPORT        0x7f   /* R S D T t X Z P, the states /proc reports */
+#define TASK_UNINTERRUPTIBLE 0x02
+#define TASK_NOLOAD        0x400
+#define TASK_IDLE          (TASK_UNINTERRUPTIBLE | TASK_NOLOAD)
+#define TASK_REPORT_IDLE   0x80
+#define TASK_RTLOCK_WAIT   0x1000
+#define TASK_FROZEN        0x8000
+#define PF_WQ_WORKER       0x00000020
+#define PF_KTHREAD         0x00200000
+#define MMF_DUMPABLE_MASK  0x3
+#define SUID_DUMP_USER     1
+#define MAX_PID_NS_LEVEL   32
+
+/* ---- the records (parsed by backend/bpf.rs; keep the two in step) --------------------- */
+
+#define IKC_TASK_VERSION 1
+
+struct ikc_task {
+	__u16 len;        /* this record plus its levels, in bytes */
+	__u8 version;     /* IKC_TASK_VERSION */
+	__u8 nlevels;     /* pid->level + 1: 1 in the initial namespace */
+	__u32 tgid;       /* the ids below are numbered in the initial pid namespace */
+	__u32 pid;
+	__u32 ppid;       /* real parent's tgid; 0 once the task is unhashed */
+	__u32 tpid;       /* tracer's pid, 0 if not ptraced */
+	__u32 sid;
+	__u32 pgid;
+	__u8 state;       /* the letter /proc/PID/stat prints */
+	__u8 dumpable;    /* get_dumpable(mm) == SUID_DUMP_USER, or no mm, or a kernel thread */
+	__u8 kthread;     /* PF_KTHREAD */
+	__u8 worker;      /* a workqueue worker with a description: '+' busy, '-' idle; else 0 */
+	__u64 cap_inheritable, cap_permitted, cap_effective, cap_bset;
+	__u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+	char comm[16];    /* task->comm, NUL-terminated */
+	char worker_desc[16]; /* the worker's description, cut to 15 bytes; else zeros */
+};                    /* 128 bytes */
+
+/* The task's pid, pgid and sid in the namespace of its own level `g` (NSpid, NSpgid,
+ * NSsid of /proc/PID/status), for g = 1 .. nlevels - 1; level 0 is in `ikc_task`. */
+struct ikc_level {
+	__u32 pid, pgid, sid;
+};
+
+_Static_assert(sizeof(struct ikc_task) == 128, "record layout");
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+/* fls(): 1 + the index of the highest set bit, 0 for 0. */
+static __always_inline unsigned int fls8(unsigned int x)
+{
+	unsigned int n = 0;
+	for (int i = 0; i < 9; i++)
+		if (x >> i)
+			n = i + 1;
+	return n;
+}
+
+/* fs/proc/array.c task_state_array[] indexed by __task_state_index(). */
+static __always_inline __u8 state_letter(struct task_struct *t)
+{
+	unsigned int st, exit_state = BPF_CORE_READ(t, exit_state);
+
+	if (bpf_core_field_exists(t->__state))
+		st = BPF_CORE_READ(t, __state);
+	else
+		st = (unsigned int)BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+
+	unsigned int report = (st | exit_state) & TASK_REPORT;
+	if ((st & TASK_IDLE) == TASK_IDLE)
+		report = TASK_REPORT_IDLE;
+	if (st & (TASK_RTLOCK_WAIT | TASK_FROZEN))
+		report = TASK_UNINTERRUPTIBLE;
+
+	switch (fls8(report)) {
+	case 0: return 'R';
+	case 1: return 'S';
+	case 2: return 'D';
+	case 3: return 'T';
+	case 4: return 't';
+	case 5: return 'X';
+	case 6: return 'Z';
+	case 7: return 'P';
+	default: return 'I';
+	}
+}
+
+/*
+ * Per-level ids. These two are global functions, which the verifier checks once
+ * on their own instead of at each of the 32 unrolled call sites (that cost
+ * 100 ms per program load). Being global, they take kernel addresses as plain
+ * integers and read through bpf_probe_read_kernel.
+ */
+
+/* pid->numbers[g].ns, the namespace of level g of `pid` (0 past its level). */
+__noinline __u64 ikc_level_ns(__u64 pid_addr, __u32 g)
+{
+	struct pid *p = (struct pid *)pid_addr;
+	unsigned int level = 0;
+	__u64 ns = 0;
+
+	if (!p || bpf_core_read(&level, sizeof(level), &p->level) || level < g)
+		return 0;
+	bpf_core_read(&ns, sizeof(ns), &p->numbers[g].ns);
+	return ns;
+}
+
+/* pid_nr_ns(pid, ns) for the namespace `ns` of level g: numbers[g].nr if that
+ * level's namespace is `ns` (level 0, the initial namespace, always is). */
+__noinline __u32 ikc_level_nr(__u64 pid_addr, __u32 g, __u64 ns)
+{
+	struct pid *p = (struct pid *)pid_addr;
+	unsigned int level = 0;
+	int nr = 0;
+
+	if (!p || bpf_core_read(&level, sizeof(level), &p->level) || level < g)
+		return 0;
+	if (g && ikc_level_ns(pid_addr, g) != ns)
+		return 0;
+	bpf_core_read(&nr, sizeof(nr), &p->numbers[g].nr);
+	return nr;
+}
+
+/* mm->flags & MMF_DUMPABLE_MASK, whatever the type of `flags`. */
+static __always_inline int mm_dumpable(struct mm_struct *mm)
+{
+	unsigned long word = 0;
+
+	if (bpf_core_field_exists(mm->flags.__mm_flags))
+		bpf_core_read(&word, sizeof(word), &mm->flags);
+	else
+		word = BPF_CORE_READ((struct mm_struct___ulong *)mm, flags);
+	return (word & MMF_DUMPABLE_MASK) == SUID_DUMP_USER;
+}
+
+/*
+ * proc_task_name() shows a workqueue worker as "comm+desc" while it runs a work
+ * item and "comm-desc" after (wq_worker_comm()). The record carries the parts;
+ * the reader joins them.
+ */
+static __always_inline void worker_desc(struct task_struct *t, struct ikc_task *r)
+{
+	struct kthread *kt = BPF_CORE_READ(t, worker_private);
+	struct worker *w = kt ? BPF_CORE_READ(kt, data) : 0;
+
+	if (!w || !BPF_CORE_READ(w, pool))
+		return;
+	bpf_core_read(r->worker_desc, sizeof(r->worker_desc) - 1, &w->desc);
+	if (r->worker_desc[0])
+		r->worker = BPF_CORE_READ(w, current_work) ? '+' : '-';
+}
+
+/* ---- the iterator ---------------------------------------------------------------- */
+
+static __always_inline int dump_task(struct bpf_iter__task *ctx, int leaders_only)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *t = ctx->task;
+	struct ikc_task r = {};
+
+	if (!t)
+		return 0; /* the end of the walk */
+	r.pid = BPF_CORE_READ(t, pid);
+	r.tgid = BPF_CORE_READ(t, tgid);
+	if (leaders_only && r.pid != r.tgid)
+		return 0;
+
+	unsigned int flags = BPF_CORE_READ(t, flags);
+	struct pid *thread_pid = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = thread_pid ? BPF_CORE_READ(thread_pid, level) : 0;
+	if (level > MAX_PID_NS_LEVEL)
+		level = MAX_PID_NS_LEVEL;
+
+	r.version = IKC_TASK_VERSION;
+	r.nlevels = level + 1;
+	r.len = sizeof(r) + level * sizeof(struct ikc_level);
+	r.kthread = !!(flags & PF_KTHREAD);
+
+	/* task_state() in /proc/PID/status: PPid and TracerPid (ptrace_parent()'s pid)
+	 * while pid_alive(); NSpgid and NSsid from the signal struct's pids. */
+	if (thread_pid) {
+		r.ppid = BPF_CORE_READ(t, real_parent, tgid);
+		if (BPF_CORE_READ(t, ptrace))
+			r.tpid = BPF_CORE_READ(t, parent, pid);
+	}
+	struct signal_struct *sig = BPF_CORE_READ(t, signal);
+	struct pid *pgrp = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
+	struct pid *session = BPF_CORE_READ(sig, pids[PIDTYPE_SID]);
+	r.pgid = ikc_level_nr((__u64)pgrp, 0, 0);
+	r.sid = ikc_level_nr((__u64)session, 0, 0);
+
+	r.state = state_letter(t);
+
+	/* task_cap() and task_state() read __task_cred(), the objective real_cred. */
+	const struct cred *c = BPF_CORE_READ(t, real_cred);
+	bpf_core_read(&r.cap_inheritable, 8, &c->cap_inheritable);
+	bpf_core_read(&r.cap_permitted, 8, &c->cap_permitted);
+	bpf_core_read(&r.cap_effective, 8, &c->cap_effective);
+	bpf_core_read(&r.cap_bset, 8, &c->cap_bset);
+	r.uid = BPF_CORE_READ(c, uid.val);
+	r.euid = BPF_CORE_READ(c, euid.val);
+	r.suid = BPF_CORE_READ(c, suid.val);
+	r.fsuid = BPF_CORE_READ(c, fsuid.val);
+	r.gid = BPF_CORE_READ(c, gid.val);
+	r.egid = BPF_CORE_READ(c, egid.val);
+	r.sgid = BPF_CORE_READ(c, sgid.val);
+	r.fsgid = BPF_CORE_READ(c, fsgid.val);
+
+	/* ptrace_may_access(): only a task with an mm can be non-dumpable. */
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	r.dumpable = r.kthread || !mm || mm_dumpable(mm);
+
+	bpf_core_read(r.comm, sizeof(r.comm), &t->comm);
+	r.comm[15] = 0;
+	if ((flags & PF_WQ_WORKER) && r.kthread)
+		worker_desc(t, &r);
+
+	if (bpf_seq_write(seq, &r, sizeof(r)))
+		return 0;
+	for (unsigned int g = 1; g <= MAX_PID_NS_LEVEL; g++) {
+		if (g > level)
+			break;
+		__u64 ns = ikc_level_ns((__u64)thread_pid, g);
+		struct ikc_level l = {
+			.pid = ikc_level_nr((__u64)thread_pid, g, ns),
+			.pgid = ikc_level_nr((__u64)pgrp, g, ns),
+			.sid = ikc_level_nr((__u64)session, g, ns),
+		};
+		bpf_seq_write(seq, &l, sizeof(l));
+	}
+	return 0;
+}
+
+/* ALL_THREAD: every task. */
+SEC("iter/task")
+int ikc_tasks(struct bpf_iter__task *ctx)
+{
+	return dump_task(ctx, 0);
+}
+
+/* ALL: thread-group leaders only. */
+SEC("iter/task")
+int ikc_leaders(struct bpf_iter__task *ctx)
+{
+	return dump_task(ctx, 1);
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
