@@ -24,6 +24,19 @@ pub const GLOBAL: i32 = ikc_core::ns::GLOBAL;
 /// The read-only bit of a command number.
 #[napi]
 pub const READ_ONLY: u32 = ikc_core::command::READ_ONLY;
+/// `flags`: answer ALL/ALL_THREAD dumps from procfs only.
+#[napi]
+pub const FLAG_BACKEND_PROCFS: u32 = ikc_core::kernel_command::FLAG_BACKEND_PROCFS;
+/// `flags`: answer ALL/ALL_THREAD dumps from the BPF task iterator.
+#[napi]
+pub const FLAG_BACKEND_BPF: u32 = ikc_core::kernel_command::FLAG_BACKEND_BPF;
+
+/// The backend ('procfs' or 'bpf') a task_diag dump issued now with `flags` would use.
+#[napi]
+pub fn backend_in_use(flags: u32) -> napi::Result<String, Code> {
+    ikc_core::kernel_command::backend_in_use(flags).map(|b| b.name().to_string()).map_err(to_js_error)
+}
+
 /// The task_diag command number (read-only bit included).
 #[napi]
 pub const TASK_DIAG: u32 = ikc_core::command::TASK_DIAG;

@@ -5,6 +5,7 @@ import { IkcError } from '@ikc/sdk';
 import yargs from 'yargs';
 import { UsageError } from './columns.js';
 import { setBrokerPath } from './client.js';
+import { backendCommand } from './commands/backend.js';
 import { brokerCommand } from './commands/broker.js';
 import { commandsCommand } from './commands/commands.js';
 import { psCommand } from './commands/ps.js';
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(psCommand)
     .command(taskDiagCommand)
     .command(commandsCommand)
+    .command(backendCommand)
     .command(brokerCommand)
     .command(sandboxCommand)
     .command(socketsCommand)
@@ -54,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       describe: 'Ask the ikc broker at this socket instead of this process (also: IKC_BROKER=PATH)',
     })
     .middleware((argv) => setBrokerPath(argv.broker as string | undefined))
-    .demandCommand(1, 'give a command: ps, task-diag, sockets, links, addrs, commands, broker or sandbox')
+    .demandCommand(1, 'give a command: ps, task-diag, sockets, links, addrs, commands, backend, broker or sandbox')
     .strict()
     .help()
     .version(version())

@@ -1,6 +1,6 @@
 // Which tasks `ikc ps` prints: turns ps's selection options into task_diag
 // calls (one dump, or one call per -p pid) and filters the answer like procps.
-import { IkcError, type NsArg, type Task } from '@ikc/sdk';
+import { IkcError, type BackendName, type NsArg, type Task } from '@ikc/sdk';
 import { client } from './client.js';
 import type { Row } from './columns.js';
 
@@ -23,6 +23,8 @@ export interface FetchOptions {
   /** Count threads per process (the nlwp column). */
   nlwp: boolean;
   ns: NsArg;
+  /** Where ALL/ALL_THREAD dumps read tasks. */
+  backend?: BackendName;
 }
 
 /** ps with no selection option: the caller's euid and (for want of a tty) its session. */
@@ -83,7 +85,7 @@ export async function selectRows(sel: Selection, opts: FetchOptions): Promise<Ro
     tasks = await fetchPids(sel.pids, wantThreads, opts);
   } else {
     const show: Array<'base' | 'creds'> = opts.creds || selectionNeedsCreds(sel) ? ['base', 'creds'] : ['base'];
-    const dump = await client().taskDiag({ strategy: wantThreads ? 'all-thread' : 'all', show, ns: opts.ns });
+    const dump = await client().taskDiag({ strategy: wantThreads ? 'all-thread' : 'all', show, ns: opts.ns, backend: opts.backend });
     tasks = dump.filter(await matcher(sel));
   }
   const nlwp = new Map<number, number>();

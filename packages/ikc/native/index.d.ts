@@ -36,6 +36,9 @@ export declare class BrokerConnection {
 /** The address dump command number: the addresses of a network namespace. */
 export declare const ADDR_DUMP: number
 
+/** The backend ('procfs' or 'bpf') a task_diag dump issued now with `flags` would use. */
+export declare function backendInUse(flags: number): string
+
 /** How to start a broker. Unset fields take the core's defaults. */
 export interface BrokerOptions {
   /** Where to bind; ignored when systemd passed a socket (LISTEN_FDS). */
@@ -83,6 +86,12 @@ export declare function encodeTaskDiagRequest(show: number, strategy: number, pi
 
 /** Encodes a SOCK_DIAG request for UNIX sockets (`nlmsghdr` + `struct unix_diag_req`). */
 export declare function encodeUnixDiagRequest(states: number, show: number, sequence?: number | undefined | null): Buffer
+
+/** `flags`: answer ALL/ALL_THREAD dumps from the BPF task iterator. */
+export declare const FLAG_BACKEND_BPF: number
+
+/** `flags`: answer ALL/ALL_THREAD dumps from procfs only. */
+export declare const FLAG_BACKEND_PROCFS: number
 
 /** `ns` sentinel: the initial namespace of the command's type. */
 export declare const GLOBAL: number

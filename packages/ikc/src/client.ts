@@ -33,6 +33,29 @@ export interface TaskDiagOptions {
   show?: ShowName[] | number;
   /** Pid namespace: 'current' (default), 'global', a path like /proc/PID/ns/pid, or an fd. */
   ns?: 'current' | 'global' | string | number;
+  /** Where ALL/ALL_THREAD dumps read tasks: 'auto' (default), 'procfs' or 'bpf' (EOPNOTSUPP if unavailable). */
+  backend?: BackendName;
+}
+
+export type BackendName = 'auto' | 'procfs' | 'bpf';
+
+/** The `flags` bits for a backend choice. */
+export function backendFlags(backend: BackendName = 'auto'): number {
+  switch (backend) {
+    case 'auto':
+      return 0;
+    case 'procfs':
+      return native.FLAG_BACKEND_PROCFS;
+    case 'bpf':
+      return native.FLAG_BACKEND_BPF;
+    default:
+      throw new IkcError('EINVAL', `EINVAL: unknown backend '${String(backend)}' (auto, procfs, bpf)`);
+  }
+}
+
+/** The backend a dump issued in this process with this choice would use ('procfs' or 'bpf'). */
+export function backendInUse(backend: BackendName = 'auto'): 'procfs' | 'bpf' {
+  return wrap(() => native.backendInUse(backendFlags(backend))) as 'procfs' | 'bpf';
 }
 
 function showFlags(show: TaskDiagOptions['show']): number {
@@ -80,7 +103,7 @@ export class IkcClient {
   /** Issues task_diag and returns the response fd. You close it (or hand it to another process). */
   taskDiagFd(opts: TaskDiagOptions = {}): number {
     const request = encodeTaskDiagRequest(opts);
-    return withNs(opts.ns, 'pid', (ns) => this.issueKernelCommand(ns, native.TASK_DIAG, [request]));
+    return withNs(opts.ns, 'pid', (ns) => this.issueKernelCommand(ns, native.TASK_DIAG, [request], backendFlags(opts.backend)));
   }
 
   /** Synchronous task_diag: every matching task the caller may see, ordered by pid. */
@@ -91,7 +114,7 @@ export class IkcClient {
   private taskDiagFdAsync(opts: TaskDiagOptions): Promise<number> {
     const request = encodeTaskDiagRequest(opts);
     // A path is opened here and closed once the call has its own reference.
-    return withNs(opts.ns, 'pid', (ns) => this.issueKernelCommandAsync(ns, native.TASK_DIAG, [request]));
+    return withNs(opts.ns, 'pid', (ns) => this.issueKernelCommandAsync(ns, native.TASK_DIAG, [request], backendFlags(opts.backend)));
   }
 
   /** task_diag off the main thread: every matching task the caller may see, ordered by pid. */

@@ -17,8 +17,8 @@ export const GLOBAL: number = native.GLOBAL;
 export const READ_ONLY: number = native.READ_ONLY;
 export const TASK_DIAG: number = native.TASK_DIAG;
 
-export { encodeTaskDiagRequest, IkcClient, inProcess, Show, Strategy } from './client.js';
-export type { Issuer, ShowName, StrategyName, TaskDiagOptions } from './client.js';
+export { backendFlags, backendInUse, encodeTaskDiagRequest, IkcClient, inProcess, Show, Strategy } from './client.js';
+export type { BackendName, Issuer, ShowName, StrategyName, TaskDiagOptions } from './client.js';
 export { BrokerClient, runSandboxed, startBroker } from './broker.js';
 export type { BrokerOptions, RunningBroker } from './broker.js';
 

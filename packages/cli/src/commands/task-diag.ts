@@ -1,6 +1,6 @@
 // `ikc task-diag`: one task_diag request with every knob exposed, printed as
 // lines, JSON or the exact response bytes (--raw, for C programs).
-import { readResponseSync, type ShowName, type StrategyName, type TaskDiagOptions } from '@ikc/sdk';
+import { readResponseSync, type BackendName, type ShowName, type StrategyName, type TaskDiagOptions } from '@ikc/sdk';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../columns.js';
 import type { RunContext } from '../main.js';
@@ -16,6 +16,7 @@ interface TaskDiagArgs extends RunContext {
   pid?: number;
   show: ShowName[];
   ns: string;
+  backend: BackendName;
   json?: boolean;
   raw?: boolean;
 }
@@ -41,7 +42,7 @@ function check(argv: { strategy: string; pid?: number; json?: boolean; raw?: boo
 
 async function runTaskDiag(argv: TaskDiagArgs): Promise<number> {
   const ns = /^[0-9]+$/.test(argv.ns) ? Number(argv.ns) : argv.ns;
-  const opts: TaskDiagOptions = { strategy: argv.strategy, pid: argv.pid, show: argv.show, ns };
+  const opts: TaskDiagOptions = { strategy: argv.strategy, pid: argv.pid, show: argv.show, ns, backend: argv.backend };
   if (argv.raw) {
     printRaw(readResponseSync(client().taskDiagFd(opts)));
     return 0;
@@ -62,6 +63,11 @@ function builder(y: Argv): Argv<TaskDiagArgs> {
     .option('pid', { type: 'number', requiresArg: true, describe: 'The pid for one, children and thread (required there, refused elsewhere)' })
     .option('show', { type: 'string', default: 'base', coerce: showList, requiresArg: true, describe: 'Attribute groups: base, creds or base,creds' })
     .option('ns', { type: 'string', default: 'current', requiresArg: true, describe: "Pid namespace: 'current', 'global' or a path such as /proc/PID/ns/pid" })
+    .option('backend', {
+      choices: ['auto', 'procfs', 'bpf'] as const,
+      default: 'auto' as const,
+      describe: "Where all/all-thread read tasks: 'procfs', 'bpf' (BPF task iterator; root, kernel BTF) or 'auto'",
+    })
     .option('json', { type: 'boolean', describe: 'Print a JSON array of tasks (capabilities as "0x..." strings)' })
     .option('raw', { type: 'boolean', describe: 'Write the exact response bytes (netlink messages ending in NLMSG_DONE) to stdout' })
     .conflicts('json', 'raw')
