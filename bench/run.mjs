@@ -103,7 +103,7 @@ try {
     ['ikc ps -e -o pid,ppid (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid']))],
     ['node -e 0 (Node start-up alone)', time(() => run(process.execPath, ['-e', '0']))],
     ['raw /proc/PID/stat loop (in-process)', time(rawProcStat)],
-    ['SDK taskDiagSync ALL BASE (in-process)', time(() => taskDiagSync({ strategy: 'all' }))],
+    ['SDK taskDiagSync ALL BASE (in-process, backend auto)', time(() => taskDiagSync({ strategy: 'all' }))],
     ['SDK taskDiagSync ALL BASE+CRED (in-process)', time(() => taskDiagSync({ strategy: 'all', show: ['base', 'creds'] }))],
     ['SDK taskDiagSync ALL BASE (through the broker)', time(() => client.taskDiagSync({ strategy: 'all' }))],
   ];
@@ -116,6 +116,16 @@ try {
     ['Rust: raw /proc/PID/task/TID/stat loop', core.raw_stat_loop_threads_ms],
     ['Rust: core ALL_THREAD BASE dump', core.core_all_thread_base_ms],
   );
+  if (core.bpf_all_base_ms !== null) {
+    rows.push(
+      ['Rust: core ALL BASE dump (BPF backend)', core.bpf_all_base_ms],
+      ['Rust: core ALL_THREAD BASE dump (BPF backend)', core.bpf_all_thread_base_ms],
+      ['SDK taskDiagSync ALL BASE (BPF backend)', time(() => taskDiagSync({ strategy: 'all', backend: 'bpf' }))],
+      ['ikc ps -e -o pid,ppid --backend bpf (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid', '--backend', 'bpf']))],
+      ['ikc ps -eL -o pid,lwp --backend bpf (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-eL', '-o', 'pid,lwp', '--backend', 'bpf']))],
+      ['ps -eL -o pid,lwp (end to end)', time(() => run('ps', ['-eL', '-o', 'pid,lwp']))],
+    );
+  }
   const one = { strategy: 'one', pid: process.pid };
   const oneLocal = latency(() => taskDiagSync(one));
   const oneBroker = latency(() => client.taskDiagSync(one));
@@ -129,6 +139,11 @@ try {
     'broker / in-process, ALL BASE': brokerMs / sdkMs,
     'core ALL BASE / raw stat loop (Rust)': core.core_all_base_ms / core.raw_stat_loop_ms,
     'SDK into JS objects / core (ALL BASE)': sdkMs / core.core_all_base_ms,
+    ...(core.bpf_all_base_ms !== null && {
+      'raw stat loop / core ALL BASE with BPF (Rust)': core.raw_stat_loop_ms / core.bpf_all_base_ms,
+      'ps ax / ikc ps -e --backend bpf': psMs / rows.find((r) => r[0].startsWith('ikc ps -e -o pid,ppid --backend bpf'))[1],
+      'ps -eL / ikc ps -eL --backend bpf': rows.find((r) => r[0].startsWith('ps -eL'))[1] / rows.find((r) => r[0].startsWith('ikc ps -eL'))[1],
+    }),
     'broker / in-process, ONE pid p50': oneBroker.p50 / oneLocal.p50,
   };
   console.log('');

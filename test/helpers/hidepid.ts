@@ -18,12 +18,12 @@ export interface ViewerReport {
   threadsAfter: string[];
 }
 
-export function runViewer(uid: number, gid: number, broker?: string): ViewerReport {
+export function runViewer(uid: number, gid: number, broker?: string, backend = 'auto'): ViewerReport {
   const dir = mkdtempSync(join(tmpdir(), 'ikc-hidepid-'));
   try {
     const out = execFileSync(
       'unshare',
-      ['--mount', '--propagation', 'private', process.execPath, join(ROOT, 'test/scripts/hidepid-viewer.mjs'), dir, String(uid), String(gid), ...(broker ? [broker] : [])],
+      ['--mount', '--propagation', 'private', process.execPath, join(ROOT, 'test/scripts/hidepid-viewer.mjs'), dir, String(uid), String(gid), broker ?? '', backend],
       { encoding: 'utf8', cwd: ROOT },
     );
     return JSON.parse(out) as ViewerReport;

@@ -3,12 +3,13 @@
 // what that procfs shows and what ikc's task_diag returns, as one JSON line.
 // Same process, same credentials: the kernel and ikc answer the same viewer.
 // With argv[5] (a broker socket), ikc's answer comes from the broker, asked
-// after the drop, so the broker must find the lower rights by itself.
+// after the drop, so the broker must find the lower rights by itself; argv[6]
+// picks the backend the dumps read tasks from (auto, procfs, bpf).
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { BrokerClient, inProcess } from '@ikc/sdk';
 
-const [mountpoint, uid, gid, broker] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5]];
+const [mountpoint, uid, gid, broker, backend] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5] || undefined, process.argv[6] || 'auto'];
 execFileSync('mount', ['-t', 'proc', '-o', 'hidepid=2', 'proc', mountpoint]);
 
 process.setgroups([]);
@@ -27,8 +28,8 @@ const procThreads = (pids) => pids.flatMap((p) => numeric(`${mountpoint}/${p}/ta
 
 const before = numeric(mountpoint);
 const threadsBefore = procThreads(before);
-const ikc = ikcClient.taskDiagSync({ strategy: 'all' }).map((t) => t.pid);
-const ikcThreads = ikcClient.taskDiagSync({ strategy: 'all-thread' }).map((t) => `${t.tgid}/${t.pid}`);
+const ikc = ikcClient.taskDiagSync({ strategy: 'all', backend }).map((t) => t.pid);
+const ikcThreads = ikcClient.taskDiagSync({ strategy: 'all-thread', backend }).map((t) => `${t.tgid}/${t.pid}`);
 const after = numeric(mountpoint);
 const threadsAfter = procThreads(after);
 console.log(JSON.stringify({ self: process.pid, before, ikc, after, threadsBefore, ikcThreads, threadsAfter }));

@@ -1,12 +1,13 @@
 //! Times, in one run, a raw Rust loop reading /proc/PID/stat for every process
-//! against one task_diag ALL dump through the core (procfs backend), and the
-//! same for every thread. Prints one JSON object (median milliseconds);
+//! against one task_diag ALL dump through the core, with the procfs backend and
+//! the BPF backend (null where it cannot load), and the same for every thread. Prints one JSON object (median milliseconds);
 //! bench/run.mjs runs it. `bench-core [REPS]`.
 
 use std::io::Read;
 use std::time::Instant;
 
 use ikc_core::task_diag::{ShowFlags, Strategy, TaskDiagRequest};
+use ikc_core::kernel_command::{FLAG_BACKEND_BPF, FLAG_BACKEND_PROCFS};
 use ikc_core::{issue_kernel_command, CURRENT_PIDNS, TASK_DIAG};
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -52,8 +53,12 @@ fn raw_stat_loop(threads: bool) -> usize {
 }
 
 fn dump(strategy: Strategy, show: ShowFlags) -> usize {
+    dump_with(strategy, show, FLAG_BACKEND_PROCFS)
+}
+
+fn dump_with(strategy: Strategy, show: ShowFlags, flags: u32) -> usize {
     let req = TaskDiagRequest { show, strategy, pid: 0, sequence: 0 }.to_message();
-    match issue_kernel_command(CURRENT_PIDNS, TASK_DIAG, &[&req], 0).and_then(|fd| fd.read_all()) {
+    match issue_kernel_command(CURRENT_PIDNS, TASK_DIAG, &[&req], flags).and_then(|fd| fd.read_all()) {
         Ok(bytes) => bytes.len(),
         Err(e) => {
             eprintln!("bench-core: {e}");
@@ -69,7 +74,13 @@ fn main() {
     let (core_creds, _) = time(reps, || dump(Strategy::All, ShowFlags::BASE | ShowFlags::CRED));
     let (raw_threads, threads) = time(reps, || raw_stat_loop(true));
     let (core_threads, _) = time(reps, || dump(Strategy::AllThread, ShowFlags::BASE));
+    // The BPF backend, where it can load (its one-time load is outside the timed runs).
+    let bpf = |strategy| {
+        let (ms, bytes) = time(reps, || dump_with(strategy, ShowFlags::BASE, FLAG_BACKEND_BPF));
+        if bytes > 0 { format!("{ms:.3}") } else { "null".into() }
+    };
+    let (bpf_all, bpf_threads) = (bpf(Strategy::All), bpf(Strategy::AllThread));
     println!(
-        r#"{{"processes":{tasks},"threads":{threads},"raw_stat_loop_ms":{raw:.3},"core_all_base_ms":{core:.3},"core_all_base_cred_ms":{core_creds:.3},"raw_stat_loop_threads_ms":{raw_threads:.3},"core_all_thread_base_ms":{core_threads:.3}}}"#
+        r#"{{"processes":{tasks},"threads":{threads},"raw_stat_loop_ms":{raw:.3},"core_all_base_ms":{core:.3},"core_all_base_cred_ms":{core_creds:.3},"raw_stat_loop_threads_ms":{raw_threads:.3},"core_all_thread_base_ms":{core_threads:.3},"bpf_all_base_ms":{bpf_all},"bpf_all_thread_base_ms":{bpf_threads}}}"#
     );
 }
