@@ -3,9 +3,9 @@
 // against the kernel through a broker that reads with BPF), and a clear
 // EOPNOTSUPP where BPF cannot be had.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendInUse, BrokerClient } from '@ikc/sdk';
+import { backendInUse, BrokerClient, readResponseSync, taskDiagFd, type TaskDiagOptions } from '@ikc/sdk';
 import { IKC, startBroker, type TestBroker } from './helpers/broker.js';
 import { killFixtures, startFixture } from './helpers/fixture.js';
 import { expectSameAsKernel, runViewer } from './helpers/hidepid.js';
@@ -55,6 +55,28 @@ describe.skipIf(!canBpf)('BPF backend (needs root and kernel BTF)', () => {
       expect(isWorker ? b.split(' ').slice(0, 7) : b, `pid ${pid}`).toEqual(isWorker ? p.split(' ').slice(0, 7) : p);
       expect(Number(b.split(' ')[1]), `ppid of ${pid} as ps reads it`).toBe(before.get(pid));
     }
+  });
+
+  it('every strategy gives byte-identical responses from both backends on frozen tasks', async () => {
+    const tree = await startFixture(['tree', '3']);
+    for (const kid of tree.children!) process.kill(kid, 'SIGSTOP');
+    const stopped = (pid: number) => /\) T /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+    for (let i = 0; i < 500 && !tree.children!.every(stopped); i++) await new Promise((r) => setTimeout(r, 10));
+    const threads = await startFixture(['threads', '3', 'bpft']);
+    const raw = (opts: TaskDiagOptions) => readResponseSync(taskDiagFd({ show: ['base', 'creds'], ...opts }));
+    const cases: TaskDiagOptions[] = [
+      { strategy: 'children', pid: tree.pid },
+      { strategy: 'one', pid: tree.children![1] },
+      { strategy: 'thread', pid: threads.pid },
+      { strategy: 'thread', pid: threads.tids![2] },
+      { strategy: 'one', pid: threads.tids![0] },
+    ];
+    for (const c of cases) {
+      const viaBpf = raw({ ...c, backend: 'bpf' });
+      expect(viaBpf.length, JSON.stringify(c)).toBeGreaterThan(20);
+      expect(viaBpf, JSON.stringify(c)).toEqual(raw({ ...c, backend: 'procfs' }));
+    }
+    expect(() => taskDiagFd({ strategy: 'one', pid: 4_000_000, backend: 'bpf' })).toThrow(expect.objectContaining({ code: 'ESRCH' }));
   });
 
   it('a client of a broker reading with BPF sees exactly what a hidepid=2 procfs shows it', async () => {

@@ -12,7 +12,8 @@ use crate::visibility::{may_read, Viewer};
 
 /// Produces the complete response bytes for `req` as `viewer` may see them,
 /// restricted to and renumbered in the pid namespace `scope` names.
-/// `backend` is already resolved (never `Auto`); it serves ALL and ALL_THREAD.
+/// `backend` is already resolved (never `Auto`). With BPF, per-process
+/// strategies check their anchor as procfs does, then filter one walk.
 pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &TaskDiagRequest, backend: Backend) -> Result<Vec<u8>> {
     // Dumpability only matters to a viewer without CAP_SYS_PTRACE: skip learning it otherwise.
     proc.set_owner_check(!viewer.has_cap(crate::visibility::CAP_SYS_PTRACE));
@@ -22,6 +23,19 @@ pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &Task
             let tasks = crate::backend::bpf_all_tasks(d.proc, req.strategy == Strategy::AllThread)?;
             d.out.reserve(tasks.len());
             for task in tasks {
+                d.emit(task)?;
+            }
+        }
+        Strategy::One | Strategy::Thread | Strategy::Children if backend == Backend::Bpf => {
+            // The anchor is checked exactly as with procfs: the same ESRCH for hidden and missing.
+            let a = anchor(d.proc, viewer, d.scope, req.pid)?;
+            let tasks = crate::backend::bpf_all_tasks(d.proc, req.strategy != Strategy::Children)?;
+            let wanted = |t: &TaskInfo| match req.strategy {
+                Strategy::One => t.base.pid == a.base.pid,
+                Strategy::Thread => t.base.tgid == a.base.tgid,
+                _ => t.base.ppid == a.base.tgid, // leaders whose real parent is in the anchor's group
+            };
+            for task in tasks.into_iter().filter(wanted) {
                 d.emit(task)?;
             }
         }
