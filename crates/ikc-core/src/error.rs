@@ -82,6 +82,7 @@ pub fn errno_name(errno: i32) -> &'static str {
         E::ECONNREFUSED => "ECONNREFUSED",
         E::ETIMEDOUT => "ETIMEDOUT",
         E::EPROTO => "EPROTO",
+        E::EPIPE => "EPIPE",
         E::ECONNRESET => "ECONNRESET",
         E::EADDRINUSE => "EADDRINUSE",
         E::ENOPROTOOPT => "ENOPROTOOPT",

@@ -82,7 +82,12 @@ pub fn issue_as(
         Command::TaskDiag => {
             let req = TaskDiagRequest::from_message(&request)?;
             let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
-            let backend = backend::choose(requested_backend(flags), in_initial_view)?;
+            // auto reads a handful of tasks from procfs: a BPF walk visits every task.
+            let requested = match requested_backend(flags) {
+                Backend::Auto if req.strategy.needs_pid() => Backend::Procfs,
+                other => other,
+            };
+            let backend = backend::choose(requested, in_initial_view)?;
             let mut scope = pid_scope(caller, target)?;
             task_diag::dump(proc, &caller.viewer, &mut scope, &req, backend)?
         }
