@@ -1,6 +1,8 @@
 // npm run bench: times ikc against `ps` and against raw /proc reads, in the same
-// run, on a workload it makes itself. Prints medians and ratios, writes JSON.
-//   node bench/run.mjs [--procs N] [--reps R] [--out FILE]
+// run, on a workload it makes itself (N processes of T threads each; cleaned up
+// after), then sweeps sizes to show cost per task. Prints medians and ratios,
+// writes JSON. Raises kernel.pid_max for the run if the workload needs it (root).
+//   node bench/run.mjs [--procs 6000] [--threads 5] [--reps 5] [--sweep 1000,10000,30000] [--out FILE]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,13 +14,17 @@ import { BrokerClient, taskDiagSync } from '@ikc/sdk';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
   options: {
-    procs: { type: 'string', default: '2000' },
-    reps: { type: 'string', default: '7' },
+    procs: { type: 'string', default: '6000' },
+    threads: { type: 'string', default: '5' },
+    reps: { type: 'string', default: '5' },
+    sweep: { type: 'string', default: '1000,10000,30000' },
     out: { type: 'string', default: 'bench-results.json' },
   },
 });
 const procs = Number(values.procs);
+const threadsPer = Math.max(1, Number(values.threads));
 const reps = Number(values.reps);
+const sweep = values.sweep.split(',').filter(Boolean).map(Number);
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -62,12 +68,52 @@ function benchCore() {
   return JSON.parse(out);
 }
 
-async function startWorkload() {
+function build() {
   execFileSync('cargo', ['build', '--quiet', '--example', 'ikc-fixture', '-p', 'ikc-core'], { cwd: ROOT, stdio: 'inherit' });
   execFileSync('cargo', ['build', '--quiet', '--release', '--example', 'bench-core', '-p', 'ikc-core'], { cwd: ROOT, stdio: 'inherit' });
-  const child = spawn(`${ROOT}target/debug/examples/ikc-fixture`, ['tree', String(procs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Makes room for `tasks` more pids (kernel.pid_max); returns how to undo it. */
+function roomForPids(tasks) {
+  const path = '/proc/sys/kernel/pid_max';
+  const before = Number(readFileSync(path, 'utf8'));
+  const needed = 2 * (tasks + 10000);
+  if (before >= needed) return () => {};
+  try {
+    writeFileSync(path, String(Math.min(needed, 4194304)));
+  } catch {
+    console.error(`bench: pid_max ${before} is too small for ${tasks} tasks and cannot be raised (not root); expect fork failures`);
+    return () => {};
+  }
+  return () => writeFileSync(path, String(before));
+}
+
+/** N processes of T threads each, as one fixture process tree. */
+async function startWorkload(n, t) {
+  const child = spawn(`${ROOT}target/debug/examples/ikc-fixture`, ['forest', String(n), String(t)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => child.stdout.once('data', resolve));
+  // Let the children finish starting their threads.
+  await new Promise((r) => setTimeout(r, 500 + n / 5));
   return child;
+}
+
+function stopWorkload(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').split(/\s+/).filter(Boolean);
+  } catch {
+    /* already gone */
+  }
+  // Children first: once the parent is gone they are reparented and harder to find.
+  for (const pid of kids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  child.kill('SIGKILL');
 }
 
 /** p50 and p99 of one ONE-pid request, in microseconds. */
@@ -92,9 +138,19 @@ async function startBrokerProcess() {
   return { socket, stop: () => (proc.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
 }
 
-const workload = await startWorkload();
+build();
+const restorePidMax = roomForPids(Math.max(procs * threadsPer, ...sweep));
+const workload = await startWorkload(procs, threadsPer);
 const broker = await startBrokerProcess();
-const client = BrokerClient.connect(broker.socket);
+/** A fresh connection for each use: the broker closes connections idle for a minute. */
+const viaBroker = (fn) => {
+  const c = BrokerClient.connect(broker.socket);
+  try {
+    return fn(c);
+  } finally {
+    c.close();
+  }
+};
 try {
   const tasks = taskDiagSync({ strategy: 'all' }).length;
   const ikcBin = [`${ROOT}packages/cli/bin/ikc.js`];
@@ -105,7 +161,7 @@ try {
     ['raw /proc/PID/stat loop (in-process)', time(rawProcStat)],
     ['SDK taskDiagSync ALL BASE (in-process, backend auto)', time(() => taskDiagSync({ strategy: 'all' }))],
     ['SDK taskDiagSync ALL BASE+CRED (in-process)', time(() => taskDiagSync({ strategy: 'all', show: ['base', 'creds'] }))],
-    ['SDK taskDiagSync ALL BASE (through the broker)', time(() => client.taskDiagSync({ strategy: 'all' }))],
+    ['SDK taskDiagSync ALL BASE (through the broker)', viaBroker((c) => time(() => c.taskDiagSync({ strategy: 'all' })))],
   ];
   const [psMs, ikcPsMs, , rawMs, sdkMs, , brokerMs] = rows.map((r) => r[1]);
   const core = benchCore();
@@ -128,10 +184,11 @@ try {
   }
   const one = { strategy: 'one', pid: process.pid };
   const oneLocal = latency(() => taskDiagSync(one));
-  const oneBroker = latency(() => client.taskDiagSync(one));
+  const oneBroker = viaBroker((c) => latency(() => c.taskDiagSync(one)));
   rows.push(['ONE pid p50 (in-process)', oneLocal.p50 / 1000], ['ONE pid p99 (in-process)', oneLocal.p99 / 1000]);
   rows.push(['ONE pid p50 (through the broker)', oneBroker.p50 / 1000], ['ONE pid p99 (through the broker)', oneBroker.p99 / 1000]);
-  console.log(`ikc bench: ${tasks} processes visible, median of ${reps} runs\n`);
+  const allTasks = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[3].split('/')[1]);
+  console.log(`ikc bench: ${tasks} processes, ${allTasks} tasks, median of ${reps} runs\n`);
   for (const [name, ms] of rows) console.log(`${name.padEnd(46)} ${ms.toFixed(3).padStart(9)} ms`);
   const ratios = {
     'ps / ikc ps (end to end)': psMs / ikcPsMs,
@@ -148,18 +205,38 @@ try {
   };
   console.log('');
   for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)} x`);
-  writeFileSync(values.out, JSON.stringify({ tasks, reps, ms: Object.fromEntries(rows), ratios }, null, 2));
+  closeAll();
+  const sweepRows = await sizeSweep();
+  writeFileSync(values.out, JSON.stringify({ processes: tasks, tasks: allTasks, reps, ms: Object.fromEntries(rows), ratios, sweep: sweepRows }, null, 2));
   console.log(`\nwrote ${values.out}`);
 } finally {
-  client.close();
+  closeAll();
+  restorePidMax();
+}
+
+function closeAll() {
   broker.stop();
-  // Children first: once the parent is gone they are reparented and harder to find.
-  for (const pid of readFileSync(`/proc/${workload.pid}/task/${workload.pid}/children`, 'utf8').split(/\s+/).filter(Boolean)) {
+  stopWorkload(workload);
+}
+
+/** Cost per task at several sizes (all threads: ALL_THREAD), to show it stays linear. */
+async function sizeSweep() {
+  console.log(`\nsize sweep (µs per task, Rust, ALL_THREAD BASE; processes of ${threadsPer} threads)`);
+  console.log(`${'tasks'.padStart(8)} ${'raw stat'.padStart(10)} ${'procfs'.padStart(10)} ${'bpf'.padStart(10)}`);
+  const out = [];
+  for (const size of sweep) {
+    const w = await startWorkload(Math.ceil(size / threadsPer), threadsPer);
     try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      /* gone */
+      const core = benchCore();
+      const per = (ms) => (ms === null ? null : (ms * 1000) / core.threads);
+      const row = { tasks: core.threads, raw_us: per(core.raw_stat_loop_threads_ms), procfs_us: per(core.core_all_thread_base_ms), bpf_us: per(core.bpf_all_thread_base_ms) };
+      out.push(row);
+      const f = (v) => (v === null ? 'n/a' : v.toFixed(2)).padStart(10);
+      console.log(`${String(row.tasks).padStart(8)} ${f(row.raw_us)} ${f(row.procfs_us)} ${f(row.bpf_us)}`);
+    } finally {
+      stopWorkload(w);
+      await new Promise((r) => setTimeout(r, 300));
     }
   }
-  workload.kill('SIGKILL');
+  return out;
 }

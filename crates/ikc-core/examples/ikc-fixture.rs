@@ -4,6 +4,7 @@
 //!
 //!   ikc-fixture tree N            N children, the odd ones in their own process group
 //!   ikc-fixture threads N NAME    N extra threads named NAME0..NAME{N-1}
+//!   ikc-fixture forest N T        N children of T threads each (a benchmark workload)
 //!   ikc-fixture zombie            one child that has exited and is never reaped
 //!   ikc-fixture session           a new session (setsid) with one child
 //!   ikc-fixture traced            one child that this process traces (PTRACE_SEIZE)
@@ -86,6 +87,28 @@ fn threads(n: usize, name: &str) {
     settle(&tids.iter().map(|&t| (me, t)).collect::<Vec<_>>());
     let tids: Vec<String> = tids.iter().map(i32::to_string).collect();
     ready(format!(r#"{{"pid":{},"tids":[{}]}}"#, getpid(), tids.join(",")));
+    sleep_forever()
+}
+
+fn forest(n: usize, threads: usize) {
+    let kids: Vec<Pid> = (0..n)
+        .map(|_| {
+            // SAFETY: the fixture is single-threaded when it forks; each child only starts threads and sleeps.
+            match unsafe { fork() }.expect("fork") {
+                ForkResult::Child => {
+                    for _ in 1..threads {
+                        let spawned = std::thread::Builder::new().stack_size(64 * 1024).spawn(|| sleep_forever());
+                        if spawned.is_err() {
+                            break; // out of threads: a smaller workload still measures
+                        }
+                    }
+                    sleep_forever()
+                }
+                ForkResult::Parent { child } => child,
+            }
+        })
+        .collect();
+    ready(format!(r#"{{"pid":{},"children":[{}]}}"#, getpid(), kids.iter().map(Pid::to_string).collect::<Vec<_>>().join(",")));
     sleep_forever()
 }
 
@@ -294,6 +317,7 @@ fn main() {
         Some("tree") => tree(num(1)),
         Some("threads") => threads(num(1), args.get(2).map(String::as_str).unwrap_or("worker")),
         Some("zombie") => zombie(),
+        Some("forest") => forest(num(1), num(2)),
         Some("session") => session(),
         Some("traced") => traced(),
         Some("cred") if args.len() >= 3 => cred(&args[1..]),
@@ -301,7 +325,7 @@ fn main() {
         Some("broker-forge") if args.len() >= 3 => broker_forge(&args[1], num(2) as u32),
         Some("broker-orphan") if args.len() >= 2 => broker_orphan(&args[1]),
         _ => {
-            eprintln!("usage: ikc-fixture tree N | threads N NAME | zombie | session | traced | cred UID GID [nodump] [keepcap] [euid=E] [egid=G]");
+            eprintln!("usage: ikc-fixture tree N | threads N NAME | forest N T | zombie | session | traced | cred UID GID [nodump] [keepcap] [euid=E] [egid=G]");
             std::process::exit(2)
         }
     }
