@@ -48,7 +48,7 @@ pub fn choose(requested: Backend, in_initial_view: bool) -> Result<Backend> {
             bpf_available().map(|_| Backend::Bpf)
         }
         Backend::Auto => {
-            let worth_it = bpf_loaded() || task_count().is_some_and(|n| n >= AUTO_BPF_MIN_TASKS);
+            let worth_it = bpf_loaded() || (task_count().is_some_and(|n| n >= AUTO_BPF_MIN_TASKS) && may_load_bpf());
             Ok(if in_initial_view && worth_it && bpf_available().is_ok() { Backend::Bpf } else { Backend::Procfs })
         }
     }
@@ -95,6 +95,19 @@ fn bpf_loaded() -> bool {
 #[cfg(not(feature = "bpf"))]
 fn bpf_loaded() -> bool {
     false
+}
+
+/// Whether this thread holds what loading BPF programs needs (`CAP_SYS_ADMIN`, or
+/// `CAP_BPF` with `CAP_PERFMON`), so auto does not parse the kernel's BTF only to
+/// be refused.
+fn may_load_bpf() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    let Ok(status) = std::fs::read("/proc/thread-self/status") else { return false };
+    let Some(s) = procfs::parse_status(&status) else { return false };
+    let has = |cap: u32| s.cap_eff & (1u64 << cap) != 0;
+    has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
 }
 
 /// The number of tasks on the system, from the fourth field of /proc/loadavg
