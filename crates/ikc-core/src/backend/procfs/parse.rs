@@ -1,0 +1,220 @@
+//! Parsing of the procfs files the procfs backend reads (`/proc/PID/status`,
+//! `/proc/PID/stat`): pure functions over bytes, no I/O, in the style of the
+//! procfs crate's split between parsing and reading. A comm need not be UTF-8.
+
+use crate::task_diag::Comm;
+
+/// The fields of `/proc/PID/stat` that ikc uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatFields {
+    pub pid: u32,
+    pub comm: Comm,
+    pub state: u8,
+    pub ppid: u32,
+    pub pgrp: u32,
+    pub session: u32,
+    pub flags: u64,
+}
+
+/// The fields of `/proc/PID/status` that ikc uses: everything task_diag reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusFields {
+    /// `Name:`, unescaped (the kernel escapes only `\n` and `\\` there).
+    pub name: Comm,
+    /// The letter of `State:`.
+    pub state: u8,
+    pub pid: u32,
+    pub ppid: u32,
+    pub tgid: u32,
+    pub tracer_pid: u32,
+    /// Real, effective, saved, filesystem.
+    pub uid: [u32; 4],
+    pub gid: [u32; 4],
+    pub cap_inh: u64,
+    pub cap_prm: u64,
+    pub cap_eff: u64,
+    pub cap_bnd: u64,
+    /// `NSpid`, `NSpgid`, `NSsid`: the ids in each pid namespace from procfs's
+    /// own (index 0) down to the task's (last); one entry when they coincide.
+    pub levels: NsLevels,
+}
+
+/// The deepest nesting the kernel allows (`MAX_PID_NS_LEVEL`) plus the root.
+pub const MAX_LEVELS: usize = 33;
+
+/// A task's pid, pgid and sid at each pid-namespace level below procfs's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NsLevels {
+    pub len: usize,
+    pub pid: [u32; MAX_LEVELS],
+    pub pgid: [u32; MAX_LEVELS],
+    pub sid: [u32; MAX_LEVELS],
+}
+
+impl Default for NsLevels {
+    fn default() -> Self {
+        NsLevels { len: 0, pid: [0; MAX_LEVELS], pgid: [0; MAX_LEVELS], sid: [0; MAX_LEVELS] }
+    }
+}
+
+fn parse_levels(value: &str, out: &mut [u32; MAX_LEVELS]) -> Option<usize> {
+    let mut n = 0;
+    for field in value.split_ascii_whitespace() {
+        *out.get_mut(n)? = field.parse().ok()?;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// Parses `/proc/PID/stat`. The comm is everything between the first `(` and the
+/// last `)`, since a comm may itself contain parentheses and spaces.
+pub fn parse_stat(b: &[u8]) -> Option<StatFields> {
+    let open = b.iter().position(|&c| c == b'(')?;
+    let close = b.iter().rposition(|&c| c == b')')?;
+    if close < open {
+        return None;
+    }
+    let pid = std::str::from_utf8(&b[..open]).ok()?.trim().parse().ok()?;
+    let comm = Comm::from_bytes(&b[open + 1..close]);
+    let rest = std::str::from_utf8(b.get(close + 1..)?).ok()?;
+    let mut f = rest.split_ascii_whitespace();
+    let state = *f.next()?.as_bytes().first()?;
+    // ppid and pgrp/session print as signed ints; 0 for "none".
+    let num = |s: Option<&str>| -> Option<u32> { s?.parse::<i64>().ok().map(|v| v.max(0) as u32) };
+    let ppid = num(f.next())?;
+    let pgrp = num(f.next())?;
+    let session = num(f.next())?;
+    let _tty_nr = f.next()?;
+    let _tpgid = f.next()?;
+    let flags = f.next()?.parse::<u64>().ok()?;
+    Some(StatFields { pid, comm, state, ppid, pgrp, session, flags })
+}
+
+/// `Name:` as `proc_task_name` prints it: `seq_escape_str(.., "\n\\")`, so
+/// only a newline (`\n`) and a backslash (`\\`) come escaped.
+fn unescape_name(raw: &[u8]) -> Comm {
+    let mut out = Vec::with_capacity(16);
+    let mut bytes = raw.iter().copied();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'n') => out.push(b'\n'),
+            Some(other) => out.push(other),
+            None => out.push(b'\\'),
+        }
+    }
+    Comm::from_bytes(&out)
+}
+
+fn ascii(v: &[u8]) -> Option<&str> {
+    std::str::from_utf8(v).ok().map(str::trim)
+}
+
+fn ids(v: &[u8]) -> Option<[u32; 4]> {
+    let mut it = ascii(v)?.split_ascii_whitespace().map(|x| x.parse::<u32>());
+    Some([it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?])
+}
+
+fn hex(v: &[u8]) -> Option<u64> {
+    u64::from_str_radix(ascii(v)?, 16).ok()
+}
+
+/// Parses the lines of `/proc/PID/status` that ikc needs. Works on bytes: a
+/// comm need not be UTF-8.
+pub fn parse_status(b: &[u8]) -> Option<StatusFields> {
+    let mut s = StatusFields::default();
+    let (mut have_tgid, mut have_uid, mut have_gid) = (false, false, false);
+    for line in b.split(|&c| c == b'\n') {
+        let Some(colon) = line.iter().position(|&c| c == b':') else { continue };
+        let (key, value) = (&line[..colon], &line[colon + 1..]);
+        match key {
+            // One tab follows the colon; the name itself may end in spaces.
+            b"Name" => s.name = unescape_name(value.strip_prefix(b"\t").unwrap_or(value)),
+            b"State" => s.state = *ascii(value)?.as_bytes().first()?,
+            b"Pid" => s.pid = ascii(value)?.parse().ok()?,
+            b"PPid" => s.ppid = ascii(value)?.parse().ok()?,
+            b"Tgid" => {
+                s.tgid = ascii(value)?.parse().ok()?;
+                have_tgid = true;
+            }
+            b"TracerPid" => s.tracer_pid = ascii(value)?.parse().ok()?,
+            b"Uid" => {
+                s.uid = ids(value)?;
+                have_uid = true;
+            }
+            b"Gid" => {
+                s.gid = ids(value)?;
+                have_gid = true;
+            }
+            b"CapInh" => s.cap_inh = hex(value)?,
+            b"CapPrm" => s.cap_prm = hex(value)?,
+            b"CapEff" => s.cap_eff = hex(value)?,
+            b"CapBnd" => s.cap_bnd = hex(value)?,
+            b"NSpid" => s.levels.len = parse_levels(ascii(value)?, &mut s.levels.pid)?,
+            b"NSpgid" => {
+                parse_levels(ascii(value)?, &mut s.levels.pgid)?;
+            }
+            b"NSsid" => {
+                parse_levels(ascii(value)?, &mut s.levels.sid)?;
+            }
+            _ => {}
+        }
+    }
+    (have_tgid && have_uid && have_gid).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_a_hostile_comm() {
+        let line = b"1234 (a) b (c) S 1 1234 1234 0 -1 4194560 93 0 0 0 0 0 0 0 20 0 1 0 5 1 1\n";
+        let s = parse_stat(line).expect("parses");
+        assert_eq!(s.pid, 1234);
+        assert_eq!(s.comm.as_bytes(), b"a) b (c");
+        assert_eq!((s.state, s.ppid, s.pgrp, s.session), (b'S', 1, 1234, 1234));
+        assert_eq!(s.flags, 4194560);
+    }
+
+    #[test]
+    fn stat_garbage_is_none() {
+        assert!(parse_stat(b"").is_none());
+        assert!(parse_stat(b"12 (x").is_none());
+        assert!(parse_stat(b"12 x) S").is_none());
+        assert!(parse_stat(b"12 (x) S 1 2").is_none());
+    }
+
+    #[test]
+    fn status_fields() {
+        let text = b"Name:\tbash\nTgid:\t77\nPid:\t78\nPPid:\t1\nTracerPid:\t5\n\
+Uid:\t1000\t1001\t1002\t1003\nGid:\t10\t11\t12\t13\nNSpid:\t78\t3\nNSpgid:\t78\t3\nNSsid:\t1\t0\n\
+CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000003000\nCapBnd:\t000001ffffffffff\n";
+        let s = parse_status(text).expect("parses");
+        assert_eq!(s.tgid, 77);
+        assert_eq!(s.tracer_pid, 5);
+        assert_eq!(s.uid, [1000, 1001, 1002, 1003]);
+        assert_eq!(s.gid, [10, 11, 12, 13]);
+        assert_eq!(s.cap_prm, 0x1ff_ffff_ffff);
+        assert_eq!(s.cap_eff, 0x3000);
+        assert_eq!(s.levels.len, 2);
+        assert_eq!(&s.levels.pid[..2], &[78, 3]);
+    }
+
+    #[test]
+    fn status_name_is_unescaped_bytes() {
+        // A comm of "a\nb\\c " followed by a byte that is not UTF-8.
+        let text = b"Name:\ta\\nb\\\\c \xff\nState:\tS (sleeping)\nTgid:\t5\nPid:\t5\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+        let s = parse_status(text).expect("parses despite the non-UTF-8 comm");
+        assert_eq!(s.name.as_bytes(), b"a\nb\\c \xff");
+        assert_eq!((s.state, s.pid, s.ppid), (b'S', 5, 1));
+    }
+
+    #[test]
+    fn status_without_ids_is_none() {
+        assert!(parse_status(b"Name:\tx\nTgid:\t1\n").is_none());
+    }
+}
