@@ -13,7 +13,6 @@ use crate::backend::procfs::ProcFs;
 use crate::error::{Error, Result};
 use crate::kernel_command::Caller;
 use crate::ns::{self, NsSource};
-use crate::visibility::Viewer;
 
 /// The process at the other end of a connection.
 #[derive(Debug)]
@@ -97,7 +96,7 @@ impl Sender {
         // never reused in between, so what was read is the sender's.
         self.check_alive()?;
         Ok(Caller {
-            viewer: Viewer { tgid: self.pid, fsuid: status.uid[3], fsgid: status.gid[3], cap_effective: status.cap_eff },
+            viewer: status.viewer(self.pid),
             pid_ns,
             levels_below_proc: status.levels.len.saturating_sub(1),
             ns_source: NsSource::Process(self.pid),

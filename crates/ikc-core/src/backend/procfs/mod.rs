@@ -208,13 +208,7 @@ impl ProcFs {
             .ok()
             .and_then(|p| p.to_str().and_then(|s| s.parse::<u32>().ok()))
             .ok_or_else(|| Error::os("readlink /proc/self", Errno::ENOENT))?;
-        let viewer = Viewer {
-            tgid,
-            fsuid: status.uid[3],
-            fsgid: status.gid[3],
-            cap_effective: status.cap_eff,
-        };
-        Ok((viewer, status.levels.len))
+        Ok((status.viewer(tgid), status.levels.len))
     }
 
     /// The inode of a task's pid namespace (`/proc/TGID/task/TID/ns/pid`); `None` if gone
@@ -238,6 +232,14 @@ impl ProcFs {
             Err(e) if gone(e) => Ok(None),
             Err(e) => Err(Error::os(format!("open /proc/{path}"), e)),
         }
+    }
+}
+
+impl StatusFields {
+    /// The credentials visibility is judged by: the process's fsuid, fsgid and
+    /// effective capabilities (the one place a `Viewer` is made from the kernel's report).
+    pub fn viewer(&self, tgid: u32) -> Viewer {
+        Viewer { tgid, fsuid: self.uid[3], fsgid: self.gid[3], cap_effective: self.cap_eff }
     }
 }
 

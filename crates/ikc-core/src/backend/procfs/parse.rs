@@ -13,7 +13,6 @@ pub struct StatFields {
     pub ppid: u32,
     pub pgrp: u32,
     pub session: u32,
-    pub flags: u64,
 }
 
 /// The fields of `/proc/PID/status` that ikc uses: everything task_diag reports.
@@ -86,8 +85,7 @@ pub fn parse_stat(b: &[u8]) -> Option<StatFields> {
     let session = num(f.next())?;
     let _tty_nr = f.next()?;
     let _tpgid = f.next()?;
-    let flags = f.next()?.parse::<u64>().ok()?;
-    Some(StatFields { pid, comm, state, ppid, pgrp, session, flags })
+    Some(StatFields { pid, comm, state, ppid, pgrp, session })
 }
 
 /// `Name:` as `proc_task_name` prints it: `seq_escape_str(.., "\n\\")`, so
@@ -177,7 +175,6 @@ mod tests {
         assert_eq!(s.pid, 1234);
         assert_eq!(s.comm.as_bytes(), b"a) b (c");
         assert_eq!((s.state, s.ppid, s.pgrp, s.session), (b'S', 1, 1234, 1234));
-        assert_eq!(s.flags, 4194560);
     }
 
     #[test]
