@@ -2,8 +2,9 @@
 /*
  * task_iter.bpf.c: the BPF task iterator behind ikc-core's `bpf` backend
  * (crates/ikc-core/src/backend/bpf.rs). One `read()` of the iterator fd walks
- * every task and writes, per task, one fixed record (`struct ikc_task`) followed
- * by one `struct ikc_level` for each pid-namespace level below the initial one.
+ * every task and writes, per task (or per thread-group leader), one fixed record
+ * (`struct ikc_task`) followed by one `struct ikc_level` for each pid-namespace
+ * level below the initial one, and after the last task one `struct ikc_walk_end`.
  * The fields are what /proc/PID/status shows (fs/proc/array.c task_state(),
  * task_cap()), as read from the initial pid and user namespaces.
  *
@@ -102,7 +103,7 @@ struct task_struct {
 struct task_struct___pre514 { long state; } CORE;
 
 struct seq_file;
-struct bpf_iter_meta { struct seq_file *seq; } CORE;
+struct bpf_iter_meta { struct seq_file *seq; __u64 session_id; __u64 seq_num; } CORE;
 struct bpf_iter__task { struct bpf_iter_meta *meta; struct task_struct *task; } CORE;
 
 /* ---- kernel constants (include/linux/sched.h, include/linux/sched/coredump.h) ------ */
@@ -122,7 +123,7 @@ struct bpf_iter__task { struct bpf_iter_meta *meta; struct task_struct *task; } 
 
 /* ---- the records (parsed by backend/bpf.rs; keep the two in step) --------------------- */
 
-#define IKC_TASK_VERSION 1
+#define IKC_TASK_VERSION 2
 
 struct ikc_task {
 	__u16 len;        /* this record plus its levels, in bytes */
@@ -150,7 +151,19 @@ struct ikc_level {
 	__u32 pid, pgid, sid;
 };
 
+/* The last record of a walk: how many tasks the kernel showed the iterator (leaders
+ * or not). /proc/loadavg counts every task; the reader compares the two to learn
+ * whether the kernel kept any task from the walk. */
+struct ikc_walk_end {
+	__u16 len;        /* sizeof(struct ikc_walk_end) */
+	__u8 version;     /* IKC_TASK_VERSION */
+	__u8 nlevels;     /* 0: marks this record */
+	__u32 reserved;
+	__u64 tasks;      /* tasks visited */
+};
+
 _Static_assert(sizeof(struct ikc_task) == 128, "record layout");
+_Static_assert(sizeof(struct ikc_walk_end) == 16, "record layout");
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
@@ -167,10 +180,10 @@ static __always_inline unsigned int fls8(unsigned int x)
 /* fs/proc/array.c task_state_array[] indexed by __task_state_index(). */
 static __always_inline __u8 state_letter(struct task_struct *t)
 {
-	unsigned int st, exit_state = BPF_CORE_READ(t, exit_state);
+	unsigned int st, exit_state = t->exit_state;
 
 	if (bpf_core_field_exists(t->__state))
-		st = BPF_CORE_READ(t, __state);
+		st = t->__state;
 	else
 		st = (unsigned int)BPF_CORE_READ((struct task_struct___pre514 *)t, state);
 
@@ -232,10 +245,10 @@ __noinline __u32 ikc_level_nr(__u64 pid_addr, __u32 g, __u64 ns)
 /* mm->flags & MMF_DUMPABLE_MASK, whatever the type of `flags`. */
 static __always_inline int mm_dumpable(struct mm_struct *mm)
 {
-	unsigned long word = 0;
+	unsigned long word;
 
 	if (bpf_core_field_exists(mm->flags.__mm_flags))
-		bpf_core_read(&word, sizeof(word), &mm->flags);
+		word = mm->flags.__mm_flags[0];
 	else
 		word = BPF_CORE_READ((struct mm_struct___ulong *)mm, flags);
 	return (word & MMF_DUMPABLE_MASK) == SUID_DUMP_USER;
@@ -260,22 +273,42 @@ static __always_inline void worker_desc(struct task_struct *t, struct ikc_task *
 
 /* ---- the iterator ---------------------------------------------------------------- */
 
+/*
+ * Fields are read straight through the BTF-typed task pointer the iterator hands
+ * over (the verifier turns each load into a fault-safe kernel load) rather than
+ * through bpf_probe_read_kernel: a helper call per field was a fifth of a walk.
+ */
+
+/* Set by the reader before each walk (it runs one walk at a time): nonzero for
+ * ALL (thread-group leaders only), 0 for ALL_THREAD. One program instead of one
+ * per strategy halves what loading costs: the loader resolves each CO-RE
+ * relocation against the whole kernel BTF, and the verifier checks each program. */
+__u32 ikc_leaders_only = 0;
+
 static __always_inline int dump_task(struct bpf_iter__task *ctx, int leaders_only)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *t = ctx->task;
 	struct ikc_task r = {};
 
-	if (!t)
-		return 0; /* the end of the walk */
-	r.pid = BPF_CORE_READ(t, pid);
-	r.tgid = BPF_CORE_READ(t, tgid);
+	if (!t) {
+		/* The end of the walk: seq_num numbers the tasks shown, from 0. */
+		struct ikc_walk_end end = {
+			.len = sizeof(end),
+			.version = IKC_TASK_VERSION,
+			.tasks = ctx->meta->seq_num + 1,
+		};
+		bpf_seq_write(seq, &end, sizeof(end));
+		return 0;
+	}
+	r.pid = t->pid;
+	r.tgid = t->tgid;
 	if (leaders_only && r.pid != r.tgid)
 		return 0;
 
-	unsigned int flags = BPF_CORE_READ(t, flags);
-	struct pid *thread_pid = BPF_CORE_READ(t, thread_pid);
-	unsigned int level = thread_pid ? BPF_CORE_READ(thread_pid, level) : 0;
+	unsigned int flags = t->flags;
+	struct pid *thread_pid = t->thread_pid;
+	unsigned int level = thread_pid ? thread_pid->level : 0;
 	if (level > MAX_PID_NS_LEVEL)
 		level = MAX_PID_NS_LEVEL;
 
@@ -287,70 +320,72 @@ static __always_inline int dump_task(struct bpf_iter__task *ctx, int leaders_onl
 	/* task_state() in /proc/PID/status: PPid and TracerPid (ptrace_parent()'s pid)
 	 * while pid_alive(); NSpgid and NSsid from the signal struct's pids. */
 	if (thread_pid) {
-		r.ppid = BPF_CORE_READ(t, real_parent, tgid);
-		if (BPF_CORE_READ(t, ptrace))
-			r.tpid = BPF_CORE_READ(t, parent, pid);
+		r.ppid = t->real_parent->tgid;
+		if (t->ptrace)
+			r.tpid = t->parent->pid;
 	}
-	struct signal_struct *sig = BPF_CORE_READ(t, signal);
-	struct pid *pgrp = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
-	struct pid *session = BPF_CORE_READ(sig, pids[PIDTYPE_SID]);
-	r.pgid = ikc_level_nr((__u64)pgrp, 0, 0);
-	r.sid = ikc_level_nr((__u64)session, 0, 0);
+	struct signal_struct *sig = t->signal;
+	struct pid *pgrp = sig->pids[PIDTYPE_PGID];
+	struct pid *session = sig->pids[PIDTYPE_SID];
+	r.pgid = pgrp ? pgrp->numbers[0].nr : 0;
+	r.sid = session ? session->numbers[0].nr : 0;
 
 	r.state = state_letter(t);
 
 	/* task_cap() and task_state() read __task_cred(), the objective real_cred. */
-	const struct cred *c = BPF_CORE_READ(t, real_cred);
-	bpf_core_read(&r.cap_inheritable, 8, &c->cap_inheritable);
-	bpf_core_read(&r.cap_permitted, 8, &c->cap_permitted);
-	bpf_core_read(&r.cap_effective, 8, &c->cap_effective);
-	bpf_core_read(&r.cap_bset, 8, &c->cap_bset);
-	r.uid = BPF_CORE_READ(c, uid.val);
-	r.euid = BPF_CORE_READ(c, euid.val);
-	r.suid = BPF_CORE_READ(c, suid.val);
-	r.fsuid = BPF_CORE_READ(c, fsuid.val);
-	r.gid = BPF_CORE_READ(c, gid.val);
-	r.egid = BPF_CORE_READ(c, egid.val);
-	r.sgid = BPF_CORE_READ(c, sgid.val);
-	r.fsgid = BPF_CORE_READ(c, fsgid.val);
+	const struct cred *c = t->real_cred;
+	/* The four sets follow each other in struct cred (include/linux/cred.h) as in
+	 * the record; each is 8 bytes whether kernel_cap_t is a u64 or two u32s. */
+	const __u64 *caps = (const __u64 *)&c->cap_inheritable;
+	r.cap_inheritable = caps[0];
+	r.cap_permitted = caps[1];
+	r.cap_effective = caps[2];
+	r.cap_bset = caps[3];
+	r.uid = c->uid.val;
+	r.euid = c->euid.val;
+	r.suid = c->suid.val;
+	r.fsuid = c->fsuid.val;
+	r.gid = c->gid.val;
+	r.egid = c->egid.val;
+	r.sgid = c->sgid.val;
+	r.fsgid = c->fsgid.val;
 
 	/* ptrace_may_access(): only a task with an mm can be non-dumpable. */
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	struct mm_struct *mm = t->mm;
 	r.dumpable = r.kthread || !mm || mm_dumpable(mm);
 
-	bpf_core_read(r.comm, sizeof(r.comm), &t->comm);
+	__builtin_memcpy(r.comm, t->comm, sizeof(r.comm));
 	r.comm[15] = 0;
 	if ((flags & PF_WQ_WORKER) && r.kthread)
 		worker_desc(t, &r);
 
-	if (bpf_seq_write(seq, &r, sizeof(r)))
+	if (bpf_seq_write(seq, &r, sizeof(r)) || !level)
 		return 0;
+	/* A task in a nested pid namespace. The global level functions take plain
+	 * addresses, which the verifier only accepts as numbers read from memory. */
+	__u64 pid_addr = 0, pgrp_addr = 0, session_addr = 0;
+	bpf_probe_read_kernel(&pid_addr, sizeof(pid_addr), &t->thread_pid);
+	bpf_probe_read_kernel(&pgrp_addr, sizeof(pgrp_addr), &sig->pids[PIDTYPE_PGID]);
+	bpf_probe_read_kernel(&session_addr, sizeof(session_addr), &sig->pids[PIDTYPE_SID]);
 	for (unsigned int g = 1; g <= MAX_PID_NS_LEVEL; g++) {
 		if (g > level)
 			break;
-		__u64 ns = ikc_level_ns((__u64)thread_pid, g);
+		__u64 ns = ikc_level_ns(pid_addr, g);
 		struct ikc_level l = {
-			.pid = ikc_level_nr((__u64)thread_pid, g, ns),
-			.pgid = ikc_level_nr((__u64)pgrp, g, ns),
-			.sid = ikc_level_nr((__u64)session, g, ns),
+			.pid = ikc_level_nr(pid_addr, g, ns),
+			.pgid = ikc_level_nr(pgrp_addr, g, ns),
+			.sid = ikc_level_nr(session_addr, g, ns),
 		};
 		bpf_seq_write(seq, &l, sizeof(l));
 	}
 	return 0;
 }
 
-/* ALL_THREAD: every task. */
+/* ALL_THREAD, or ALL with ikc_leaders_only set. */
 SEC("iter/task")
 int ikc_tasks(struct bpf_iter__task *ctx)
 {
-	return dump_task(ctx, 0);
-}
-
-/* ALL: thread-group leaders only. */
-SEC("iter/task")
-int ikc_leaders(struct bpf_iter__task *ctx)
-{
-	return dump_task(ctx, 1);
+	return dump_task(ctx, ikc_leaders_only);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -54,24 +54,99 @@ pub fn choose(requested: Backend, in_initial_view: bool) -> Result<Backend> {
     }
 }
 
-/// Every task (`threads`) or thread-group leader, from the BPF iterator, with
-/// any thread group it did not report read through procfs instead (some kernels
-/// keep tasks from iterators), ordered by tgid then tid like a procfs walk.
+/// Every task (`threads`) or thread-group leader, from the BPF iterator,
+/// ordered by tgid then tid like a procfs walk.
+///
+/// Some kernels keep tasks from BPF iterators that /proc still shows (a sandbox
+/// hiding its own agent); those are read through procfs. The walk's end record
+/// says how many tasks it was shown. When the kernel's task and fork counters
+/// did not move during the walk, the world stood still, so that count against
+/// the kernel's total proves whether anything was kept, and the groups the
+/// reported tasks name as parents, sessions and process groups usually account
+/// for it. Otherwise every group /proc lists is checked (a listing that costs
+/// as much as the walk).
 #[cfg(feature = "bpf")]
 pub fn bpf_all_tasks(proc: &mut ProcFs, threads: bool) -> Result<Vec<TaskInfo>> {
-    let mut tasks = bpf::read_all_tasks(threads)?;
-    let seen: std::collections::HashSet<u32> = tasks.iter().map(|t| t.base.tgid).collect();
+    let before = TaskCounters::read();
+    let walk = bpf::read_all_tasks(threads)?;
+    let still = before.is_some() && TaskCounters::read() == before;
+    let kept = before.filter(|_| still).and_then(|c| c.tasks.checked_sub(walk.tasks_visited));
+    let mut tasks = walk.tasks;
+    let extra = match kept {
+        Some(0) => return Ok(tasks),
+        Some(n) => match groups_named_by(proc, &tasks, threads)? {
+            (found, found_tasks) if found_tasks == n => found,
+            _ => unseen_groups(proc, &tasks, threads)?,
+        },
+        None => unseen_groups(proc, &tasks, threads)?,
+    };
+    tasks.extend(extra);
+    tasks.sort_by_cached_key(|t| (t.base.tgid, t.base.pid));
+    Ok(tasks)
+}
+
+/// The thread groups of `tasks` (sorted by tgid), sorted.
+#[cfg(feature = "bpf")]
+fn groups(tasks: &[TaskInfo]) -> Vec<u32> {
+    let mut tgids: Vec<u32> = tasks.iter().map(|t| t.base.tgid).collect();
+    tgids.dedup();
+    tgids
+}
+
+/// The thread groups missing from `tasks` that its tasks name as parent,
+/// session or process group, read through procfs (every thread, or the leader),
+/// and how many tasks those groups have in all.
+#[cfg(feature = "bpf")]
+fn groups_named_by(proc: &mut ProcFs, tasks: &[TaskInfo], threads: bool) -> Result<(Vec<TaskInfo>, u64)> {
+    let mut named: Vec<u32> = tasks.iter().flat_map(|t| [t.base.ppid, t.base.sid, t.base.pgid]).filter(|&id| id != 0).collect();
+    named.sort_unstable();
+    named.dedup();
+    let seen = groups(tasks);
+    named.retain(|id| seen.binary_search(id).is_err());
+    let (mut found, mut count) = (Vec::new(), 0);
+    for tgid in named {
+        let Some(tids) = proc.tids(tgid)? else { continue };
+        count += tids.len() as u64;
+        for tid in if threads { tids } else { vec![tgid] } {
+            found.extend(proc.read_task(tgid, tid)?);
+        }
+    }
+    Ok((found, count))
+}
+
+/// Every thread group /proc lists that `tasks` lacks, read through procfs.
+#[cfg(feature = "bpf")]
+fn unseen_groups(proc: &mut ProcFs, tasks: &[TaskInfo], threads: bool) -> Result<Vec<TaskInfo>> {
+    let (seen, mut found) = (groups(tasks), Vec::new());
     for tgid in proc.tgids()? {
-        if seen.contains(&tgid) {
+        if seen.binary_search(&tgid).is_ok() {
             continue;
         }
         let tids = if threads { proc.tids(tgid)?.unwrap_or_default() } else { vec![tgid] };
         for tid in tids {
-            tasks.extend(proc.read_task(tgid, tid)?);
+            found.extend(proc.read_task(tgid, tid)?);
         }
     }
-    tasks.sort_unstable_by_key(|t| (t.base.tgid, t.base.pid));
-    Ok(tasks)
+    Ok(found)
+}
+
+/// The kernel's count of tasks (`nr_threads`, /proc/loadavg) and of forks since
+/// boot (`total_forks`, /proc/stat "processes"). Equal readings before and after
+/// a walk mean no task was created or released in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TaskCounters {
+    tasks: u64,
+    forks: u64,
+}
+
+impl TaskCounters {
+    fn read() -> Option<TaskCounters> {
+        let loadavg = std::fs::read_to_string("/proc/loadavg").ok()?;
+        let tasks = loadavg.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok()?;
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let forks = stat.lines().find_map(|l| l.strip_prefix("processes "))?.trim().parse().ok()?;
+        Some(TaskCounters { tasks, forks })
+    }
 }
 
 #[cfg(not(feature = "bpf"))]
@@ -110,9 +185,7 @@ fn may_load_bpf() -> bool {
     has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
 }
 
-/// The number of tasks on the system, from the fourth field of /proc/loadavg
-/// ("running/total").
+/// The number of tasks on the system.
 fn task_count() -> Option<usize> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok()
+    TaskCounters::read().map(|c| c.tasks as usize)
 }

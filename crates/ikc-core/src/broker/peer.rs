@@ -98,7 +98,7 @@ impl Sender {
         Ok(Caller {
             viewer: status.viewer(self.pid),
             pid_ns,
-            levels_below_proc: status.levels.len.saturating_sub(1),
+            levels_below_proc: status.levels.len().saturating_sub(1),
             ns_source: NsSource::Process(self.pid),
         })
     }

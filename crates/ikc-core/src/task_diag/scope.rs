@@ -48,14 +48,14 @@ impl PidScope {
         if self.depth == 0 {
             return Ok(true);
         }
-        if task.levels.len <= self.depth {
+        if task.levels.len() <= self.depth {
             return Ok(false);
         }
         let Some(inode) = proc.pid_ns_inode(task.base.tgid, task.base.pid)? else { return Ok(false) };
         if let Some(&known) = self.members.get(&inode) {
             return Ok(known);
         }
-        let up = task.levels.len - 1 - self.depth;
+        let up = task.levels.len() - 1 - self.depth;
         let member = if up == 0 {
             inode == self.target.ino
         } else {
@@ -78,9 +78,9 @@ impl PidScope {
         }
         let b = &mut task.base;
         let (pid_p, tgid_p, ppid_p, tpid_p) = (b.pid, b.tgid, b.ppid, b.tpid);
-        b.pid = task.levels.pid[self.depth];
-        b.pgid = task.levels.pgid[self.depth];
-        b.sid = task.levels.sid[self.depth];
+        // contains() said the task is at least depth + 1 levels deep.
+        let ids = task.levels.at(self.depth).unwrap_or_default();
+        (b.pid, b.pgid, b.sid) = (ids.pid, ids.pgid, ids.sid);
         self.renumbered.insert(pid_p, b.pid);
         let tgid = if tgid_p == pid_p { b.pid } else { self.pid_in_target(proc, tgid_p)? };
         let ppid = self.pid_in_target(proc, ppid_p)?;
@@ -99,15 +99,15 @@ impl PidScope {
             return Ok(n);
         }
         let n = match proc.status_of(pid)? {
-            Some(status) if status.levels.len > self.depth => {
+            Some(status) => {
+                let ids = status.levels.at(self.depth);
                 let probe = TaskInfo { levels: status.levels, ..probe_task(status.tgid, pid) };
-                if self.contains(proc, &probe)? {
-                    status.levels.pid[self.depth]
-                } else {
-                    0
+                match ids {
+                    Some(ids) if self.contains(proc, &probe)? => ids.pid,
+                    _ => 0,
                 }
             }
-            _ => 0,
+            None => 0,
         };
         self.renumbered.insert(pid, n);
         Ok(n)
@@ -129,7 +129,7 @@ impl PidScope {
         for tgid in proc.tgids()? {
             for tid in proc.tids(tgid)?.unwrap_or_default() {
                 let Some(status) = proc.status_of(tid)? else { continue };
-                if status.levels.len > self.depth && status.levels.pid[self.depth] == pid {
+                if status.levels.at(self.depth).is_some_and(|ids| ids.pid == pid) {
                     let probe = TaskInfo { levels: status.levels, ..probe_task(tgid, tid) };
                     if self.contains(proc, &probe)? {
                         return Ok(tid);

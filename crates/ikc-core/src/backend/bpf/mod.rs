@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::{Mutex, OnceLock};
 
+use aya::maps::Array;
 use aya::programs::Iter;
 use aya::{Btf, Ebpf, EbpfLoader};
 use nix::errno::Errno;
@@ -22,21 +23,21 @@ use nix::errno::Errno;
 use crate::command::NsType;
 use crate::error::{Error, Result};
 use crate::ns::{self, NsSource};
-use crate::task_diag::TaskInfo;
-pub use record::{parse_records, proc_task_name, TaskRecord, TaskRecordBuffer, WorkerDesc, LEVEL_RECORD_LEN, TASK_RECORD_LEN, TASK_RECORD_VERSION};
+pub use record::{parse_walk, proc_task_name, Record, TaskRecord, TaskRecordBuffer, Walk, WorkerDesc, LEVEL_RECORD_LEN, TASK_RECORD_LEN, TASK_RECORD_VERSION, WALK_END_LEN};
 
 /// The compiled iterator, with its BTF and CO-RE relocations.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../../../bpf/task_iter.bpf.o");
-/// The program that emits every task (ALL_THREAD) and the one that emits thread-group leaders (ALL).
-const PROG_TASKS: &str = "ikc_tasks";
-const PROG_LEADERS: &str = "ikc_leaders";
+/// The program, and its global that makes a walk emit only thread-group leaders
+/// (ALL) instead of every task (ALL_THREAD).
+const PROG: &str = "ikc_tasks";
+const GLOBALS: &str = ".bss";
 
 /// `PROC_USER_INIT_INO`: the inode of the initial user namespace.
 const PROC_USER_INIT_INO: u64 = 0xEFFF_FFFD;
 
-/// The loaded iterator programs. Loading parses the kernel's BTF (tens of
-/// milliseconds), so one instance serves many dumps; each dump is a new link
-/// and iterator fd, read to the end.
+/// The loaded iterator program. Loading parses the kernel's BTF (tens of
+/// milliseconds), so one instance serves many dumps, one at a time; each dump
+/// is a new link and iterator fd, read to the end.
 pub struct TaskIter {
     ebpf: Ebpf,
 }
@@ -46,20 +47,20 @@ fn not_supported(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl TaskIter {
-    /// Loads and verifies both programs against the running kernel.
+    /// Loads and verifies the program against the running kernel.
     pub fn load() -> Result<TaskIter> {
         let btf = Btf::from_sys_fs().map_err(|e| not_supported("kernel BTF (/sys/kernel/btf/vmlinux)", e))?;
         let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(OBJECT).map_err(|e| not_supported("load object", e))?;
-        for name in [PROG_TASKS, PROG_LEADERS] {
-            let prog: &mut Iter = program(&mut ebpf, name)?;
-            prog.load("task", &btf).map_err(|e| not_supported(&format!("load {name}"), e))?;
-        }
+        program(&mut ebpf)?.load("task", &btf).map_err(|e| not_supported(&format!("load {PROG}"), e))?;
         Ok(TaskIter { ebpf })
     }
 
     /// One walk over every task (`threads`) or every thread-group leader: the raw records.
     pub fn read_raw(&mut self, threads: bool) -> Result<Vec<u8>> {
-        let prog = program(&mut self.ebpf, if threads { PROG_TASKS } else { PROG_LEADERS })?;
+        let globals = self.ebpf.map_mut(GLOBALS).ok_or_else(|| not_supported("object", format!("no {GLOBALS}")))?;
+        let mut leaders_only: Array<_, u32> = Array::try_from(globals).map_err(|e| not_supported(GLOBALS, e))?;
+        leaders_only.set(0, u32::from(!threads), 0).map_err(|e| not_supported("set ikc_leaders_only", e))?;
+        let prog = program(&mut self.ebpf)?;
         let link_id = prog.attach().map_err(|e| not_supported("attach", e))?;
         let link = prog.take_link(link_id).map_err(|e| not_supported("take link", e))?;
         let mut file: File = link.into_file().map_err(|e| not_supported("create iterator", e))?;
@@ -71,19 +72,21 @@ impl TaskIter {
 
     /// Every task (`threads`) or every thread-group leader, ordered as the
     /// procfs backend lists them: by tgid, then by tid.
-    pub fn read(&mut self, threads: bool) -> Result<Vec<TaskInfo>> {
+    pub fn read(&mut self, threads: bool) -> Result<Walk> {
         let raw = self.read_raw(threads)?;
-        let mut tasks: Vec<TaskInfo> = parse_records(&raw)?.iter().map(TaskRecord::task_info).collect();
-        tasks.sort_unstable_by_key(|t| (t.base.tgid, t.base.pid));
-        Ok(tasks)
+        let mut walk = parse_walk(&raw)?;
+        // The kernel walks by tid; a thread's tid can fall between other groups'.
+        // Sorting keys, not the large records, keeps this a small part of a walk.
+        walk.tasks.sort_by_cached_key(|t| (t.base.tgid, t.base.pid));
+        Ok(walk)
     }
 }
 
-fn program<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Iter> {
-    ebpf.program_mut(name)
-        .ok_or_else(|| not_supported("object", format!("no program {name}")))?
+fn program(ebpf: &mut Ebpf) -> Result<&mut Iter> {
+    ebpf.program_mut(PROG)
+        .ok_or_else(|| not_supported("object", format!("no program {PROG}")))?
         .try_into()
-        .map_err(|e| not_supported(name, e))
+        .map_err(|e| not_supported(PROG, e))
 }
 
 fn io_errno(e: &std::io::Error) -> Errno {
@@ -120,9 +123,10 @@ pub fn loaded() -> bool {
 }
 
 /// ALL (`threads == false`) or ALL_THREAD of the initial pid namespace, as
-/// `TaskInfo` records ordered like the procfs backend's. Check `available()`
-/// first: this does not check the caller's namespaces.
-pub fn read_all_tasks(threads: bool) -> Result<Vec<TaskInfo>> {
+/// `TaskInfo` records ordered like the procfs backend's, with the number of
+/// tasks the kernel showed the walk. Check `available()` first: this does not
+/// check the caller's namespaces.
+pub fn read_all_tasks(threads: bool) -> Result<Walk> {
     let iter = shared()?;
     let mut iter = iter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     iter.read(threads)

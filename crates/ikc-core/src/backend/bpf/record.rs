@@ -1,8 +1,9 @@
-//! The record the BPF task iterator writes for each task (`struct ikc_task`
-//! and its `struct ikc_level`s in `bpf/task_iter.bpf.c`): a checked buffer type,
-//! the owned form with emit/parse twins, and its conversion to `TaskInfo`.
+//! The records the BPF task iterator writes (`bpf/task_iter.bpf.c`): one
+//! `struct ikc_task` and its `struct ikc_level`s per task, then one
+//! `struct ikc_walk_end`. A checked buffer type, the owned forms with emit/parse
+//! twins, and the conversion to `TaskInfo`.
 
-use crate::backend::procfs::{NsLevels, MAX_LEVELS};
+use crate::backend::procfs::{LevelIds, NsLevels, MAX_LEVELS};
 use crate::netlink::{check_len, get_u32, get_u64, put_u32, put_u64, DecodeError, Emitable, Field, Parseable};
 use crate::task_diag::{Comm, TaskBase, TaskCreds, TaskInfo, TaskState};
 
@@ -32,7 +33,11 @@ pub const TASK_RECORD_LEN: usize = WORKER_DESC.end;
 /// `sizeof(struct ikc_level)`: pid, pgid, sid in one deeper namespace.
 pub const LEVEL_RECORD_LEN: usize = 12;
 /// `IKC_TASK_VERSION`: the record layout this reader knows.
-pub const TASK_RECORD_VERSION: u8 = 1;
+pub const TASK_RECORD_VERSION: u8 = 2;
+/// `sizeof(struct ikc_walk_end)`: the record after the last task.
+pub const WALK_END_LEN: usize = 16;
+// `struct ikc_walk_end`: len, version, nlevels (0) as in `ikc_task`, then:
+const WALK_TASKS: Field = 8..16;
 
 /// One task as the iterator reports it. `info.base.comm` is the raw `task->comm`;
 /// `task_info()` gives the record as procfs shows the task.
@@ -55,11 +60,19 @@ pub struct WorkerDesc {
 impl TaskRecord {
     /// The task as the procfs backend reads it: a worker's name is `comm+desc`
     /// or `comm-desc`, cut to 15 bytes (`proc_task_name()`).
-    pub fn task_info(&self) -> TaskInfo {
-        let mut info = self.info.clone();
+    pub fn into_task_info(self) -> TaskInfo {
+        let mut info = self.info;
         info.base.comm = proc_task_name(&info.base.comm, self.worker.as_ref());
         info
     }
+}
+
+/// One record of a walk's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Task(TaskRecord),
+    /// The last record: how many tasks the kernel showed the walk, leaders or not.
+    WalkEnd { tasks_visited: u64 },
 }
 
 /// `proc_task_name()`: the comm, and for a workqueue worker its description.
@@ -80,14 +93,18 @@ impl<T: AsRef<[u8]>> TaskRecordBuffer<T> {
     /// Validates the version, the level count and that the whole record is present.
     pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
         let b = buffer.as_ref();
-        check_len("ikc_task", b.len(), TASK_RECORD_LEN)?;
+        check_len("ikc_task", b.len(), WALK_END_LEN)?;
         if b[VERSION] != TASK_RECORD_VERSION {
             return Err(DecodeError(format!("ikc_task version {} (this reader knows {TASK_RECORD_VERSION})", b[VERSION])));
         }
         let levels = b[NLEVELS] as usize;
-        if levels == 0 || levels > MAX_LEVELS {
+        if levels == 0 {
+            return Ok(TaskRecordBuffer { buffer }); // a walk end: 16 bytes, checked above
+        }
+        if levels > MAX_LEVELS {
             return Err(DecodeError(format!("ikc_task: {levels} pid-namespace levels")));
         }
+        check_len("ikc_task", b.len(), TASK_RECORD_LEN)?;
         let want = TASK_RECORD_LEN + (levels - 1) * LEVEL_RECORD_LEN;
         let len = u16::from_ne_bytes([b[LEN.start], b[LEN.start + 1]]) as usize;
         if len != want {
@@ -99,7 +116,10 @@ impl<T: AsRef<[u8]>> TaskRecordBuffer<T> {
 
     /// The bytes this record takes, levels included.
     pub fn record_len(&self) -> usize {
-        TASK_RECORD_LEN + (self.levels() - 1) * LEVEL_RECORD_LEN
+        match self.levels() {
+            0 => WALK_END_LEN,
+            n => TASK_RECORD_LEN + (n - 1) * LEVEL_RECORD_LEN,
+        }
     }
 
     fn levels(&self) -> usize {
@@ -107,9 +127,21 @@ impl<T: AsRef<[u8]>> TaskRecordBuffer<T> {
     }
 }
 
+impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for Record {
+    fn parse(buf: &TaskRecordBuffer<T>) -> Result<Self, DecodeError> {
+        match buf.levels() {
+            0 => Ok(Record::WalkEnd { tasks_visited: get_u64(buf.buffer.as_ref(), WALK_TASKS) }),
+            _ => TaskRecord::parse(buf).map(Record::Task),
+        }
+    }
+}
+
 impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
     fn parse(buf: &TaskRecordBuffer<T>) -> Result<Self, DecodeError> {
         let b = buf.buffer.as_ref();
+        if buf.levels() == 0 {
+            return Err(DecodeError("ikc_task: a walk end where a task was expected".into()));
+        }
         let id = |i: usize| get_u32(b, IDS + 4 * i..IDS + 4 * i + 4);
         // The same mapping as the procfs backend's, from the same letter.
         let state = TaskState::from_proc_letter(b[STATE]).unwrap_or(TaskState::Uninterruptible);
@@ -123,14 +155,12 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
             state: state as u8,
             comm: Comm::from_bytes(until_nul(&b[COMM])),
         };
-        let mut levels = NsLevels { len: buf.levels(), ..Default::default() };
-        (levels.pid[0], levels.pgid[0], levels.sid[0]) = (base.pid, base.pgid, base.sid);
-        for g in 1..levels.len {
+        let own = LevelIds { pid: base.pid, pgid: base.pgid, sid: base.sid };
+        let deeper = (1..buf.levels()).map(|g| {
             let at = TASK_RECORD_LEN + (g - 1) * LEVEL_RECORD_LEN;
-            levels.pid[g] = get_u32(b, at..at + 4);
-            levels.pgid[g] = get_u32(b, at + 4..at + 8);
-            levels.sid[g] = get_u32(b, at + 8..at + 12);
-        }
+            LevelIds { pid: get_u32(b, at..at + 4), pgid: get_u32(b, at + 4..at + 8), sid: get_u32(b, at + 8..at + 12) }
+        });
+        let levels: NsLevels = std::iter::once(own).chain(deeper).collect();
         let creds = TaskCreds {
             cap_inheritable: get_u64(b, CAP_INHERITABLE),
             cap_permitted: get_u64(b, CAP_PERMITTED),
@@ -156,13 +186,13 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
 
 impl Emitable for TaskRecord {
     fn buffer_len(&self) -> usize {
-        TASK_RECORD_LEN + self.info.levels.len.saturating_sub(1) * LEVEL_RECORD_LEN
+        TASK_RECORD_LEN + self.info.levels.len().saturating_sub(1) * LEVEL_RECORD_LEN
     }
     fn emit(&self, b: &mut [u8]) {
         let (t, c, l) = (&self.info.base, &self.info.creds, &self.info.levels);
         b[LEN].copy_from_slice(&(self.buffer_len() as u16).to_ne_bytes());
         b[VERSION] = TASK_RECORD_VERSION;
-        b[NLEVELS] = l.len.max(1) as u8;
+        b[NLEVELS] = l.len().max(1) as u8;
         put_u32(b, TGID, t.tgid);
         put_u32(b, PID, t.pid);
         put_u32(b, PPID, t.ppid);
@@ -182,11 +212,12 @@ impl Emitable for TaskRecord {
         }
         b[COMM].copy_from_slice(&t.comm.0);
         b[WORKER_DESC].copy_from_slice(&self.worker.map_or([0; 16], |w| w.desc.0));
-        for g in 1..l.len {
+        for g in 1..l.len() {
             let at = TASK_RECORD_LEN + (g - 1) * LEVEL_RECORD_LEN;
-            put_u32(b, at..at + 4, l.pid[g]);
-            put_u32(b, at + 4..at + 8, l.pgid[g]);
-            put_u32(b, at + 8..at + 12, l.sid[g]);
+            let ids = l.at(g).unwrap_or_default();
+            put_u32(b, at..at + 4, ids.pid);
+            put_u32(b, at + 4..at + 8, ids.pgid);
+            put_u32(b, at + 8..at + 12, ids.sid);
         }
     }
 }
@@ -209,16 +240,50 @@ fn state_letter(state: u8) -> u8 {
     BY_NUMBER.get(state as usize).map_or(b'D', |s| s.letter() as u8)
 }
 
-/// Reads a whole iterator output: one record after another, nothing left over.
-pub fn parse_records(mut bytes: &[u8]) -> Result<Vec<TaskRecord>, DecodeError> {
-    let mut out = Vec::with_capacity(bytes.len() / TASK_RECORD_LEN);
+impl Emitable for Record {
+    fn buffer_len(&self) -> usize {
+        match self {
+            Record::Task(t) => t.buffer_len(),
+            Record::WalkEnd { .. } => WALK_END_LEN,
+        }
+    }
+    fn emit(&self, b: &mut [u8]) {
+        match self {
+            Record::Task(t) => t.emit(b),
+            Record::WalkEnd { tasks_visited } => {
+                b[..WALK_END_LEN].fill(0);
+                b[LEN].copy_from_slice(&(WALK_END_LEN as u16).to_ne_bytes());
+                b[VERSION] = TASK_RECORD_VERSION;
+                put_u64(b, WALK_TASKS, *tasks_visited);
+            }
+        }
+    }
+}
+
+/// A whole walk's output, read: the tasks in the order the kernel gave them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Walk {
+    pub tasks: Vec<TaskInfo>,
+    /// How many tasks the kernel showed the walk (all of them, for a leaders-only walk).
+    pub tasks_visited: u64,
+}
+
+/// Reads a whole iterator output: task records, then exactly one walk end, nothing
+/// left over. Each record goes straight into its `TaskInfo` (no copies: a walk can
+/// hold 100k tasks).
+pub fn parse_walk(mut bytes: &[u8]) -> Result<Walk, DecodeError> {
+    let mut tasks = Vec::with_capacity(bytes.len() / TASK_RECORD_LEN);
     while !bytes.is_empty() {
         let buf = TaskRecordBuffer::new_checked(bytes)?;
-        let len = buf.record_len();
-        out.push(TaskRecord::parse(&buf)?);
-        bytes = &bytes[len..];
+        let rest = &bytes[buf.record_len()..];
+        match Record::parse(&buf)? {
+            Record::Task(t) => tasks.push(t.into_task_info()),
+            Record::WalkEnd { tasks_visited } if rest.is_empty() => return Ok(Walk { tasks, tasks_visited }),
+            Record::WalkEnd { .. } => return Err(DecodeError("BPF task walk: records after its end".into())),
+        }
+        bytes = rest;
     }
-    Ok(out)
+    Err(DecodeError("BPF task walk: no end record (cut short)".into()))
 }
 
 #[cfg(test)]
@@ -226,9 +291,7 @@ mod tests {
     use super::*;
 
     fn sample() -> TaskRecord {
-        let mut levels = NsLevels { len: 2, ..Default::default() };
-        (levels.pid[0], levels.pgid[0], levels.sid[0]) = (4321, 4300, 4000);
-        (levels.pid[1], levels.pgid[1], levels.sid[1]) = (7, 1, 0);
+        let levels = NsLevels::from_iter([LevelIds { pid: 4321, pgid: 4300, sid: 4000 }, LevelIds { pid: 7, pgid: 1, sid: 0 }]);
         TaskRecord {
             info: TaskInfo {
                 base: TaskBase {
@@ -266,7 +329,7 @@ mod tests {
     fn sample_bytes() -> Vec<u8> {
         let mut v = Vec::new();
         v.extend_from_slice(&140u16.to_ne_bytes()); // len = 128 + one level
-        v.push(1); // version
+        v.push(TASK_RECORD_VERSION); // version
         v.push(2); // nlevels
         for id in [4320u32, 4321, 1, 99, 4000, 4300] {
             v.extend_from_slice(&id.to_ne_bytes()); // tgid pid ppid tpid sid pgid
@@ -304,33 +367,51 @@ mod tests {
         assert_eq!(TaskRecord::parse(&buf).expect("parses"), sample());
     }
 
-    #[test]
-    fn records_follow_each_other() {
-        let mut bytes = sample_bytes();
-        let mut second = sample();
-        second.info.levels = NsLevels { len: 1, ..Default::default() };
-        (second.info.levels.pid[0], second.info.levels.pgid[0], second.info.levels.sid[0]) = (4321, 4300, 4000);
-        second.emit_to_vec(&mut bytes);
-        assert_eq!(parse_records(&bytes).expect("valid"), vec![sample(), second]);
+    fn walk_end(tasks_visited: u64) -> Vec<u8> {
+        let mut v = Vec::new();
+        Record::WalkEnd { tasks_visited }.emit_to_vec(&mut v);
+        v
     }
 
     #[test]
-    fn damaged_records_are_refused() {
-        let good = sample_bytes();
-        assert!(parse_records(&good[..good.len() - 1]).is_err(), "level cut short");
-        assert!(parse_records(&good[..120]).is_err(), "header cut short");
+    fn walk_end_record() {
+        let mut want = vec![16, 0, TASK_RECORD_VERSION, 0, 0, 0, 0, 0];
+        want.extend_from_slice(&30_119u64.to_ne_bytes());
+        assert_eq!(walk_end(30_119), want);
+        let buf = TaskRecordBuffer::new_checked(&want[..]).expect("valid");
+        assert_eq!(Record::parse(&buf).expect("parses"), Record::WalkEnd { tasks_visited: 30_119 });
+    }
+
+    #[test]
+    fn a_walk_is_tasks_then_its_end() {
+        let mut bytes = sample_bytes();
+        let mut second = sample();
+        second.info.levels = NsLevels::from_iter([LevelIds { pid: 4321, pgid: 4300, sid: 4000 }]);
+        second.emit_to_vec(&mut bytes);
+        bytes.extend(walk_end(5));
+        let walk = parse_walk(&bytes).expect("valid");
+        assert_eq!(walk, Walk { tasks: vec![sample().into_task_info(), second.into_task_info()], tasks_visited: 5 });
+    }
+
+    #[test]
+    fn damaged_walks_are_refused() {
+        let good = [sample_bytes(), walk_end(1)].concat();
+        assert!(parse_walk(&good).is_ok());
+        assert!(parse_walk(&sample_bytes()).is_err(), "no end record");
+        assert!(parse_walk(&[walk_end(1), sample_bytes()].concat()).is_err(), "records after the end");
+        assert!(parse_walk(&good[..good.len() - 1]).is_err(), "end cut short");
+        let task = sample_bytes();
+        assert!(parse_walk(&[&task[..task.len() - 1], &walk_end(1)[..]].concat()).is_err(), "level cut short");
+        assert!(parse_walk(&task[..120]).is_err(), "header cut short");
         let mut version = good.clone();
-        version[VERSION] = 2;
-        assert!(parse_records(&version).is_err(), "unknown version");
-        let mut no_levels = good.clone();
-        no_levels[NLEVELS] = 0;
-        assert!(parse_records(&no_levels).is_err(), "zero levels");
+        version[VERSION] = TASK_RECORD_VERSION + 1;
+        assert!(parse_walk(&version).is_err(), "unknown version");
         let mut too_deep = good.clone();
         too_deep[NLEVELS] = 34;
-        assert!(parse_records(&too_deep).is_err(), "deeper than MAX_PID_NS_LEVEL");
+        assert!(parse_walk(&too_deep).is_err(), "deeper than MAX_PID_NS_LEVEL");
         let mut lying = good;
         lying[LEN.start] = 128;
-        assert!(parse_records(&lying).is_err(), "len disagrees with nlevels");
+        assert!(parse_walk(&lying).is_err(), "len disagrees with nlevels");
     }
 
     #[test]
@@ -343,6 +424,6 @@ mod tests {
         assert_eq!(proc_task_name(&comm, Some(&idle)).as_bytes(), b"kworker/1:2-mm_");
         let full = Comm::from_bytes(b"kworker/u8:12-x");
         assert_eq!(proc_task_name(&full, Some(&busy)).as_bytes(), b"kworker/u8:12-x", "a 15-byte comm leaves no room");
-        assert_eq!(sample().task_info().base.comm.as_bytes(), b"sleep+events");
+        assert_eq!(sample().into_task_info().base.comm.as_bytes(), b"sleep+events");
     }
 }

@@ -14,7 +14,7 @@ use nix::sys::stat::{fstat, Mode};
 use crate::error::{Error, Result};
 use crate::task_diag::{TaskBase, TaskCreds, TaskInfo, TaskState};
 use crate::visibility::Viewer;
-pub use parse::{parse_stat, parse_status, NsLevels, StatFields, StatusFields, MAX_LEVELS};
+pub use parse::{parse_stat, parse_status, LevelIds, NsLevels, StatFields, StatusFields, MAX_LEVELS};
 
 /// An open `/proc` and reusable read buffers.
 pub struct ProcFs {
@@ -161,8 +161,8 @@ impl ProcFs {
         let tgid = status.tgid;
         // NSpgid/NSsid give the process group and session; kernels without pid
         // namespaces print no NS lines, so those come from `stat` there.
-        let (pgid, sid) = if status.levels.len > 0 {
-            (status.levels.pgid[0], status.levels.sid[0])
+        let (pgid, sid) = if let Some(own) = status.levels.at(0) {
+            (own.pgid, own.sid)
         } else {
             match self.read_file(&format!("{dir}/stat"))?.then(|| parse_stat(&self.buf)).flatten() {
                 Some(stat) => (stat.pgrp, stat.session),
@@ -208,7 +208,7 @@ impl ProcFs {
             .ok()
             .and_then(|p| p.to_str().and_then(|s| s.parse::<u32>().ok()))
             .ok_or_else(|| Error::os("readlink /proc/self", Errno::ENOENT))?;
-        Ok((status.viewer(tgid), status.levels.len))
+        Ok((status.viewer(tgid), status.levels.len()))
     }
 
     /// The inode of a task's pid namespace (`/proc/TGID/task/TID/ns/pid`); `None` if gone

@@ -2,6 +2,8 @@
 //! `/proc/PID/stat`): pure functions over bytes, no I/O, in the style of the
 //! procfs crate's split between parsing and reading. A comm need not be UTF-8.
 
+use smallvec::SmallVec;
+
 use crate::task_diag::Comm;
 
 /// The fields of `/proc/PID/stat` that ikc uses.
@@ -41,28 +43,58 @@ pub struct StatusFields {
 /// The deepest nesting the kernel allows (`MAX_PID_NS_LEVEL`) plus the root.
 pub const MAX_LEVELS: usize = 33;
 
-/// A task's pid, pgid and sid at each pid-namespace level below procfs's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NsLevels {
-    pub len: usize,
-    pub pid: [u32; MAX_LEVELS],
-    pub pgid: [u32; MAX_LEVELS],
-    pub sid: [u32; MAX_LEVELS],
+/// A task's pid, pgid and sid at one pid-namespace level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LevelIds {
+    pub pid: u32,
+    pub pgid: u32,
+    pub sid: u32,
 }
 
-impl Default for NsLevels {
-    fn default() -> Self {
-        NsLevels { len: 0, pid: [0; MAX_LEVELS], pgid: [0; MAX_LEVELS], sid: [0; MAX_LEVELS] }
+/// A task's ids at each pid-namespace level, from procfs's down (`NSpid`,
+/// `NSpgid`, `NSsid`). Nearly every task is one or two levels deep: those stay
+/// inline, since a dump holds one of these per task; deeper ones go to the heap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NsLevels(SmallVec<[LevelIds; 2]>);
+
+impl NsLevels {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The ids at level `g` (0: procfs's namespace).
+    pub fn at(&self, g: usize) -> Option<LevelIds> {
+        self.0.get(g).copied()
+    }
+
+    /// The entry for level `g`, adding levels up to it; `None` past `MAX_LEVELS`.
+    pub fn level_mut(&mut self, g: usize) -> Option<&mut LevelIds> {
+        if g >= MAX_LEVELS {
+            return None;
+        }
+        if g >= self.0.len() {
+            self.0.resize(g + 1, LevelIds::default());
+        }
+        self.0.get_mut(g)
     }
 }
 
-fn parse_levels(value: &str, out: &mut [u32; MAX_LEVELS]) -> Option<usize> {
-    let mut n = 0;
-    for field in value.split_ascii_whitespace() {
-        *out.get_mut(n)? = field.parse().ok()?;
-        n += 1;
+impl FromIterator<LevelIds> for NsLevels {
+    fn from_iter<I: IntoIterator<Item = LevelIds>>(iter: I) -> Self {
+        NsLevels(iter.into_iter().collect())
     }
-    Some(n)
+}
+
+/// One of the `NSpid`/`NSpgid`/`NSsid` lines: a column of `levels`.
+fn parse_levels(value: &str, levels: &mut NsLevels, column: fn(&mut LevelIds) -> &mut u32) -> Option<()> {
+    for (g, field) in value.split_ascii_whitespace().enumerate() {
+        *column(levels.level_mut(g)?) = field.parse().ok()?;
+    }
+    Some(())
 }
 
 /// Parses `/proc/PID/stat`. The comm is everything between the first `(` and the
@@ -151,13 +183,9 @@ pub fn parse_status(b: &[u8]) -> Option<StatusFields> {
             b"CapPrm" => s.cap_prm = hex(value)?,
             b"CapEff" => s.cap_eff = hex(value)?,
             b"CapBnd" => s.cap_bnd = hex(value)?,
-            b"NSpid" => s.levels.len = parse_levels(ascii(value)?, &mut s.levels.pid)?,
-            b"NSpgid" => {
-                parse_levels(ascii(value)?, &mut s.levels.pgid)?;
-            }
-            b"NSsid" => {
-                parse_levels(ascii(value)?, &mut s.levels.sid)?;
-            }
+            b"NSpid" => parse_levels(ascii(value)?, &mut s.levels, |l| &mut l.pid)?,
+            b"NSpgid" => parse_levels(ascii(value)?, &mut s.levels, |l| &mut l.pgid)?,
+            b"NSsid" => parse_levels(ascii(value)?, &mut s.levels, |l| &mut l.sid)?,
             _ => {}
         }
     }
@@ -197,8 +225,9 @@ CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000003000\
         assert_eq!(s.gid, [10, 11, 12, 13]);
         assert_eq!(s.cap_prm, 0x1ff_ffff_ffff);
         assert_eq!(s.cap_eff, 0x3000);
-        assert_eq!(s.levels.len, 2);
-        assert_eq!(&s.levels.pid[..2], &[78, 3]);
+        assert_eq!(s.levels.len(), 2);
+        assert_eq!(s.levels.at(0), Some(LevelIds { pid: 78, pgid: 78, sid: 1 }));
+        assert_eq!(s.levels.at(1), Some(LevelIds { pid: 3, pgid: 3, sid: 0 }));
     }
 
     #[test]
