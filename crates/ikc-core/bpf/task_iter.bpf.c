@@ -242,6 +242,20 @@ __noinline __u32 ikc_level_nr(__u64 pid_addr, __u32 g, __u64 ns)
 	return nr;
 }
 
+/* The task's ids at level g (1 .. its own level): one call per level keeps the
+ * unrolled 32-level loop in dump_task short, which is most of verifying it. */
+__noinline int ikc_level(__u64 pid_addr, __u64 pgrp_addr, __u64 session_addr, __u32 g, struct ikc_level *out)
+{
+	__u64 ns = ikc_level_ns(pid_addr, g);
+
+	if (!out)
+		return 0;
+	out->pid = ikc_level_nr(pid_addr, g, ns);
+	out->pgid = ikc_level_nr(pgrp_addr, g, ns);
+	out->sid = ikc_level_nr(session_addr, g, ns);
+	return 0;
+}
+
 /* mm->flags & MMF_DUMPABLE_MASK, whatever the type of `flags`. */
 static __always_inline int mm_dumpable(struct mm_struct *mm)
 {
@@ -370,12 +384,8 @@ static __always_inline int dump_task(struct bpf_iter__task *ctx, int leaders_onl
 	for (unsigned int g = 1; g <= MAX_PID_NS_LEVEL; g++) {
 		if (g > level)
 			break;
-		__u64 ns = ikc_level_ns(pid_addr, g);
-		struct ikc_level l = {
-			.pid = ikc_level_nr(pid_addr, g, ns),
-			.pgid = ikc_level_nr(pgrp_addr, g, ns),
-			.sid = ikc_level_nr(session_addr, g, ns),
-		};
+		struct ikc_level l = {};
+		ikc_level(pid_addr, pgrp_addr, session_addr, g, &l);
 		bpf_seq_write(seq, &l, sizeof(l));
 	}
 	return 0;
