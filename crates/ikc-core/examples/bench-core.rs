@@ -1,6 +1,7 @@
 //! Times, in one run, a raw Rust loop reading /proc/PID/stat for every process
 //! against one task_diag ALL dump through the core, with the procfs backend and
-//! the BPF backend (null where it cannot load), and the same for every thread. Prints one JSON object (median milliseconds);
+//! the BPF backend (null where it cannot load), and the same for every thread,
+//! and what loading the BPF iterator costs. Prints one JSON object (median milliseconds);
 //! bench/run.mjs runs it. `bench-core [REPS]`.
 
 use std::io::Read;
@@ -80,7 +81,29 @@ fn main() {
         if bytes > 0 { format!("{ms:.3}") } else { "null".into() }
     };
     let (bpf_all, bpf_threads) = (bpf(Strategy::All), bpf(Strategy::AllThread));
+    // What a one-shot process (the CLI) pays before its first BPF dump: kernel BTF parse, CO-RE relocation, verification.
+    let bpf_load = match bpf_load_ms(reps) {
+        Some(ms) => format!("{ms:.3}"),
+        None => "null".into(),
+    };
     println!(
-        r#"{{"processes":{tasks},"threads":{threads},"raw_stat_loop_ms":{raw:.3},"core_all_base_ms":{core:.3},"core_all_base_cred_ms":{core_creds:.3},"raw_stat_loop_threads_ms":{raw_threads:.3},"core_all_thread_base_ms":{core_threads:.3},"bpf_all_base_ms":{bpf_all},"bpf_all_thread_base_ms":{bpf_threads}}}"#
+        r#"{{"processes":{tasks},"threads":{threads},"raw_stat_loop_ms":{raw:.3},"core_all_base_ms":{core:.3},"core_all_base_cred_ms":{core_creds:.3},"raw_stat_loop_threads_ms":{raw_threads:.3},"core_all_thread_base_ms":{core_threads:.3},"bpf_all_base_ms":{bpf_all},"bpf_all_thread_base_ms":{bpf_threads},"bpf_load_ms":{bpf_load}}}"#
     );
+}
+
+/// Median time to load the BPF iterator afresh, or `None` where it cannot load.
+#[cfg(feature = "bpf")]
+fn bpf_load_ms(reps: usize) -> Option<f64> {
+    let mut ms = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        ikc_core::backend::bpf::TaskIter::load().ok()?;
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Some(median(ms))
+}
+
+#[cfg(not(feature = "bpf"))]
+fn bpf_load_ms(_reps: usize) -> Option<f64> {
+    None
 }

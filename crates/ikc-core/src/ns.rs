@@ -100,12 +100,21 @@ pub enum NsSource {
 impl NsSource {
     /// Opens this source's namespace of a type.
     pub fn open(self, ns_type: NsType) -> Result<OwnedFd> {
-        let path = match self {
-            NsSource::ThisThread => format!("/proc/thread-self/ns/{}", ns_type.name()),
-            NsSource::Process(pid) => format!("/proc/{pid}/ns/{}", ns_type.name()),
-        };
+        let path = self.path(ns_type);
         nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
             .map_err(|e| Error::os(format!("open {path}"), e))
+    }
+
+    /// The identity of the namespace, with one stat and no fd.
+    pub fn id(self, ns_type: NsType) -> Result<NsId> {
+        ns_id_of_path(&self.path(ns_type))
+    }
+
+    fn path(self, ns_type: NsType) -> String {
+        match self {
+            NsSource::ThisThread => format!("/proc/thread-self/ns/{}", ns_type.name()),
+            NsSource::Process(pid) => format!("/proc/{pid}/ns/{}", ns_type.name()),
+        }
     }
 }
 
@@ -167,7 +176,7 @@ pub fn pid_from_pidns(ns: &OwnedFd, pid: u32) -> Result<Option<u32>> {
 
 /// The calling thread's namespace of a type.
 pub fn current(ns_type: NsType) -> Result<NsId> {
-    ns_id_of_path(&format!("/proc/thread-self/ns/{}", ns_type.name()))
+    NsSource::ThisThread.id(ns_type)
 }
 
 /// Whether `id`, a namespace of `source`, is the initial namespace of its type.

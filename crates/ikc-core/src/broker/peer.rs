@@ -12,7 +12,7 @@ use nix::sys::socket::{getsockopt, sockopt};
 use crate::backend::procfs::ProcFs;
 use crate::error::{Error, Result};
 use crate::kernel_command::Caller;
-use crate::ns::{self, NsSource};
+use crate::ns::NsSource;
 
 /// The process at the other end of a connection.
 #[derive(Debug)]
@@ -91,7 +91,7 @@ impl Sender {
     /// The sender's credentials and namespaces now, as the kernel reports them.
     pub fn caller(&self, proc: &mut ProcFs) -> Result<Caller> {
         let status = proc.status_of(self.pid)?.ok_or_else(|| Error::PermissionDenied("the client process has exited".into()))?;
-        let pid_ns = ns::id_of(&NsSource::Process(self.pid).open(crate::NsType::Pid)?)?;
+        let pid_ns = NsSource::Process(self.pid).id(crate::NsType::Pid)?;
         // Read first, check after: if the process is still alive now, its pid was
         // never reused in between, so what was read is the sender's.
         self.check_alive()?;
@@ -104,8 +104,42 @@ impl Sender {
     }
 }
 
-/// The pid (in our namespace) a pidfd refers to, from `/proc/self/fdinfo`.
+/// `struct pidfd_info` (include/uapi/linux/pidfd.h, Linux 6.13): its first,
+/// fixed-size version, which every later kernel still accepts.
+#[repr(C)]
+#[derive(Default)]
+struct PidfdInfo {
+    mask: u64,
+    cgroupid: u64,
+    pid: u32,
+    tgid: u32,
+    ppid: u32,
+    ids: [u32; 8], // ruid rgid euid egid suid sgid fsuid fsgid
+    exit_code: i32,
+}
+/// `PIDFD_INFO_PID`: ask for (and be told of) the pid fields.
+const PIDFD_INFO_PID: u64 = 1;
+nix::ioctl_readwrite!(pidfd_get_info, 0xFF, 11, PidfdInfo);
+
+/// The pid (in our namespace) a pidfd refers to: one `PIDFD_GET_INFO` ioctl, or
+/// on kernels before 6.13 the `Pid:` line of its fdinfo.
 fn pid_of_pidfd(pidfd: &OwnedFd) -> Result<u32> {
+    let mut info = PidfdInfo { mask: PIDFD_INFO_PID, ..Default::default() };
+    // SAFETY: the kernel writes at most size_of::<PidfdInfo>() bytes (encoded in the request) into `info`.
+    match unsafe { pidfd_get_info(pidfd.as_raw_fd(), &mut info) } {
+        Ok(_) if info.mask & PIDFD_INFO_PID != 0 && info.pid > 0 => return Ok(info.pid),
+        Ok(_) | Err(Errno::ESRCH) => return Err(exited_sender()),
+        Err(_) => {} // ENOTTY/EINVAL: an older kernel
+    }
+    pid_of_pidfd_fdinfo(pidfd)
+}
+
+fn exited_sender() -> Error {
+    Error::PermissionDenied("the sender has exited or has no pid in the broker's namespace".into())
+}
+
+/// The pid a pidfd refers to, from `/proc/thread-self/fdinfo`.
+fn pid_of_pidfd_fdinfo(pidfd: &OwnedFd) -> Result<u32> {
     // One open and one read: fdinfo of a pidfd is a few short lines.
     let path = format!("/proc/thread-self/fdinfo/{}", pidfd.as_raw_fd());
     let fd = nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
@@ -116,7 +150,7 @@ fn pid_of_pidfd(pidfd: &OwnedFd) -> Result<u32> {
     let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).map(str::trim).and_then(|p| p.parse::<i64>().ok());
     match pid {
         Some(p) if p > 0 => Ok(p as u32),
-        _ => Err(Error::PermissionDenied("the sender has exited or has no pid in the broker's namespace".into())),
+        _ => Err(exited_sender()),
     }
 }
 
