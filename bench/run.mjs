@@ -193,6 +193,7 @@ try {
   const oneBroker = viaBroker((c) => latency(() => c.taskDiagSync(one)));
   rows.push(['ONE pid p50 (in-process)', oneLocal.p50 / 1000], ['ONE pid p99 (in-process)', oneLocal.p99 / 1000]);
   rows.push(['ONE pid p50 (through the broker)', oneBroker.p50 / 1000], ['ONE pid p99 (through the broker)', oneBroker.p99 / 1000]);
+  rows.push(['unix socket round trip p50 (the floor under a broker request)', core.socket_round_trip_us / 1000]);
   const allTasks = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[3].split('/')[1]);
   console.log(`ikc bench: ${tasks} processes, ${allTasks} tasks, median of ${reps} runs\n`);
   for (const [name, ms] of rows) console.log(`${name.padEnd(46)} ${ms.toFixed(3).padStart(9)} ms`);

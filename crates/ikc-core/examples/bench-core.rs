@@ -86,9 +86,37 @@ fn main() {
         Some(ms) => format!("{ms:.3}"),
         None => "null".into(),
     };
+    let rtt = socket_round_trip_us();
     println!(
-        r#"{{"processes":{tasks},"threads":{threads},"raw_stat_loop_ms":{raw:.3},"core_all_base_ms":{core:.3},"core_all_base_cred_ms":{core_creds:.3},"raw_stat_loop_threads_ms":{raw_threads:.3},"core_all_thread_base_ms":{core_threads:.3},"bpf_all_base_ms":{bpf_all},"bpf_all_thread_base_ms":{bpf_threads},"bpf_load_ms":{bpf_load}}}"#
+        r#"{{"socket_round_trip_us":{rtt:.1},"processes":{tasks},"threads":{threads},"raw_stat_loop_ms":{raw:.3},"core_all_base_ms":{core:.3},"core_all_base_cred_ms":{core_creds:.3},"raw_stat_loop_threads_ms":{raw_threads:.3},"core_all_thread_base_ms":{core_threads:.3},"bpf_all_base_ms":{bpf_all},"bpf_all_thread_base_ms":{bpf_threads},"bpf_load_ms":{bpf_load}}}"#
     );
+}
+
+/// The p50 of one 16-byte round trip over a unix socket between two threads: the
+/// floor under any broker request (the client and the broker each wait once).
+fn socket_round_trip_us() -> f64 {
+    use std::os::unix::net::UnixDatagram;
+    let Ok((a, b)) = UnixDatagram::pair() else { return f64::NAN };
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 16];
+        while let Ok(n) = b.recv(&mut buf) {
+            if n == 0 || b.send(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
+    let mut buf = [0u8; 16];
+    let mut us = Vec::new();
+    for _ in 0..3000 {
+        let t = Instant::now();
+        if a.send(&[1u8; 16]).is_err() || a.recv(&mut buf).is_err() {
+            break;
+        }
+        us.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let _ = a.send(&[]); // a zero-length datagram ends the echo
+    let _ = echo.join();
+    if us.is_empty() { f64::NAN } else { median(us) }
 }
 
 /// Median time to load the BPF iterator afresh, or `None` where it cannot load.
