@@ -22,7 +22,8 @@ use crate::command;
 use crate::error::{Error, Result};
 use crate::kernel_command::issue_as;
 use crate::netlink::Emitable;
-use crate::ns::NsSelector;
+use crate::ns::{self, NsId, NsSelector};
+use crate::NsType;
 use crate::response::ResponseFd;
 
 /// How loud the broker is on stderr.
@@ -233,6 +234,12 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
             return;
         }
     };
+    // The pid namespace /proc shows, when it is the broker's own (the usual case):
+    // senders in it can be read without /proc.
+    let proc_pid_ns = match proc.current_viewer() {
+        Ok((_, 1)) => ns::current(NsType::Pid).ok(),
+        _ => None,
+    };
     loop {
         let incoming = match transport::receive(&conn, MAX_REQUEST_MESSAGE) {
             Ok(Some(m)) => m,
@@ -242,7 +249,7 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
                 break;
             }
         };
-        let (reply, fd) = match answer(&mut proc, &peer, incoming) {
+        let (reply, fd) = match answer(&mut proc, proc_pid_ns, &peer, incoming) {
             Ok(fd) => (Reply::ok(), Some(fd.into_owned_fd())),
             Err(e) => {
                 log(cfg, LogLevel::Debug, format_args!("client pid {}: {e}", peer.pid));
@@ -258,7 +265,7 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
 }
 
 /// Checks and runs one request. Every failure is an errno for the client.
-fn answer(proc: &mut ProcFs, peer: &Peer, mut msg: Incoming) -> Result<ResponseFd> {
+fn answer(proc: &mut ProcFs, proc_pid_ns: Option<NsId>, peer: &Peer, mut msg: Incoming) -> Result<ResponseFd> {
     if msg.truncated {
         return Err(Error::Os { op: format!("request larger than {MAX_REQUEST_MESSAGE} bytes, or too many fds").into(), errno: nix::errno::Errno::EMSGSIZE as i32 });
     }
@@ -277,7 +284,7 @@ fn answer(proc: &mut ProcFs, peer: &Peer, mut msg: Incoming) -> Result<ResponseF
     };
     let creds_pid = u32::try_from(creds.pid()).map_err(|_| Error::PermissionDenied("sender has no pid here".into()))?;
     let sender = peer.sender(creds_pid, msg.pidfd.take())?;
-    let caller = sender.caller(proc)?;
+    let caller = sender.caller(proc, proc_pid_ns)?;
     policy::may_issue(&caller, command::lookup(header.command)?)?;
     let fd = issue_as(proc, &caller, selector, header.command, &[body], header.flags)?;
     // The sender's namespaces were opened by pid: make sure it was still the sender.

@@ -7,6 +7,7 @@ pub mod client;
 pub mod host;
 pub mod listener;
 pub mod peer;
+pub(crate) mod pidfd;
 pub mod policy;
 pub mod protocol;
 pub(crate) mod transport;

@@ -1,0 +1,126 @@
+//! The kernel's own answers about a process, by pidfd: who it is
+//! (`PIDFD_GET_INFO`, Linux 6.13, or its fdinfo before), whether it still
+//! exists, and its effective capabilities (`capget`). The broker reads a
+//! sender's identity only through these and `/proc`, never from the client.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result};
+
+/// `struct pidfd_info` (include/uapi/linux/pidfd.h): its first, fixed-size
+/// version, which every later kernel still accepts.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PidfdInfo {
+    mask: u64,
+    cgroupid: u64,
+    pub pid: u32,
+    pub tgid: u32,
+    ppid: u32,
+    /// ruid rgid euid egid suid sgid fsuid fsgid, in the reader's user namespace.
+    ids: [u32; 8],
+    exit_code: i32,
+}
+
+impl PidfdInfo {
+    pub fn fsuid(&self) -> u32 {
+        self.ids[6]
+    }
+    pub fn fsgid(&self) -> u32 {
+        self.ids[7]
+    }
+}
+
+/// `PIDFD_INFO_PID` and `PIDFD_INFO_CREDS`: ask for (and be told of) the pid and id fields.
+const PIDFD_INFO_PID: u64 = 1 << 0;
+const PIDFD_INFO_CREDS: u64 = 1 << 1;
+nix::ioctl_readwrite!(pidfd_get_info, 0xFF, 11, PidfdInfo);
+
+/// The pids and credentials of the process behind `pidfd`; `None` on kernels
+/// before 6.13, which lack `PIDFD_GET_INFO`.
+pub fn info(pidfd: &OwnedFd) -> Result<Option<PidfdInfo>> {
+    let want = PIDFD_INFO_PID | PIDFD_INFO_CREDS;
+    let mut info = PidfdInfo { mask: want, ..Default::default() };
+    // SAFETY: the kernel writes at most size_of::<PidfdInfo>() bytes (encoded in the request) into `info`.
+    match unsafe { pidfd_get_info(pidfd.as_raw_fd(), &mut info) } {
+        Ok(_) if info.mask & want == want && info.pid > 0 => Ok(Some(info)),
+        Ok(_) | Err(Errno::ESRCH) => Err(exited()),
+        Err(_) => Ok(None), // ENOTTY/EINVAL: an older kernel
+    }
+}
+
+/// The pid (in our namespace) a pidfd refers to.
+pub fn pid_of(pidfd: &OwnedFd) -> Result<u32> {
+    match info(pidfd)? {
+        Some(info) => Ok(info.pid),
+        None => pid_from_fdinfo(pidfd),
+    }
+}
+
+pub fn exited() -> Error {
+    Error::PermissionDenied("the sender has exited or has no pid in the broker's namespace".into())
+}
+
+/// The pid a pidfd refers to, from `/proc/thread-self/fdinfo`.
+fn pid_from_fdinfo(pidfd: &OwnedFd) -> Result<u32> {
+    // One open and one read: fdinfo of a pidfd is a few short lines.
+    let path = format!("/proc/thread-self/fdinfo/{}", pidfd.as_raw_fd());
+    let fd = nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(|e| Error::os("open pidfd fdinfo", e))?;
+    let mut buf = [0u8; 512];
+    let n = nix::unistd::read(&fd, &mut buf).map_err(|e| Error::os("read pidfd fdinfo", e))?;
+    let info = String::from_utf8_lossy(&buf[..n]);
+    let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).map(str::trim).and_then(|p| p.parse::<i64>().ok());
+    match pid {
+        Some(p) if p > 0 => Ok(p as u32),
+        _ => Err(exited()),
+    }
+}
+
+/// A new pidfd (close-on-exec) for `pid`.
+pub fn open(pid: u32) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open returns a new fd (close-on-exec) or -1.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid as nix::libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(Error::os("pidfd_open", Errno::last()));
+    }
+    // SAFETY: the kernel gave us this fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Whether the process behind `pidfd` still exists (then its pid was never reused).
+pub fn is_alive(pidfd: &OwnedFd) -> bool {
+    // SAFETY: pidfd_send_signal with signal 0 only checks that the process exists.
+    unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, std::ptr::null::<u8>(), 0) == 0 }
+}
+
+/// The effective capabilities of process `pid` (`capget`, the objective
+/// credentials `/proc/PID/status` shows as CapEff).
+pub fn effective_caps(pid: u32) -> Result<u64> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Default, Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header { version: LINUX_CAPABILITY_VERSION_3, pid: pid as i32 };
+    let mut data = [Data::default(); 2];
+    // SAFETY: version 3 fills two `Data` entries; both structs match <linux/capability.h>.
+    let rc = unsafe { nix::libc::syscall(nix::libc::SYS_capget, &mut header as *mut Header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(match Errno::last() {
+            Errno::ESRCH => exited(),
+            e => Error::os("capget", e),
+        });
+    }
+    Ok(u64::from(data[0].effective) | (u64::from(data[1].effective) << 32))
+}
