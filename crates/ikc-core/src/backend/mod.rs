@@ -69,8 +69,7 @@ pub fn choose(requested: Backend, in_initial_view: bool) -> Result<Backend> {
 pub fn bpf_all_tasks(proc: &mut ProcFs, threads: bool) -> Result<Vec<TaskInfo>> {
     let before = TaskCounters::read();
     let walk = bpf::read_all_tasks(threads)?;
-    let still = before.is_some() && TaskCounters::read() == before;
-    let kept = before.filter(|_| still).and_then(|c| c.tasks.checked_sub(walk.tasks_visited));
+    let kept = TaskCounters::kept_from_walk(before, TaskCounters::read(), walk.tasks_visited);
     let mut tasks = walk.tasks;
     let extra = match kept {
         Some(0) => return Ok(tasks),
@@ -140,6 +139,17 @@ struct TaskCounters {
 }
 
 impl TaskCounters {
+    /// How many tasks the kernel kept from a walk that was shown `visited`, given
+    /// the counters read just before and just after it; `None` when that cannot be
+    /// known (a counter could not be read, or a task was created or released).
+    #[cfg_attr(not(feature = "bpf"), allow(dead_code))]
+    fn kept_from_walk(before: Option<TaskCounters>, after: Option<TaskCounters>, visited: u64) -> Option<u64> {
+        match (before, after) {
+            (Some(b), Some(a)) if a == b => b.tasks.checked_sub(visited),
+            _ => None,
+        }
+    }
+
     fn read() -> Option<TaskCounters> {
         let loadavg = std::fs::read_to_string("/proc/loadavg").ok()?;
         let tasks = loadavg.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok()?;
@@ -188,4 +198,21 @@ fn may_load_bpf() -> bool {
 /// The number of tasks on the system.
 fn task_count() -> Option<usize> {
     TaskCounters::read().map(|c| c.tasks as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaskCounters;
+
+    #[test]
+    fn only_a_still_world_says_how_many_tasks_a_walk_missed() {
+        let c = |tasks, forks| Some(TaskCounters { tasks, forks });
+        assert_eq!(TaskCounters::kept_from_walk(c(100, 5000), c(100, 5000), 100), Some(0), "nothing withheld");
+        assert_eq!(TaskCounters::kept_from_walk(c(100, 5000), c(100, 5000), 87), Some(13), "a withheld group of 13");
+        assert_eq!(TaskCounters::kept_from_walk(c(100, 5000), c(100, 5001), 100), None, "a fork and an exit during the walk");
+        assert_eq!(TaskCounters::kept_from_walk(c(100, 5000), c(99, 5000), 99), None, "an exit during the walk");
+        assert_eq!(TaskCounters::kept_from_walk(c(100, 5000), c(100, 5000), 101), None, "more visited than exist");
+        assert_eq!(TaskCounters::kept_from_walk(None, c(100, 5000), 100), None, "unreadable counters");
+        assert_eq!(TaskCounters::kept_from_walk(c(100, 5000), None, 100), None, "unreadable counters");
+    }
 }
