@@ -40,6 +40,6 @@ export async function sleeper(opts: SpawnOptions = {}): Promise<number> {
 export function cliSuiteHooks(): void {
   afterEach(killFixtures);
   beforeAll(() => {
-    if (!existsSync(`${ROOT}packages/cli/dist/main.js`)) throw new Error('run `npm run build:ts` first: packages/cli/dist is missing');
+    if (!existsSync(`${ROOT}packages/cli/dist/ikc.js`)) throw new Error('run `npm run build:ts` first: packages/cli/dist is missing');
   });
 }

@@ -5,4 +5,6 @@ const require = createRequire(import.meta.url);
 
 export type Native = typeof import('../native/index.js');
 
-export const native: Native = require('../native/index.js');
+// By the package's own name (its "./native" export), so the path still resolves
+// when the CLI is bundled into one file elsewhere.
+export const native: Native = require('@ikc/sdk/native');
