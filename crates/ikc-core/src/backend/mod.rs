@@ -150,9 +150,9 @@ impl TaskCounters {
         }
     }
 
+    #[cfg_attr(not(feature = "bpf"), allow(dead_code))]
     fn read() -> Option<TaskCounters> {
-        let loadavg = std::fs::read_to_string("/proc/loadavg").ok()?;
-        let tasks = loadavg.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok()?;
+        let tasks = task_count()? as u64;
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
         let forks = stat.lines().find_map(|l| l.strip_prefix("processes "))?.trim().parse().ok()?;
         Some(TaskCounters { tasks, forks })
@@ -195,9 +195,11 @@ fn may_load_bpf() -> bool {
     has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
 }
 
-/// The number of tasks on the system.
+/// The number of tasks on the system (`nr_threads`), from the fourth field of
+/// /proc/loadavg ("running/total").
 fn task_count() -> Option<usize> {
-    TaskCounters::read().map(|c| c.tasks as usize)
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok()
 }
 
 #[cfg(test)]
