@@ -267,7 +267,7 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
 /// Checks and runs one request. Every failure is an errno for the client.
 fn answer(proc: &mut ProcFs, proc_pid_ns: Option<NsId>, peer: &Peer, mut msg: Incoming) -> Result<ResponseFd> {
     if msg.truncated {
-        return Err(Error::Os { op: format!("request larger than {MAX_REQUEST_MESSAGE} bytes, or too many fds").into(), errno: nix::errno::Errno::EMSGSIZE as i32 });
+        return Err(Error::Os { op: format!("request larger than {MAX_REQUEST_MESSAGE} bytes, or too many fds"), errno: nix::errno::Errno::EMSGSIZE as i32 });
     }
     if msg.fds.len() > MAX_FDS {
         return Err(Error::invalid(format!("{} fds sent, at most {MAX_FDS} accepted", msg.fds.len())));

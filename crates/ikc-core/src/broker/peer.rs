@@ -1,8 +1,9 @@
 //! A broker client's identity, always from the kernel: `SO_PEERCRED` and a pidfd
 //! (`SO_PEERPIDFD`) at connect; on every message `SCM_CREDENTIALS` and the
 //! sender's own pidfd (`SCM_PIDFD`); and the sender's current credentials at
-//! each request, from that pidfd and `capget` or from `/proc/PID/status`. Holding a pidfd makes pid reuse harmless:
-//! if the process has exited, nothing read about "its" pid is trusted.
+//! each request, from that pidfd and `capget` or from `/proc/PID/status`.
+//! Holding a pidfd makes pid reuse harmless: if the process has exited, nothing
+//! read about "its" pid is trusted.
 
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -44,11 +45,7 @@ impl Peer {
 
     /// Fails once the client process has exited: its pid may name someone else now.
     pub fn check_alive(&self) -> Result<()> {
-        if pidfd::is_alive(&self.pidfd) {
-            Ok(())
-        } else {
-            Err(Error::PermissionDenied("the client process has exited".into()))
-        }
+        pidfd::check_alive(&self.pidfd)
     }
 
     /// The sender of one message. With `SCM_PIDFD` that is the process the kernel
@@ -56,17 +53,22 @@ impl Peer {
     /// sandboxed child, and each request is answered with its sender's rights).
     /// Without it (kernels before 6.5), only the process that connected may send.
     pub fn sender(&self, creds_pid: u32, pidfd: Option<OwnedFd>) -> Result<Sender> {
-        match pidfd {
-            Some(pidfd) => {
-                let pid = pidfd::pid_of(&pidfd)?;
-                Ok(Sender { pid, pidfd })
+        let pidfd = match pidfd {
+            Some(pidfd) => pidfd,
+            None if creds_pid == self.pid => self.pidfd.try_clone().map_err(|e| io("dup pidfd", e))?,
+            None => {
+                return Err(Error::PermissionDenied(format!(
+                    "message sent by pid {creds_pid}, but pid {} connected, and this kernel cannot name senders (SO_PASSPIDFD)",
+                    self.pid
+                )))
             }
-            None if creds_pid == self.pid => Ok(Sender { pid: self.pid, pidfd: self.pidfd.try_clone().map_err(|e| io("dup pidfd", e))? }),
-            None => Err(Error::PermissionDenied(format!(
-                "message sent by pid {creds_pid}, but pid {} connected, and this kernel cannot name senders (SO_PASSPIDFD)",
-                self.pid
-            ))),
-        }
+        };
+        let info = pidfd::info(&pidfd)?;
+        let pid = match &info {
+            Some(info) => info.pid,
+            None => pidfd::pid_from_fdinfo(&pidfd)?,
+        };
+        Ok(Sender { pid, pidfd, info })
     }
 }
 
@@ -75,16 +77,14 @@ impl Peer {
 pub struct Sender {
     pub pid: u32,
     pidfd: OwnedFd,
+    /// What the kernel said of the process when the message was taken (6.13+).
+    info: Option<pidfd::PidfdInfo>,
 }
 
 impl Sender {
     /// Fails once the process has exited: its pid may name someone else now.
     pub fn check_alive(&self) -> Result<()> {
-        if pidfd::is_alive(&self.pidfd) {
-            Ok(())
-        } else {
-            Err(Error::PermissionDenied("the client process has exited".into()))
-        }
+        pidfd::check_alive(&self.pidfd)
     }
 
     /// The sender's credentials and namespaces now, as the kernel reports them.
@@ -95,7 +95,7 @@ impl Sender {
     /// kernel before 6.13, is read from `status`.
     pub fn caller(&self, proc: &mut ProcFs, proc_pid_ns: Option<NsId>) -> Result<Caller> {
         let pid_ns = NsSource::Process(self.pid).id(crate::NsType::Pid)?;
-        let from_pidfd = match pidfd::info(&self.pidfd)? {
+        let from_pidfd = match self.info {
             Some(info) if Some(pid_ns) == proc_pid_ns => {
                 let cap_effective = pidfd::effective_caps(self.pid)?;
                 Some((Viewer { tgid: info.tgid, fsuid: info.fsuid(), fsgid: info.fsgid(), cap_effective }, 0))

@@ -51,20 +51,13 @@ pub fn info(pidfd: &OwnedFd) -> Result<Option<PidfdInfo>> {
     }
 }
 
-/// The pid (in our namespace) a pidfd refers to.
-pub fn pid_of(pidfd: &OwnedFd) -> Result<u32> {
-    match info(pidfd)? {
-        Some(info) => Ok(info.pid),
-        None => pid_from_fdinfo(pidfd),
-    }
-}
-
 pub fn exited() -> Error {
     Error::PermissionDenied("the sender has exited or has no pid in the broker's namespace".into())
 }
 
-/// The pid a pidfd refers to, from `/proc/thread-self/fdinfo`.
-fn pid_from_fdinfo(pidfd: &OwnedFd) -> Result<u32> {
+/// The pid (in our namespace) a pidfd refers to, from `/proc/thread-self/fdinfo`:
+/// for kernels before 6.13, where `info` has nothing.
+pub fn pid_from_fdinfo(pidfd: &OwnedFd) -> Result<u32> {
     // One open and one read: fdinfo of a pidfd is a few short lines.
     let path = format!("/proc/thread-self/fdinfo/{}", pidfd.as_raw_fd());
     let fd = nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
@@ -90,10 +83,14 @@ pub fn open(pid: u32) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// Whether the process behind `pidfd` still exists (then its pid was never reused).
-pub fn is_alive(pidfd: &OwnedFd) -> bool {
+/// Fails once the process behind `pidfd` has exited; while it lives, its pid was
+/// never reused, so what was read by that pid is its own.
+pub fn check_alive(pidfd: &OwnedFd) -> Result<()> {
     // SAFETY: pidfd_send_signal with signal 0 only checks that the process exists.
-    unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, std::ptr::null::<u8>(), 0) == 0 }
+    match unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, std::ptr::null::<u8>(), 0) } {
+        0 => Ok(()),
+        _ => Err(Error::PermissionDenied("the client process has exited".into())),
+    }
 }
 
 /// The effective capabilities of process `pid` (`capget`, the objective
