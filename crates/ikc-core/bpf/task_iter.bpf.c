@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0
 /*
  * task_iter.bpf.c: the BPF task iterator behind ikc-core's `bpf` backend
- * (crates/ikc-core/src/backend/bpf.rs). One `read()` of the iterator fd walks
+ * (crates/ikc-core/src/backend/bpf/). One `read()` of the iterator fd walks
  * every task and writes, per task (or per thread-group leader), one fixed record
  * (`struct ikc_task`) followed by one `struct ikc_level` for each pid-namespace
  * level below the initial one, and after the last task one `struct ikc_walk_end`.
@@ -121,7 +121,7 @@ struct bpf_iter__task { struct bpf_iter_meta *meta; struct task_struct *task; } 
 #define SUID_DUMP_USER     1
 #define MAX_PID_NS_LEVEL   32
 
-/* ---- the records (parsed by backend/bpf.rs; keep the two in step) --------------------- */
+/* ---- the records (parsed by backend/bpf/record.rs; keep the two in step) ------------ */
 
 #define IKC_TASK_VERSION 2
 
