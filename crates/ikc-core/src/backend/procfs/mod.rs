@@ -16,6 +16,41 @@ use crate::task_diag::{TaskBase, TaskCreds, TaskInfo, TaskState};
 use crate::visibility::Viewer;
 pub use parse::{parse_stat, parse_status, LevelIds, NsLevels, StatFields, StatusFields, MAX_LEVELS};
 
+/// A path under `/proc`, built on the stack: the backend builds one or two per
+/// task, and the longest ("TGID/task/TID/children") is 35 bytes.
+struct ProcPath {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl ProcPath {
+    fn new(args: std::fmt::Arguments) -> ProcPath {
+        use std::io::Write;
+        let mut p = ProcPath { buf: [0; 64], len: 0 };
+        let mut cursor = std::io::Cursor::new(&mut p.buf[..]);
+        // A longer path cannot be a task's: it is cut, and opening it fails.
+        let _ = cursor.write_fmt(args);
+        p.len = cursor.position() as usize;
+        p
+    }
+
+    /// The path of a file in a task's directory: `TGID/NAME`, or
+    /// `TGID/task/TID/NAME` for a thread other than the leader.
+    fn task_file(tgid: u32, tid: u32, name: &str) -> ProcPath {
+        if tgid == tid {
+            ProcPath::new(format_args!("{tgid}/{name}"))
+        } else {
+            ProcPath::new(format_args!("{tgid}/task/{tid}/{name}"))
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ever written from `str`s and numbers; a cut in a multi-byte
+        // character (impossible for task paths) would read as empty.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
 /// An open `/proc` and reusable read buffers.
 pub struct ProcFs {
     root: OwnedFd,
@@ -72,7 +107,7 @@ impl ProcFs {
 
     /// The thread ids of a thread group, ascending; `None` if it is gone.
     pub fn tids(&self, tgid: u32) -> Result<Option<Vec<u32>>> {
-        self.numeric_entries(&format!("{tgid}/task"))
+        self.numeric_entries(ProcPath::new(format_args!("{tgid}/task")).as_str())
     }
 
     /// The children (thread-group leaders) of every thread of `tgid`, ascending,
@@ -81,7 +116,7 @@ impl ProcFs {
         let Some(tids) = self.tids(tgid)? else { return Ok(None) };
         let mut kids = Vec::new();
         for tid in tids {
-            if !self.read_file(&format!("{tgid}/task/{tid}/children"))? {
+            if !self.read_file(ProcPath::new(format_args!("{tgid}/task/{tid}/children")).as_str())? {
                 continue;
             }
             let text = String::from_utf8_lossy(&self.buf);
@@ -121,18 +156,9 @@ impl ProcFs {
         }
     }
 
-    /// The directory of a task relative to `/proc`.
-    fn task_dir(tgid: u32, tid: u32) -> String {
-        if tgid == tid {
-            tgid.to_string()
-        } else {
-            format!("{tgid}/task/{tid}")
-        }
-    }
-
     /// Reads `/proc/PID/status` of any task id; `None` if gone.
     pub fn status_of(&mut self, pid: u32) -> Result<Option<StatusFields>> {
-        if !self.read_file(&format!("{pid}/status"))? {
+        if !self.read_file(ProcPath::task_file(pid, pid, "status").as_str())? {
             return Ok(None);
         }
         Ok(parse_status(&self.buf))
@@ -142,18 +168,21 @@ impl ProcFs {
     /// unreadable). procfs makes a non-dumpable task's files owned by root
     /// (`task_dump_owner`), which is how dumpability is learned.
     pub fn read_task(&mut self, tgid: u32, tid: u32) -> Result<Option<TaskInfo>> {
-        self.read_task_at(&Self::task_dir(tgid, tid), tid, Some(tgid))
+        self.read_task_at(tgid, tid, Some(tgid))
     }
 
     /// Reads the task with id `pid` (a process or any of its threads: procfs
     /// answers `/proc/TID` for threads too), learning its tgid from the file.
     pub fn read_task_by_pid(&mut self, pid: u32) -> Result<Option<TaskInfo>> {
-        self.read_task_at(&pid.to_string(), pid, None)
+        self.read_task_at(pid, pid, None)
     }
 
-    fn read_task_at(&mut self, dir: &str, tid: u32, tgid: Option<u32>) -> Result<Option<TaskInfo>> {
+    /// Reads the task in directory `dir_tgid` (with `/task/TID` for a thread)
+    /// whose id is `tid`; `tgid`, when known, must match the file's.
+    fn read_task_at(&mut self, dir_tgid: u32, tid: u32, tgid: Option<u32>) -> Result<Option<TaskInfo>> {
         let check_owner = self.check_owner;
-        let Some((owner_uid, owner_gid)) = self.read_file_at(&format!("{dir}/status"), check_owner)? else { return Ok(None) };
+        let status_path = ProcPath::task_file(dir_tgid, tid, "status");
+        let Some((owner_uid, owner_gid)) = self.read_file_at(status_path.as_str(), check_owner)? else { return Ok(None) };
         let Some(status) = parse_status(&self.buf) else { return Ok(None) };
         if status.pid != tid || tgid.is_some_and(|t| t != status.tgid) {
             return Ok(None); // the id was reused between the listing and the read
@@ -164,7 +193,7 @@ impl ProcFs {
         let (pgid, sid) = if let Some(own) = status.levels.at(0) {
             (own.pgid, own.sid)
         } else {
-            match self.read_file(&format!("{dir}/stat"))?.then(|| parse_stat(&self.buf)).flatten() {
+            match self.read_file(ProcPath::task_file(dir_tgid, tid, "stat").as_str())?.then(|| parse_stat(&self.buf)).flatten() {
                 Some(stat) => (stat.pgrp, stat.session),
                 None => return Ok(None),
             }
@@ -284,5 +313,14 @@ mod tests {
         assert_eq!(t.base.tgid, me);
         assert_eq!(t.base.ppid, std::os::unix::process::parent_id());
         assert!(proc.tgids().expect("list").contains(&me));
+    }
+
+    #[test]
+    fn task_paths_are_built_without_allocating() {
+        assert_eq!(ProcPath::task_file(42, 42, "status").as_str(), "42/status");
+        assert_eq!(ProcPath::task_file(42, 43, "status").as_str(), "42/task/43/status");
+        assert_eq!(ProcPath::new(format_args!("{}/task/{}/children", u32::MAX, u32::MAX)).as_str(), "4294967295/task/4294967295/children");
+        let long = "x".repeat(100);
+        assert_eq!(ProcPath::new(format_args!("{long}")).as_str().len(), 64, "cut, not a panic");
     }
 }
