@@ -167,6 +167,7 @@ try {
   const core = benchCore();
   rows.push(
     ['Rust: raw /proc/PID/stat loop', core.raw_stat_loop_ms],
+    ['Rust: raw /proc/PID/status loop (the file procfs must read)', core.raw_status_loop_ms],
     ['Rust: core ALL BASE dump (procfs backend)', core.core_all_base_ms],
     ['Rust: core ALL BASE+CRED dump', core.core_all_base_cred_ms],
     ['Rust: raw /proc/PID/task/TID/stat loop', core.raw_stat_loop_threads_ms],
@@ -202,6 +203,7 @@ try {
     'raw /proc stat loop / SDK ALL BASE': rawMs / sdkMs,
     'broker / in-process, ALL BASE': brokerMs / sdkMs,
     'core ALL BASE / raw stat loop (Rust)': core.core_all_base_ms / core.raw_stat_loop_ms,
+    'core ALL BASE / raw status loop (Rust)': core.core_all_base_ms / core.raw_status_loop_ms,
     'SDK into JS objects / core (ALL BASE)': sdkMs / core.core_all_base_ms,
     ...(core.bpf_all_base_ms !== null && {
       'raw stat loop / core ALL BASE with BPF (Rust)': core.raw_stat_loop_ms / core.bpf_all_base_ms,
