@@ -70,6 +70,8 @@ mod tests {
             creds: TaskCreds { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, ..Default::default() },
             dumpable: true,
             levels: Default::default(),
+            user_ns: 0,
+            dumpable_ns: 0,
         }
     }
 

@@ -86,8 +86,18 @@ impl TaskState {
 pub struct TaskInfo {
     pub base: TaskBase,
     pub creds: TaskCreds,
-    /// `get_dumpable(mm) == SUID_DUMP_USER` (always true for tasks without an mm).
+    /// Dumpability as the kernel's ptrace-read rule reads it (`task_still_dumpable`):
+    /// `get_dumpable(mm) == SUID_DUMP_USER` for a task with an mm; for one without
+    /// (exited, or a kernel thread) the dumpability it had when it dropped its mm
+    /// (`task->user_dumpable`, never set for kernel threads).
     pub dumpable: bool,
     /// The task's ids in each pid namespace below procfs's (for namespace scoping).
     pub levels: crate::backend::procfs::NsLevels,
+    /// Inode of the user namespace of the task's credentials (`cred->user_ns`);
+    /// 0 when the backend was not asked for it (a viewer with `CAP_SYS_PTRACE` in
+    /// the initial user namespace, for whom it changes nothing).
+    pub user_ns: u64,
+    /// Inode of the user namespace whose `CAP_SYS_PTRACE` overrides non-dumpability:
+    /// `mm->user_ns`, or the initial user namespace for a task without an mm; 0 as for `user_ns`.
+    pub dumpable_ns: u64,
 }

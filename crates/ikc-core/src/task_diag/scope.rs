@@ -148,5 +148,7 @@ fn probe_task(tgid: u32, pid: u32) -> TaskInfo {
         creds: Default::default(),
         dumpable: true,
         levels: Default::default(),
+        user_ns: 0,
+        dumpable_ns: 0,
     }
 }

@@ -175,7 +175,7 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
             sgid: id(6),
             fsgid: id(7),
         };
-        let info = TaskInfo { base, creds, dumpable: b[DUMPABLE] != 0, levels };
+        let info = TaskInfo { base, creds, dumpable: b[DUMPABLE] != 0, levels, user_ns: 0, dumpable_ns: 0 };
         let worker = match b[WORKER] {
             0 => None,
             c => Some(WorkerDesc { busy: c == b'+', desc: Comm::from_bytes(until_nul(&b[WORKER_DESC])) }),
@@ -320,6 +320,8 @@ mod tests {
                 },
                 dumpable: false,
                 levels,
+                user_ns: 0,
+                dumpable_ns: 0,
             },
             kernel_thread: false,
             worker: Some(WorkerDesc { busy: true, desc: Comm::from_bytes(b"events") }),

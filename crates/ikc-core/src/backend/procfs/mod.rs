@@ -221,6 +221,8 @@ impl ProcFs {
             },
             dumpable,
             levels: status.levels,
+            user_ns: 0,
+            dumpable_ns: 0,
         }))
     }
 
