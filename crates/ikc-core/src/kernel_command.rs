@@ -11,8 +11,9 @@ use crate::error::{Error, Result};
 use crate::net;
 use crate::ns::{self, Namespace, NsSelector};
 use crate::response::ResponseFd;
-use crate::task_diag::{self, PidScope, TaskDiagRequest};
-use crate::visibility::Viewer;
+use crate::task_diag::{self, Access, PidScope, TaskDiagRequest};
+use crate::userns::UserNsTree;
+use crate::visibility::{Judge, Viewer};
 
 /// `flags`: answer ALL/ALL_THREAD dumps from procfs only.
 pub const FLAG_BACKEND_PROCFS: u32 = 0x1;
@@ -28,6 +29,12 @@ pub const MAX_REQUEST_LEN: usize = 64 * 1024;
 pub struct Caller {
     /// Credentials, with the tgid numbered as procfs numbers it.
     pub viewer: Viewer,
+    /// A broker's client as it was when it connected: it is answered with no
+    /// more than both this and `viewer` allow (rights may drop, never rise).
+    pub connected_as: Option<Viewer>,
+    /// Whether the kernel judges visibility (the issuing thread is the caller)
+    /// or ikc's rules do (a broker, for a client).
+    pub judge: Judge,
     /// The caller's pid namespace.
     pub pid_ns: ns::NsId,
     /// How many levels the caller's pid namespace sits below procfs's (0: the same).
@@ -37,11 +44,23 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Every identity the caller is judged as.
+    pub fn viewers(&self) -> impl Iterator<Item = &Viewer> {
+        std::iter::once(&self.viewer).chain(self.connected_as.as_ref())
+    }
+
+    /// Whether every identity holds `cap` over the whole system.
+    pub fn has_cap_globally(&self, cap: u32) -> bool {
+        self.viewers().all(|v| v.has_cap_globally(cap))
+    }
+
     /// The calling thread, as the kernel reports its credentials now.
     pub fn current(proc: &mut ProcFs) -> Result<Caller> {
         let (viewer, nspid_levels) = proc.current_viewer()?;
         Ok(Caller {
             viewer,
+            connected_as: None,
+            judge: Judge::Kernel,
             pid_ns: ns::current(NsType::Pid)?,
             levels_below_proc: nspid_levels.saturating_sub(1),
             ns_source: ns::NsSource::ThisThread,
@@ -60,14 +79,16 @@ pub fn issue_kernel_command(ns: i32, command: u32, iov: &[&[u8]], flags: u32) ->
     let selector = NsSelector::from_raw(ns)?;
     let mut proc = ProcFs::open()?;
     let caller = Caller::current(&mut proc)?;
-    issue_as(&mut proc, &caller, selector, command, iov, flags)
+    issue_as(&mut proc, &caller, &mut UserNsTree::default(), selector, command, iov, flags)
 }
 
 /// The call, on behalf of `caller` (in-process use, or a broker answering a
-/// client), with the namespace argument already held.
+/// client), with the namespace argument already held. `users`: the user
+/// namespaces known so far (a broker learns the client's before it calls).
 pub fn issue_as(
     proc: &mut ProcFs,
     caller: &Caller,
+    users: &mut UserNsTree,
     selector: NsSelector,
     command: u32,
     iov: &[&[u8]],
@@ -89,20 +110,44 @@ pub fn issue_as(
             };
             let backend = backend::choose(requested, in_initial_view)?;
             let mut scope = pid_scope(caller, target)?;
-            task_diag::dump(proc, &caller.viewer, &mut scope, &req, backend)?
+            let viewers: Vec<Viewer> = caller.viewers().copied().collect();
+            let mut access = Access { viewers: &viewers, judge: caller.judge, users };
+            task_diag::dump(proc, &mut access, &mut scope, &req, backend)?
         }
-        Command::SockDiag => net::sock_diag(&target, &request)?,
-        Command::LinkDump => net::link_dump(&target, &request)?,
-        Command::AddrDump => net::addr_dump(&target, &request)?,
+        Command::SockDiag => net::sock_diag(&target, &request, net_rights(caller))?,
+        Command::LinkDump => net::link_dump(&target, &request, net_rights(caller))?,
+        Command::AddrDump => net::addr_dump(&target, &request, net_rights(caller))?,
     };
     ResponseFd::from_bytes(&bytes)
 }
 
+/// The rights the kernel should apply when it answers a network dump. The
+/// kernel shows what it reserves for `CAP_NET_ADMIN` (TCP-MD5 keys, socket
+/// marks) only if the socket's opener held it, so a broker opens the socket
+/// without it for a client that does not hold it over the whole system (a
+/// user namespace's root does not: conservative for a namespace it owns).
+fn net_rights(caller: &Caller) -> net::Rights {
+    match caller.judge {
+        Judge::Kernel => net::Rights::Own,
+        Judge::Rules if caller.has_cap_globally(CAP_NET_ADMIN) => net::Rights::Own,
+        Judge::Rules => net::Rights::WithoutNetAdmin,
+    }
+}
+
+/// `CAP_NET_ADMIN`'s bit number.
+const CAP_NET_ADMIN: u32 = 12;
+
 /// Where the target pid namespace sits relative to the one procfs shows.
+/// Only the caller's own pid namespace and those below it may be named: the
+/// kernel's own rule for pid-namespace fds (`NS_GET_PARENT` stops at the
+/// caller's), applied the same whether ikc runs in the caller or in a broker.
 fn pid_scope(caller: &Caller, target: Namespace) -> Result<PidScope> {
     // The common case: the caller's own namespace, which /proc shows.
     if target.id == caller.pid_ns && caller.levels_below_proc == 0 {
         return Ok(PidScope::whole(target.id));
+    }
+    if target.id != caller.pid_ns && ns::depth_below(&target.fd, caller.pid_ns)?.is_none() {
+        return Err(Error::PermissionDenied("the pid namespace is neither the caller's own nor below it".into()));
     }
     let caller_ns = caller.ns_source.open(NsType::Pid)?;
     let proc_ns = ns::ancestor(caller_ns, caller.levels_below_proc)?

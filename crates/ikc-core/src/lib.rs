@@ -6,6 +6,7 @@
 //! - `netlink`: message and attribute codec (checked buffers, emit/parse)
 //! - `task_diag`: the task_diag request, attribute groups, messages and dump
 //! - `visibility`: the hidepid=2 / ptrace-read rule, as a pure function
+//! - `userns`: the user-namespace tree that rule walks, learned from the kernel
 //! - `backend`: where task data comes from (procfs)
 //! - `response`: the sealed, read-only, close-on-exec response fd
 //! - `kernel_command`: the call itself
@@ -23,6 +24,7 @@ pub mod ns;
 pub mod response;
 pub mod sandbox;
 pub mod task_diag;
+pub mod userns;
 pub mod visibility;
 
 pub use command::{NsType, ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};

@@ -110,6 +110,25 @@ impl NsSource {
         ns_id_of_path(&self.path(ns_type))
     }
 
+    /// The inode of the source's user namespace (of its credentials).
+    pub fn user_ns(self) -> Result<u64> {
+        Ok(ns_id_of_path(&self.user_ns_path())?.ino)
+    }
+
+    /// Opens the source's user namespace.
+    pub fn open_user_ns(self) -> Result<OwnedFd> {
+        let path = self.user_ns_path();
+        nix::fcntl::open(path.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+            .map_err(|e| Error::os(format!("open {path}"), e))
+    }
+
+    fn user_ns_path(self) -> String {
+        match self {
+            NsSource::ThisThread => "/proc/thread-self/ns/user".to_string(),
+            NsSource::Process(pid) => format!("/proc/{pid}/ns/user"),
+        }
+    }
+
     fn path(self, ns_type: NsType) -> String {
         match self {
             NsSource::ThisThread => format!("/proc/thread-self/ns/{}", ns_type.name()),

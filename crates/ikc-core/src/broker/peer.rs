@@ -15,21 +15,33 @@ use crate::backend::procfs::ProcFs;
 use crate::error::{Error, Result};
 use crate::kernel_command::Caller;
 use crate::ns::{NsId, NsSource};
-use crate::visibility::Viewer;
+use crate::userns::UserNsTree;
+use crate::visibility::{Judge, Viewer};
 
 /// The process at the other end of a connection.
 #[derive(Debug)]
 pub struct Peer {
     pub pid: u32,
-    /// The uid and gid the client had when it connected (for logs and `--group` checks).
+    /// The euid and egid the connecting thread had at `connect()` (SO_PEERCRED).
     pub uid: u32,
     pub gid: u32,
     pidfd: OwnedFd,
+    /// The client as the broker first saw it: every answer on this connection
+    /// is limited to what this identity may see as well.
+    connected_as: Viewer,
+    /// Its user namespace then, held so that its place in the tree is known.
+    user_ns: OwnedFd,
 }
 
 impl Peer {
     /// Who connected, as the kernel recorded it at `connect()`.
-    pub fn of_socket(sock: &impl AsFd) -> Result<Peer> {
+    ///
+    /// The kernel freezes the connecting thread's pid, euid, egid and groups
+    /// there (`SO_PEERCRED`); nothing freezes capabilities, so they are read
+    /// now, once, and kept only if the process still has that thread's euid
+    /// and egid (a thread that dropped to another uid has its own credentials,
+    /// which capget cannot read: it is taken to hold none).
+    pub fn of_socket(sock: &impl AsFd, proc: &mut ProcFs, proc_pid_ns: Option<NsId>) -> Result<Peer> {
         let cred = getsockopt(sock, sockopt::PeerCredentials).map_err(|e| Error::os("SO_PEERCRED", e))?;
         let pid = u32::try_from(cred.pid()).map_err(|_| Error::PermissionDenied("peer has no pid in this namespace".into()))?;
         let pidfd = match getsockopt(sock, sockopt::PeerPidfd) {
@@ -38,9 +50,46 @@ impl Peer {
             Err(Errno::ENOPROTOOPT) => pidfd::open(pid)?,
             Err(e) => return Err(Error::os("SO_PEERPIDFD", e)),
         };
-        let peer = Peer { pid, uid: cred.uid(), gid: cred.gid(), pidfd };
+        let first = Sender::of(pid, pidfd.try_clone().map_err(|e| io("dup pidfd", e))?)?;
+        let (seen, _, user_ns) = first.identity(proc, proc_pid_ns)?;
+        let same_ids = seen.euid == cred.uid() && seen.fsuid == cred.uid() && seen.fsgid == cred.gid();
+        let connected_as = Viewer {
+            tgid: pid,
+            fsuid: cred.uid(),
+            fsgid: cred.gid(),
+            euid: cred.uid(),
+            cap_effective: if same_ids { seen.cap_effective } else { 0 },
+            user_ns: seen.user_ns,
+        };
+        let peer = Peer { pid, uid: cred.uid(), gid: cred.gid(), pidfd, connected_as, user_ns };
         peer.check_alive()?;
         Ok(peer)
+    }
+
+    /// The identity this connection was made with.
+    pub fn connected_as(&self) -> Viewer {
+        self.connected_as
+    }
+
+    /// Who to answer one request as: the sender as it is now, limited by the
+    /// connection's first identity, and the user namespaces both live in.
+    pub fn caller(&self, sender: &Sender, proc: &mut ProcFs, proc_pid_ns: Option<NsId>) -> Result<(Caller, UserNsTree)> {
+        let (viewer, levels_below_proc, user_ns) = sender.identity(proc, proc_pid_ns)?;
+        let mut users = UserNsTree::default();
+        users.learn(user_ns)?;
+        users.learn(self.user_ns.try_clone().map_err(|e| io("dup user namespace", e))?)?;
+        let pid_ns = NsSource::Process(sender.pid).id(crate::NsType::Pid)?;
+        // The namespaces were read by pid: make sure it was still the sender's.
+        sender.check_alive()?;
+        let caller = Caller {
+            viewer,
+            connected_as: Some(self.connected_as),
+            judge: Judge::Rules,
+            pid_ns,
+            levels_below_proc,
+            ns_source: NsSource::Process(sender.pid),
+        };
+        Ok((caller, users))
     }
 
     /// Fails once the client process has exited: its pid may name someone else now.
@@ -63,12 +112,7 @@ impl Peer {
                 )))
             }
         };
-        let info = pidfd::info(&pidfd)?;
-        let pid = match &info {
-            Some(info) => info.pid,
-            None => pidfd::pid_from_fdinfo(&pidfd)?,
-        };
-        Ok(Sender { pid, pidfd, info })
+        Sender::of(creds_pid, pidfd)
     }
 }
 
@@ -82,23 +126,41 @@ pub struct Sender {
 }
 
 impl Sender {
+    fn of(fallback_pid: u32, pidfd: OwnedFd) -> Result<Sender> {
+        let info = pidfd::info(&pidfd)?;
+        let pid = match &info {
+            Some(info) => info.pid,
+            None if fallback_pid > 0 => pidfd::pid_from_fdinfo(&pidfd)?,
+            None => return Err(pidfd::exited()),
+        };
+        Ok(Sender { pid, pidfd, info })
+    }
+
     /// Fails once the process has exited: its pid may name someone else now.
     pub fn check_alive(&self) -> Result<()> {
         pidfd::check_alive(&self.pidfd)
     }
 
-    /// The sender's credentials and namespaces now, as the kernel reports them.
+    /// The sender's credentials now, as the kernel reports them, how many
+    /// pid-namespace levels it sits below /proc's, and its user namespace.
     /// `proc_pid_ns`: the pid namespace /proc shows, if it is the broker's own.
     /// A sender in that namespace is read without /proc: its ids come with its
     /// pidfd (`PIDFD_GET_INFO`) and its capabilities from `capget`, the same
     /// objective credentials `/proc/PID/status` prints. Anyone else, or any
-    /// kernel before 6.13, is read from `status`.
-    pub fn caller(&self, proc: &mut ProcFs, proc_pid_ns: Option<NsId>) -> Result<Caller> {
+    /// kernel before 6.13, is read from `status`. The ids are kernel ids: the
+    /// broker reads them from the initial user namespace.
+    fn identity(&self, proc: &mut ProcFs, proc_pid_ns: Option<NsId>) -> Result<(Viewer, usize, OwnedFd)> {
         let pid_ns = NsSource::Process(self.pid).id(crate::NsType::Pid)?;
+        let user_ns_fd = match pidfd::user_namespace(&self.pidfd)? {
+            Some(fd) => fd,
+            None => NsSource::Process(self.pid).open_user_ns()?,
+        };
+        let user_ns = crate::ns::id_of(&user_ns_fd)?.ino;
         let from_pidfd = match self.info {
             Some(info) if Some(pid_ns) == proc_pid_ns => {
                 let cap_effective = pidfd::effective_caps(self.pid)?;
-                Some((Viewer { tgid: info.tgid, fsuid: info.fsuid(), fsgid: info.fsgid(), cap_effective }, 0))
+                let viewer = Viewer { tgid: info.tgid, fsuid: info.fsuid(), fsgid: info.fsgid(), euid: info.euid(), cap_effective, user_ns };
+                Some((viewer, 0))
             }
             _ => None,
         };
@@ -106,13 +168,13 @@ impl Sender {
             Some(read) => read,
             None => {
                 let status = proc.status_of(self.pid)?.ok_or_else(|| Error::PermissionDenied("the client process has exited".into()))?;
-                (status.viewer(self.pid), status.levels.len().saturating_sub(1))
+                (status.viewer(self.pid, user_ns), status.levels.len().saturating_sub(1))
             }
         };
         // Read first, check after: if the process is still alive now, its pid was
         // never reused in between, so what was read by pid is the sender's.
         self.check_alive()?;
-        Ok(Caller { viewer, pid_ns, levels_below_proc, ns_source: NsSource::Process(self.pid) })
+        Ok((viewer, levels_below_proc, user_ns_fd))
     }
 }
 

@@ -25,6 +25,9 @@ pub struct PidfdInfo {
 }
 
 impl PidfdInfo {
+    pub fn euid(&self) -> u32 {
+        self.ids[2]
+    }
     pub fn fsuid(&self) -> u32 {
         self.ids[6]
     }
@@ -48,6 +51,20 @@ pub fn info(pidfd: &OwnedFd) -> Result<Option<PidfdInfo>> {
         Ok(_) if info.mask & want == want && info.pid > 0 => Ok(Some(info)),
         Ok(_) | Err(Errno::ESRCH) => Err(exited()),
         Err(_) => Ok(None), // ENOTTY/EINVAL: an older kernel
+    }
+}
+
+nix::ioctl_none!(pidfd_get_user_namespace, 0xFF, 9);
+
+/// The user namespace of the credentials of the process behind `pidfd`
+/// (`PIDFD_GET_USER_NAMESPACE`, Linux 6.11); `None` on older kernels.
+pub fn user_namespace(pidfd: &OwnedFd) -> Result<Option<OwnedFd>> {
+    // SAFETY: the ioctl takes no argument and returns a new fd (O_CLOEXEC) that we own.
+    match unsafe { pidfd_get_user_namespace(pidfd.as_raw_fd()) } {
+        Ok(fd) => Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) })),
+        Err(Errno::ESRCH) => Err(exited()),
+        Err(Errno::ENOTTY | Errno::EINVAL | Errno::EOPNOTSUPP) => Ok(None),
+        Err(e) => Err(Error::os("PIDFD_GET_USER_NAMESPACE", e)),
     }
 }
 

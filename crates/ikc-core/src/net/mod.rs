@@ -52,23 +52,33 @@ pub const RTM_GETADDR: u16 = 22;
 pub const TCP_STATES: u32 = (1 << 14) - 1;
 
 /// SOCK_DIAG: the sockets of `target`.
-pub fn sock_diag(target: &Namespace, request: &[u8]) -> Result<Vec<u8>> {
+pub fn sock_diag(target: &Namespace, request: &[u8], rights: Rights) -> Result<Vec<u8>> {
     let req = SockDiagRequest::from_message(request)?;
-    run(target, SockProtocol::NetlinkSockDiag, &req.to_message(), req.sequence)
+    run(target, SockProtocol::NetlinkSockDiag, &req.to_message(), req.sequence, rights)
 }
 
 /// LINK_DUMP: the links of `target`, with their statistics.
-pub fn link_dump(target: &Namespace, request: &[u8]) -> Result<Vec<u8>> {
+pub fn link_dump(target: &Namespace, request: &[u8], rights: Rights) -> Result<Vec<u8>> {
     let req = LinkDumpRequest::from_message(request)?;
-    run(target, SockProtocol::NetlinkRoute, &req.to_message(), req.sequence)
+    run(target, SockProtocol::NetlinkRoute, &req.to_message(), req.sequence, rights)
 }
 
 /// ADDR_DUMP: the addresses of `target`.
-pub fn addr_dump(target: &Namespace, request: &[u8]) -> Result<Vec<u8>> {
+pub fn addr_dump(target: &Namespace, request: &[u8], rights: Rights) -> Result<Vec<u8>> {
     let req = AddrDumpRequest::from_message(request)?;
-    run(target, SockProtocol::NetlinkRoute, &req.to_message(), req.sequence)
+    run(target, SockProtocol::NetlinkRoute, &req.to_message(), req.sequence, rights)
 }
 
-fn run(target: &Namespace, protocol: SockProtocol, message: &[u8], sequence: u32) -> Result<Vec<u8>> {
-    worker::with_socket_in(target, protocol, |socket| socket.dump(message, sequence))
+fn run(target: &Namespace, protocol: SockProtocol, message: &[u8], sequence: u32, rights: Rights) -> Result<Vec<u8>> {
+    worker::with_socket_in(target, protocol, rights, |socket| socket.dump(message, sequence))
+}
+
+/// With which rights the netlink socket is opened. The kernel decides what a
+/// dump may show (TCP-MD5 keys, socket marks) by the opener's capabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rights {
+    /// The calling thread's own.
+    Own,
+    /// The calling thread's less `CAP_NET_ADMIN` (a broker answering a client that lacks it).
+    WithoutNetAdmin,
 }

@@ -13,23 +13,25 @@ use nix::sys::socket::SockProtocol;
 use nix::sys::stat::Mode;
 
 use super::socket::NetlinkSocket;
+use super::Rights;
 use crate::command::NsType;
 use crate::error::{Error, Result};
 use crate::ns::{self, Namespace};
 
-/// Runs `query` on a netlink socket of `protocol` opened in `target`.
+/// Runs `query` on a netlink socket of `protocol` opened in `target` with `rights`.
 pub fn with_socket_in<T: Send>(
     target: &Namespace,
     protocol: SockProtocol,
+    rights: Rights,
     query: impl FnOnce(&NetlinkSocket) -> Result<T> + Send,
 ) -> Result<T> {
-    if target.id == ns::current(NsType::Net)? {
+    if rights == Rights::Own && target.id == ns::current(NsType::Net)? {
         return query(&NetlinkSocket::open(protocol)?);
     }
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("ikc-netns".into())
-            .spawn_scoped(scope, || query(&open_in(&target.fd, protocol)?))
+            .spawn_scoped(scope, || query(&open_in(&target.fd, protocol, rights)?))
             .map_err(|e| Error::os("spawn netns worker", Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EAGAIN as i32))))?;
         // The worker has no code path that panics; if it ever did, it is
         // joined here and reported instead of unwinding into the caller.
@@ -39,19 +41,59 @@ pub fn with_socket_in<T: Send>(
 
 /// In the worker thread: enter `netns`, open the socket, go home. If going home
 /// fails the thread still ends with the call, so it never outlives it.
-fn open_in(netns: &OwnedFd, protocol: SockProtocol) -> Result<NetlinkSocket> {
+fn open_in(netns: &OwnedFd, protocol: SockProtocol, rights: Rights) -> Result<NetlinkSocket> {
     // A new thread starts in the namespaces of the thread that created it.
     let home = open("/proc/thread-self/ns/net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| Error::os("open /proc/thread-self/ns/net", e))?;
-    setns(netns, CloneFlags::CLONE_NEWNET).map_err(|e| match e {
-        Errno::EPERM => Error::PermissionDenied(
-            "entering that network namespace needs CAP_SYS_ADMIN over it (setns)".into(),
-        ),
-        e => Error::os("setns(CLONE_NEWNET)", e),
-    })?;
+    let here = ns::id_of(&home)? == ns::id_of(netns)?;
+    if !here {
+        setns(netns, CloneFlags::CLONE_NEWNET).map_err(|e| match e {
+            Errno::EPERM => Error::PermissionDenied(
+                "entering that network namespace needs CAP_SYS_ADMIN over it (setns)".into(),
+            ),
+            e => Error::os("setns(CLONE_NEWNET)", e),
+        })?;
+    }
+    // Capabilities are per thread: this one, which ends with the call, opens
+    // the socket without CAP_NET_ADMIN, so the kernel hides what needs it.
+    if rights == Rights::WithoutNetAdmin {
+        drop_effective_cap(CAP_NET_ADMIN)?;
+    }
     let socket = NetlinkSocket::open(protocol);
     // Ignored on purpose: a caller may be allowed into the target but not back
     // (another user namespace owns its own); this thread exits with the call.
     let _ = setns(&home, CloneFlags::CLONE_NEWNET);
     socket
+}
+
+const CAP_NET_ADMIN: u32 = 12;
+
+/// Clears one capability from this thread's effective set (`capset` on the
+/// calling thread only; the permitted set keeps it, the thread ends soon).
+fn drop_effective_cap(cap: u32) -> Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Default, Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let mut data = [Data::default(); 2];
+    // SAFETY: version 3 reads and writes two `Data` entries; both structs match <linux/capability.h>.
+    if unsafe { nix::libc::syscall(nix::libc::SYS_capget, &mut header as *mut Header, data.as_mut_ptr()) } != 0 {
+        return Err(Error::os("capget", Errno::last()));
+    }
+    data[(cap / 32) as usize].effective &= !(1u32 << (cap % 32));
+    // SAFETY: as above; pid 0 is the calling thread.
+    if unsafe { nix::libc::syscall(nix::libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) } != 0 {
+        return Err(Error::os("capset", Errno::last()));
+    }
+    Ok(())
 }

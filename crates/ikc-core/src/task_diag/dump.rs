@@ -3,21 +3,72 @@
 //! per task followed by `NLMSG_DONE`.
 
 use super::message::message_len;
-use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo};
+use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo, TaskState};
 use crate::backend::procfs::ProcFs;
 use crate::backend::Backend;
+use crate::backend::procfs::NsLink;
 use crate::error::{Error, Result};
 use crate::netlink::emit_done;
-use crate::visibility::{may_read, Viewer};
+use crate::userns::UserNsTree;
+use crate::visibility::{may_read, Judge, Viewer};
 
-/// Produces the complete response bytes for `req` as `viewer` may see them,
+/// Whose eyes a dump sees with: a task is shown only if every viewer may see
+/// it (a broker's client is judged as it is now and as it was when it
+/// connected: rights on a connection may drop, never rise).
+pub struct Access<'a> {
+    pub viewers: &'a [Viewer],
+    pub judge: Judge,
+    /// The user namespaces met so far (used by `Judge::Rules`).
+    pub users: &'a mut UserNsTree,
+}
+
+impl Access<'_> {
+    fn sees_everything(&self) -> bool {
+        self.viewers.iter().all(Viewer::sees_everything)
+    }
+
+    /// Whether the task is visible. Fills in the task's user namespace when
+    /// the backend left it out (a BPF record read for another kind of viewer).
+    fn allows(&mut self, proc: &ProcFs, task: &mut TaskInfo) -> Result<bool> {
+        if self.sees_everything() {
+            return Ok(true);
+        }
+        if task.user_ns == 0 {
+            match proc.user_ns_link(task.base.tgid, task.base.pid)? {
+                NsLink::Read(ns) => task.user_ns = ns,
+                NsLink::Refused | NsLink::Gone => return Ok(false),
+            }
+            // A record that did not say whose mm it has: an exited task has
+            // none, and its dumpability is then unknown (taken as procfs takes it).
+            if matches!(TaskState::from_raw(task.base.state), Some(TaskState::Zombie | TaskState::Dead)) {
+                task.dumpable = false;
+                task.dumpable_ns = crate::visibility::INIT_USER_NS;
+            }
+        }
+        match self.judge {
+            // procfs let this thread read the task's namespace link: the kernel allows it.
+            Judge::Kernel => Ok(true),
+            Judge::Rules => {
+                if !self.users.knows(task.user_ns) {
+                    if let Some(fd) = proc.open_user_ns(task.base.tgid, task.base.pid)? {
+                        self.users.learn(fd)?;
+                    }
+                }
+                let users = &mut *self.users;
+                Ok(self.viewers.iter().all(|v| may_read(v, task, users)))
+            }
+        }
+    }
+}
+
+/// Produces the complete response bytes for `req` as `access` may see them,
 /// restricted to and renumbered in the pid namespace `scope` names.
 /// `backend` is already resolved (never `Auto`). With BPF, per-process
 /// strategies check their anchor as procfs does, then filter one walk.
-pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &TaskDiagRequest, backend: Backend) -> Result<Vec<u8>> {
-    // Dumpability only matters to a viewer without CAP_SYS_PTRACE: skip learning it otherwise.
-    proc.set_owner_check(!viewer.has_cap(crate::visibility::CAP_SYS_PTRACE));
-    let mut d = Dump { proc, viewer, scope, out: Response::new(req) };
+pub fn dump(proc: &mut ProcFs, access: &mut Access, scope: &mut PidScope, req: &TaskDiagRequest, backend: Backend) -> Result<Vec<u8>> {
+    // Dumpability and user namespaces matter only to a viewer that does not see everything.
+    proc.set_owner_check(!access.sees_everything());
+    let mut d = Dump { proc, access, scope, out: Response::new(req) };
     match req.strategy {
         Strategy::All | Strategy::AllThread if backend == Backend::Bpf => {
             let tasks = crate::backend::bpf_all_tasks(d.proc, req.strategy == Strategy::AllThread)?;
@@ -28,7 +79,7 @@ pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &Task
         }
         Strategy::One | Strategy::Thread | Strategy::Children if backend == Backend::Bpf => {
             // The anchor is checked exactly as with procfs: the same ESRCH for hidden and missing.
-            let a = anchor(d.proc, viewer, d.scope, req.pid)?;
+            let a = anchor(d.proc, d.access, d.scope, req.pid)?;
             let tasks = crate::backend::bpf_all_tasks(d.proc, req.strategy != Strategy::Children)?;
             let wanted = |t: &TaskInfo| match req.strategy {
                 Strategy::One => t.base.pid == a.base.pid,
@@ -54,17 +105,17 @@ pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &Task
             }
         }
         Strategy::One => {
-            let task = anchor(d.proc, viewer, d.scope, req.pid)?;
+            let task = anchor(d.proc, d.access, d.scope, req.pid)?;
             d.emit(task)?;
         }
         Strategy::Thread => {
-            let tgid = anchor(d.proc, viewer, d.scope, req.pid)?.base.tgid;
+            let tgid = anchor(d.proc, d.access, d.scope, req.pid)?.base.tgid;
             for tid in d.proc.tids(tgid)?.unwrap_or_default() {
                 d.read_and_emit(tgid, tid)?;
             }
         }
         Strategy::Children => {
-            let tgid = anchor(d.proc, viewer, d.scope, req.pid)?.base.tgid;
+            let tgid = anchor(d.proc, d.access, d.scope, req.pid)?.base.tgid;
             for child in d.proc.children(tgid)?.unwrap_or_default() {
                 d.read_and_emit(child, child)?;
             }
@@ -74,14 +125,14 @@ pub fn dump(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, req: &Task
 }
 
 /// One dump in progress.
-struct Dump<'a> {
+struct Dump<'a, 'b> {
     proc: &'a mut ProcFs,
-    viewer: &'a Viewer,
+    access: &'a mut Access<'b>,
     scope: &'a mut PidScope,
     out: Response,
 }
 
-impl Dump<'_> {
+impl Dump<'_, '_> {
     fn read_and_emit(&mut self, tgid: u32, tid: u32) -> Result<()> {
         match self.proc.read_task(tgid, tid)? {
             Some(task) => self.emit(task),
@@ -91,7 +142,7 @@ impl Dump<'_> {
 
     fn emit(&mut self, mut task: TaskInfo) -> Result<()> {
         // Visibility first, on procfs's numbering (the viewer's tgid is numbered there too).
-        if !may_read(self.viewer, &task) || !self.scope.contains(self.proc, &task)? {
+        if !self.access.allows(self.proc, &mut task)? || !self.scope.contains(self.proc, &task)? {
             return Ok(());
         }
         self.scope.renumber(self.proc, &mut task)?;
@@ -103,17 +154,42 @@ impl Dump<'_> {
 /// The task a per-process strategy starts from, `pid` numbered in the scope's
 /// namespace. Absent, outside the namespace and hidden all give the same
 /// `ESRCH`, so a caller cannot probe for pids it may not see.
-fn anchor(proc: &mut ProcFs, viewer: &Viewer, scope: &mut PidScope, pid: u32) -> Result<TaskInfo> {
+///
+/// Hidden and missing also cost the same: a missing pid's failed lookup is
+/// followed by the read and judgement of a stand-in task (the reading thread
+/// itself), and a found task's read by a failed lookup, so neither a broker's
+/// client nor a sandboxed program can tell them apart by time.
+fn anchor(proc: &mut ProcFs, access: &mut Access, scope: &mut PidScope, pid: u32) -> Result<TaskInfo> {
     let missing = Error::NoSuchProcess(pid);
     let local = match scope.procfs_pid(proc, pid) {
-        Ok(p) => p,
-        Err(Error::NoSuchProcess(_)) => return Err(missing),
+        Ok(p) => Some(p),
+        Err(Error::NoSuchProcess(_)) => None,
         Err(e) => return Err(e),
     };
-    match proc.read_task_by_pid(local)? {
-        Some(task) if may_read(viewer, &task) && scope.contains(proc, &task)? => Ok(task),
-        _ => Err(missing),
+    let found = match local {
+        Some(local) => proc.read_task_by_pid(local)?,
+        None => None,
+    };
+    let Some(mut task) = found else {
+        stand_in(proc, access, scope)?;
+        return Err(missing);
+    };
+    proc.miss();
+    if access.allows(proc, &mut task)? && scope.contains(proc, &task)? {
+        Ok(task)
+    } else {
+        Err(missing)
     }
+}
+
+/// The work `anchor` does for a task that exists, done on the reading thread
+/// itself and thrown away.
+fn stand_in(proc: &mut ProcFs, access: &mut Access, scope: &mut PidScope) -> Result<()> {
+    let me = nix::unistd::gettid().as_raw() as u32;
+    if let Some(mut task) = proc.read_task_by_pid(me)? {
+        let _ = access.allows(proc, &mut task)? && scope.contains(proc, &task)?;
+    }
+    Ok(())
 }
 
 /// The response being built.

@@ -11,7 +11,7 @@ mod scope;
 
 pub use base::{Comm, TaskBase, TaskBaseBuffer, TASK_DIAG_BASE_LEN};
 pub use creds::{TaskCreds, TaskCredsBuffer, TASK_DIAG_CREDS_LEN};
-pub use dump::dump;
+pub use dump::{dump, Access};
 pub use message::{parse_response, TaskAttribute, TaskDiagMessage, TASK_DIAG_MSG_LEN};
 pub use request::{ShowFlags, Strategy, TaskDiagRequest, TASK_DIAG_PID_LEN};
 pub use scope::PidScope;
@@ -63,6 +63,22 @@ impl TaskState {
             b'P' | b'W' | b'K' => TaskState::Uninterruptible,
             _ => return None,
         })
+    }
+
+    /// The state a `task_diag_base.state` number names.
+    pub fn from_raw(n: u8) -> Option<TaskState> {
+        [
+            TaskState::Running,
+            TaskState::Interruptible,
+            TaskState::Uninterruptible,
+            TaskState::Stopped,
+            TaskState::TraceStop,
+            TaskState::Dead,
+            TaskState::Zombie,
+            TaskState::Idle,
+        ]
+        .get(n as usize)
+        .copied()
     }
 
     /// The letter `ps` prints for this state.

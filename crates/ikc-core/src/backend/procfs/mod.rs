@@ -55,9 +55,21 @@ impl ProcPath {
 pub struct ProcFs {
     root: OwnedFd,
     buf: Vec<u8>,
-    /// Whether `read_task` must learn dumpability (a file's owner): only when the
-    /// viewer lacks `CAP_SYS_PTRACE`, which makes dumpability irrelevant.
+    /// Whether `read_task` must learn dumpability (a file's owner) and the
+    /// task's user namespace: only for a viewer that does not see everything.
     check_owner: bool,
+}
+
+/// What procfs says when asked for a task's user namespace link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsLink {
+    /// The inode of the task's user namespace.
+    Read(u64),
+    /// procfs refused: the reader may not `ptrace_may_access(task,
+    /// PTRACE_MODE_READ_FSCREDS)`, the check hidepid=2 applies.
+    Refused,
+    /// The task is gone.
+    Gone,
 }
 
 fn gone(e: Errno) -> bool {
@@ -72,9 +84,43 @@ impl ProcFs {
         Ok(ProcFs { root, buf: vec![0; 4096], check_owner: true })
     }
 
-    /// Tells `read_task` whether dumpability matters to the current viewer.
+    /// Tells `read_task` whether dumpability and user namespaces matter to the
+    /// current viewer. When they do, a task whose namespace link procfs refuses
+    /// to the reading thread is not returned: for a reader judging for itself
+    /// that is the kernel's own verdict (a broker, as root, is never refused).
     pub fn set_owner_check(&mut self, on: bool) {
         self.check_owner = on;
+    }
+
+    /// The user namespace of a task, from its `ns/user` link; reading the link
+    /// needs what hidepid=2 needs, so a refusal is the kernel saying "hidden".
+    pub fn user_ns_link(&self, tgid: u32, tid: u32) -> Result<NsLink> {
+        let path = ProcPath::task_file(tgid, tid, "ns/user");
+        let link = match nix::fcntl::readlinkat(self.root.as_fd(), path.as_str()) {
+            Ok(l) => l,
+            Err(Errno::EACCES | Errno::EPERM) => return Ok(NsLink::Refused),
+            Err(Errno::ENOENT | Errno::ESRCH) => return Ok(NsLink::Gone),
+            Err(e) => return Err(Error::os(format!("readlink /proc/{}", path.as_str()), e)),
+        };
+        // "user:[4026531837]"
+        let ino = link.to_str().and_then(|l| l.strip_prefix("user:[")?.strip_suffix(']')?.parse().ok());
+        ino.map(NsLink::Read).ok_or_else(|| Error::os(format!("unexpected link /proc/{}", path.as_str()), Errno::EIO))
+    }
+
+    /// Opens a task's user namespace; `None` if gone or refused.
+    pub fn open_user_ns(&self, tgid: u32, tid: u32) -> Result<Option<OwnedFd>> {
+        let path = ProcPath::task_file(tgid, tid, "ns/user");
+        match openat(self.root.as_fd(), path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(e) if gone(e) => Ok(None),
+            Err(e) => Err(Error::os(format!("open /proc/{}", path.as_str()), e)),
+        }
+    }
+
+    /// A lookup that fails as a missing pid's does (pid 0 is never a task), so
+    /// that a found task and a missing one cost the same path.
+    pub fn miss(&self) {
+        let _ = openat(self.root.as_fd(), "0/status", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty());
     }
 
     /// The numeric entries of a directory under `/proc`, ascending.
@@ -199,10 +245,20 @@ impl ProcFs {
             }
         };
         let state = TaskState::from_proc_letter(status.state).unwrap_or(TaskState::Uninterruptible);
-        let exited = matches!(state, TaskState::Zombie | TaskState::Dead);
-        // Tasks without an mm (exited ones, kernel threads, owned by root with
-        // euid 0) skip the kernel's dumpable check.
-        let dumpable = !check_owner || exited || (owner_uid == status.uid[1] && owner_gid == status.gid[1]);
+        // With an mm, procfs makes a non-dumpable task's files owned by root
+        // (`task_dump_owner`). Without one (exited, kernel thread) the kernel
+        // judges by the dumpability the task had when it let its mm go, which
+        // procfs does not show: taken as not dumpable, so only CAP_SYS_PTRACE in
+        // the initial user namespace sees it (exact for kernel threads).
+        let dumpable = !check_owner || (status.has_mm && owner_uid == status.uid[1] && owner_gid == status.gid[1]);
+        let (user_ns, dumpable_ns) = if check_owner {
+            match self.user_ns_link(dir_tgid, tid)? {
+                NsLink::Read(ns) => (ns, if status.has_mm { ns } else { crate::visibility::INIT_USER_NS }),
+                NsLink::Refused | NsLink::Gone => return Ok(None),
+            }
+        } else {
+            (0, 0)
+        };
         Ok(Some(TaskInfo {
             base: TaskBase { tgid, pid: tid, ppid: status.ppid, tpid: status.tracer_pid, sid, pgid, state: state as u8, comm: status.name },
             creds: TaskCreds {
@@ -221,8 +277,8 @@ impl ProcFs {
             },
             dumpable,
             levels: status.levels,
-            user_ns: 0,
-            dumpable_ns: 0,
+            user_ns,
+            dumpable_ns,
         }))
     }
 
@@ -239,7 +295,8 @@ impl ProcFs {
             .ok()
             .and_then(|p| p.to_str().and_then(|s| s.parse::<u32>().ok()))
             .ok_or_else(|| Error::os("readlink /proc/self", Errno::ENOENT))?;
-        Ok((status.viewer(tgid), status.levels.len()))
+        let user_ns = crate::ns::NsSource::ThisThread.user_ns()?;
+        Ok((status.viewer(tgid, user_ns), status.levels.len()))
     }
 
     /// The inode of a task's pid namespace (`/proc/TGID/task/TID/ns/pid`); `None` if gone
@@ -269,8 +326,9 @@ impl ProcFs {
 impl StatusFields {
     /// The credentials visibility is judged by: the process's fsuid, fsgid and
     /// effective capabilities (the one place a `Viewer` is made from the kernel's report).
-    pub fn viewer(&self, tgid: u32) -> Viewer {
-        Viewer { tgid, fsuid: self.uid[3], fsgid: self.gid[3], cap_effective: self.cap_eff }
+    /// `user_ns`: the inode of the process's user namespace, which status does not print.
+    pub fn viewer(&self, tgid: u32, user_ns: u64) -> Viewer {
+        Viewer { tgid, fsuid: self.uid[3], fsgid: self.gid[3], euid: self.uid[1], cap_effective: self.cap_eff, user_ns }
     }
 }
 

@@ -38,6 +38,9 @@ pub struct StatusFields {
     /// `NSpid`, `NSpgid`, `NSsid`: the ids in each pid namespace from procfs's
     /// own (index 0) down to the task's (last); one entry when they coincide.
     pub levels: NsLevels,
+    /// The task has an mm: procfs prints the `Vm*` lines only then, so an
+    /// exited task or a kernel thread has none.
+    pub has_mm: bool,
 }
 
 /// The deepest nesting the kernel allows (`MAX_PID_NS_LEVEL`) plus the root.
@@ -186,6 +189,7 @@ pub fn parse_status(b: &[u8]) -> Option<StatusFields> {
             b"NSpid" => parse_levels(ascii(value)?, &mut s.levels, |l| &mut l.pid)?,
             b"NSpgid" => parse_levels(ascii(value)?, &mut s.levels, |l| &mut l.pgid)?,
             b"NSsid" => parse_levels(ascii(value)?, &mut s.levels, |l| &mut l.sid)?,
+            b"VmSize" => s.has_mm = true,
             _ => {}
         }
     }
@@ -228,6 +232,9 @@ CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000003000\
         assert_eq!(s.levels.len(), 2);
         assert_eq!(s.levels.at(0), Some(LevelIds { pid: 78, pgid: 78, sid: 1 }));
         assert_eq!(s.levels.at(1), Some(LevelIds { pid: 3, pgid: 3, sid: 0 }));
+        assert!(!s.has_mm, "no Vm lines: a kernel thread or an exited task");
+        let with_mm = [&text[..], b"VmPeak:\t  2000 kB\nVmSize:\t  1900 kB\n"].concat();
+        assert!(parse_status(&with_mm).expect("parses").has_mm);
     }
 
     #[test]
