@@ -2,7 +2,9 @@
 //! files (`open`, `openat`, `openat2`, `creat`, `stat` by path, ...), creating
 //! sockets, tracing and everything else not on a short allow-list, keeping one
 //! inherited broker connection. Such a program can still ask the broker, and
-//! read the response fds it gets back; it cannot reach /proc.
+//! read the response fds it gets back; it cannot reach /proc. It holds no fd
+//! but stdio and that connection: every other fd the launcher had, close-on-exec
+//! or not, is closed before the exec.
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
@@ -114,18 +116,32 @@ pub fn run(argv: &[String], keep_fd: Option<i32>) -> Result<i32> {
     if let Some(fd) = keep_fd {
         env.push(cstring(format!("IKC_BROKER_FD={fd}").as_bytes())?);
     }
+    let inherit: Vec<i32> = [0, 1, 2].into_iter().chain(keep_fd.filter(|&fd| fd >= 0)).collect();
+    let mut keep: Vec<u32> = inherit.iter().filter_map(|&fd| u32::try_from(fd).ok()).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let ceiling = fd_ceiling();
     let prog = filter()?;
     let argp: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
     let envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
 
     // SAFETY: between fork and exec the child makes only async-signal-safe calls
-    // (fcntl, prctl, seccomp, execve, _exit) on memory prepared before the fork.
+    // (fcntl, close_range, close, prctl, seccomp, execve, _exit) on memory prepared before the fork.
     match unsafe { nix::unistd::fork() }.map_err(|e| Error::os("fork", e))? {
         nix::unistd::ForkResult::Child => unsafe {
             // The program gets our stdio (Node keeps it close-on-exec) and the broker fd.
-            for fd in [0, 1, 2].into_iter().chain(keep_fd) {
+            for &fd in &inherit {
                 libc::fcntl(fd, libc::F_SETFD, 0);
             }
+            // ...and nothing else the launcher had open, close-on-exec or not.
+            let mut lo: u32 = 0;
+            for &k in &keep {
+                if k > lo {
+                    close_fds(lo, k - 1, ceiling);
+                }
+                lo = k.saturating_add(1);
+            }
+            close_fds(lo, u32::MAX, ceiling);
             if seccompiler::apply_filter(&prog).is_ok() {
                 libc::execve(path.as_ptr(), argp.as_ptr(), envp.as_ptr());
             }
@@ -139,6 +155,30 @@ pub fn run(argv: &[String], keep_fd: Option<i32>) -> Result<i32> {
                 Err(e) => return Err(Error::os("waitpid", e)),
             }
         },
+    }
+}
+
+/// The highest fd number a close loop must reach: the fd limit, or the highest
+/// fd open now if that is above it (the limit may have been lowered since).
+fn fd_ceiling() -> u32 {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct we pass.
+    let limit = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 { lim.rlim_cur.min(1 << 20) as u32 } else { 1 << 16 };
+    let open = std::fs::read_dir("/proc/self/fd")
+        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()).max().unwrap_or(0))
+        .unwrap_or(0);
+    limit.max(open.saturating_add(1))
+}
+
+/// Closes fds `lo..=hi`: `close_range`, or one by one up to `ceiling` on kernels without it.
+unsafe fn close_fds(lo: u32, hi: u32, ceiling: u32) {
+    if libc::syscall(libc::SYS_close_range, lo, hi, 0) == 0 {
+        return;
+    }
+    let mut fd = lo;
+    while fd <= hi.min(ceiling) {
+        libc::close(fd as i32);
+        fd += 1;
     }
 }
 
