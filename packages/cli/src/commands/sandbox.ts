@@ -17,8 +17,9 @@ function builder(y: Argv): Argv<SandboxArgs> {
       '$0 --broker PATH sandbox -- PROGRAM [ARGS...]\n\n' +
         'Run PROGRAM under a seccomp filter: open/openat/openat2/creat, stat by path, new sockets, ptrace and\n' +
         'every other syscall outside a short allow-list fail with EPERM. It keeps one connection to the broker,\n' +
-        'as fd IKC_BROKER_FD, and asks through it. Exits with PROGRAM\'s status (128+N if killed by signal N).\n' +
-        'PROGRAM must need no file opens to start (a static binary, e.g. examples/sandboxed-ps.c).',
+        'as fd IKC_BROKER_FD, and asks through it; every other fd but stdio is closed. It cannot signal, re-limit\n' +
+        'or exec other programs. Exits with PROGRAM\'s status (128+N if killed by signal N).\n' +
+        'PROGRAM must need no file opens to start (a static binary, e.g. examples/sandboxed-ps.c; no #! script).',
     )
     .positional('program', { type: 'string', array: true, describe: 'The program to run (searched in PATH) and its arguments, after --' })
     .example('$0 --broker /run/ikc.sock sandbox -- ./sandboxed-ps', 'list processes through the broker, with /proc out of reach') as unknown as Argv<SandboxArgs>;
