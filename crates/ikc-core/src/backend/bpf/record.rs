@@ -260,6 +260,34 @@ impl Emitable for Record {
     }
 }
 
+/// Frames the records of a walk's output as it arrives: moves `at` past every
+/// whole record from `at` on and says whether the last one is the walk's end.
+/// The reader must stop there: a read() after the end restarts the walk where
+/// it left off (`task_seq_start()`), and the kernel then emits tasks forked
+/// since (with higher tids) but, its end callback done (`done_stop`), no second
+/// end record. Only the header is looked at; `parse_walk` checks the rest.
+pub fn frame_walk(bytes: &[u8], at: &mut usize) -> Result<bool, DecodeError> {
+    loop {
+        let rest = bytes.get(*at..).unwrap_or_default();
+        let (Some(&version), Some(&levels)) = (rest.get(VERSION), rest.get(NLEVELS)) else { return Ok(false) };
+        if version != TASK_RECORD_VERSION {
+            return Err(DecodeError(format!("ikc_task version {version} (this reader knows {TASK_RECORD_VERSION})")));
+        }
+        let len = match levels as usize {
+            0 => WALK_END_LEN,
+            n if n > MAX_LEVELS => return Err(DecodeError(format!("ikc_task: {n} pid-namespace levels"))),
+            n => TASK_RECORD_LEN + (n - 1) * LEVEL_RECORD_LEN,
+        };
+        if rest.len() < len {
+            return Ok(false);
+        }
+        *at += len;
+        if levels == 0 {
+            return Ok(true);
+        }
+    }
+}
+
 /// A whole walk's output, read: the tasks in the order the kernel gave them.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Walk {
@@ -414,6 +442,45 @@ mod tests {
         let mut lying = good;
         lying[LEN.start] = 128;
         assert!(parse_walk(&lying).is_err(), "len disagrees with nlevels");
+    }
+
+    #[test]
+    fn a_walk_is_framed_as_it_arrives_and_ends_at_its_end_record() {
+        let mut second = sample();
+        second.info.levels = NsLevels::from_iter([LevelIds { pid: 4321, pgid: 4300, sid: 4000 }]);
+        let mut walk = sample_bytes(); // 140 bytes: one level below the root
+        second.emit_to_vec(&mut walk); // 128
+        walk.extend(walk_end(2)); // 16
+        // Every way the kernel's reads could split it: framed up to the last
+        // whole record, and ended only once the end record is all there.
+        for cut in 0..=walk.len() {
+            let mut at = 0;
+            let ended = frame_walk(&walk[..cut], &mut at).expect("valid so far");
+            let whole = [0, 140, 268, 284].into_iter().filter(|&b| b <= cut).max().unwrap_or(0);
+            assert_eq!((at, ended), (whole, cut == walk.len()), "cut at {cut}");
+            // Framing on from there once the rest arrives ends at the end record too.
+            assert!(ended || frame_walk(&walk, &mut at) == Ok(true), "cut at {cut}");
+            assert_eq!(at, walk.len());
+        }
+        // What follows the end record is not framed: the reader stops there.
+        let mut after = walk.clone();
+        after.extend(sample_bytes());
+        let mut at = 0;
+        assert_eq!(frame_walk(&after, &mut at), Ok(true));
+        assert_eq!(at, walk.len());
+    }
+
+    #[test]
+    fn damaged_headers_stop_the_framing() {
+        let mut version = sample_bytes();
+        version[VERSION] = TASK_RECORD_VERSION + 1;
+        assert!(frame_walk(&version, &mut 0).is_err(), "unknown version");
+        let mut too_deep = sample_bytes();
+        too_deep[NLEVELS] = 34;
+        assert!(frame_walk(&too_deep, &mut 0).is_err(), "deeper than MAX_PID_NS_LEVEL");
+        let mut at = 0;
+        assert_eq!(frame_walk(&sample_bytes()[..3], &mut at), Ok(false), "a header not yet whole");
+        assert_eq!(at, 0);
     }
 
     #[test]
