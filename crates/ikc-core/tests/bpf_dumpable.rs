@@ -113,6 +113,10 @@ fn find(tasks: &[TaskInfo], pid: u32) -> &TaskInfo {
     tasks.iter().find(|t| t.base.pid == pid).unwrap_or_else(|| panic!("task {pid} is not in the BPF walk"))
 }
 
+/// A zombie to make: its name, what its child runs before exiting, and the
+/// dumpability that should follow (None: as the system's settings make it).
+type Case = (&'static str, fn() -> i32, Option<bool>);
+
 #[test]
 fn zombies_are_as_dumpable_as_when_they_dropped_their_mm() {
     if let Some(why) = skip_reason() {
@@ -121,7 +125,7 @@ fn zombies_are_as_dumpable_as_when_they_dropped_their_mm() {
     }
     let mut kids = Kids(Vec::new());
     // Each exits at once as nobody; the exit code says a step failed.
-    let cases: [(&str, fn() -> i32, Option<bool>); 3] = [
+    let cases: [Case; 3] = [
         ("dumpable", || if become_nobody() && set_dumpable(true) { 0 } else { 9 }, Some(true)),
         ("PR_SET_DUMPABLE 0", || if become_nobody() && set_dumpable(true) && set_dumpable(false) { 0 } else { 9 }, Some(false)),
         // Changing uid makes the mm what fs.suid_dumpable says (0, the default: not dumpable).
