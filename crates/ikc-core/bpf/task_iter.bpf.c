@@ -39,6 +39,10 @@ typedef __u32 __wsum;
 
 typedef struct { unsigned int val; } CORE kuid_t;
 typedef struct { unsigned int val; } CORE kgid_t;
+/* A namespace's /proc inode number (ns_common.inum: `/proc/PID/ns/user`). */
+struct ns_common { unsigned int inum; } CORE;
+struct user_namespace { struct ns_common ns; } CORE;
+
 /* kernel_cap_t is `struct { u64 val; }` since 6.3 and `struct { u32 cap[2]; }` before:
  * both are 8 bytes holding capabilities 0..63 in the same order on little endian. */
 typedef struct { __u64 val; } CORE kernel_cap_t;
@@ -47,6 +51,7 @@ struct cred {
 	kuid_t uid, suid, euid, fsuid;
 	kgid_t gid, sgid, egid, fsgid;
 	kernel_cap_t cap_inheritable, cap_permitted, cap_effective, cap_bset;
+	struct user_namespace *user_ns;
 } CORE;
 
 struct pid_namespace;
@@ -68,9 +73,10 @@ struct signal_struct {
 } CORE;
 
 /* mm_struct.flags: `mm_flags_t` (a bitmap struct) since 6.18, `unsigned long` before;
- * the dumpable bits are bits 0 and 1 of the first word in both. */
+ * the dumpable bits are bits 0 and 1 of the first word in both. `user_ns`: the
+ * namespace whose CAP_SYS_PTRACE overrides a non-dumpable mm (ptrace_has_cap()). */
 typedef struct { unsigned long __mm_flags[1]; } CORE mm_flags_t;
-struct mm_struct { mm_flags_t flags; } CORE;
+struct mm_struct { mm_flags_t flags; struct user_namespace *user_ns; } CORE;
 struct mm_struct___ulong { unsigned long flags; } CORE;
 
 struct kthread { void *data; } CORE;
@@ -97,6 +103,9 @@ struct task_struct {
 	const struct cred *real_cred;
 	char comm[16];
 	struct signal_struct *signal;
+	/* Set by exit_mm() from the mm it drops; never for kernel threads. Kernels
+	 * with the CVE-2026-46333 fix (task_still_dumpable() in kernel/ptrace.c). */
+	unsigned int user_dumpable: 1;
 } CORE;
 
 /* Before 5.14 the state was `volatile long state`. */
@@ -120,10 +129,11 @@ struct bpf_iter__task { struct bpf_iter_meta *meta; struct task_struct *task; } 
 #define MMF_DUMPABLE_MASK  0x3
 #define SUID_DUMP_USER     1
 #define MAX_PID_NS_LEVEL   32
+#define PROC_USER_INIT_INO 0xEFFFFFFDU /* include/linux/proc_ns.h */
 
 /* ---- the records (parsed by backend/bpf/record.rs; keep the two in step) ------------ */
 
-#define IKC_TASK_VERSION 2
+#define IKC_TASK_VERSION 3
 
 struct ikc_task {
 	__u16 len;        /* this record plus its levels, in bytes */
@@ -136,14 +146,16 @@ struct ikc_task {
 	__u32 sid;
 	__u32 pgid;
 	__u8 state;       /* the letter /proc/PID/stat prints */
-	__u8 dumpable;    /* get_dumpable(mm) == SUID_DUMP_USER, or no mm, or a kernel thread */
+	__u8 dumpable;    /* task_still_dumpable() without the capability override */
 	__u8 kthread;     /* PF_KTHREAD */
 	__u8 worker;      /* a workqueue worker with a description: '+' busy, '-' idle; else 0 */
 	__u64 cap_inheritable, cap_permitted, cap_effective, cap_bset;
 	__u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
 	char comm[16];    /* task->comm, NUL-terminated */
 	char worker_desc[16]; /* the worker's description, cut to 15 bytes; else zeros */
-};                    /* 128 bytes */
+	__u32 user_ns;    /* real_cred->user_ns->ns.inum */
+	__u32 dumpable_ns; /* mm->user_ns->ns.inum; PROC_USER_INIT_INO without an mm */
+};                    /* 136 bytes */
 
 /* The task's pid, pgid and sid in the namespace of its own level `g` (NSpid, NSpgid,
  * NSsid of /proc/PID/status), for g = 1 .. nlevels - 1; level 0 is in `ikc_task`. */
@@ -162,7 +174,7 @@ struct ikc_walk_end {
 	__u64 tasks;      /* tasks visited */
 };
 
-_Static_assert(sizeof(struct ikc_task) == 128, "record layout");
+_Static_assert(sizeof(struct ikc_task) == 136, "record layout");
 _Static_assert(sizeof(struct ikc_walk_end) == 16, "record layout");
 
 /* ---- helpers ---------------------------------------------------------------------- */
@@ -269,6 +281,29 @@ static __always_inline int mm_dumpable(struct mm_struct *mm)
 }
 
 /*
+ * task_still_dumpable() (kernel/ptrace.c), less its CAP_SYS_PTRACE override,
+ * which is the viewer's: a task with an mm is dumpable if its mm is
+ * SUID_DUMP_USER (overridden in mm->user_ns); one without (exited, a kernel
+ * thread) if it was when it dropped its mm (overridden only in the initial user
+ * namespace). Kernels before that fix checked no dumpability without an mm.
+ */
+static __always_inline void dumpability(struct task_struct *t, struct ikc_task *r)
+{
+	struct mm_struct *mm = t->mm;
+
+	if (mm) {
+		r->dumpable = mm_dumpable(mm);
+		r->dumpable_ns = mm->user_ns->ns.inum;
+		return;
+	}
+	r->dumpable_ns = PROC_USER_INIT_INO;
+	if (bpf_core_field_exists(t->user_dumpable))
+		r->dumpable = BPF_CORE_READ_BITFIELD(t, user_dumpable);
+	else
+		r->dumpable = 1;
+}
+
+/*
  * proc_task_name() shows a workqueue worker as "comm+desc" while it runs a work
  * item and "comm-desc" after (wq_worker_comm()). The record carries the parts;
  * the reader joins them.
@@ -364,9 +399,8 @@ static __always_inline int dump_task(struct bpf_iter__task *ctx, int leaders_onl
 	r.sgid = c->sgid.val;
 	r.fsgid = c->fsgid.val;
 
-	/* ptrace_may_access(): only a task with an mm can be non-dumpable. */
-	struct mm_struct *mm = t->mm;
-	r.dumpable = r.kthread || !mm || mm_dumpable(mm);
+	r.user_ns = c->user_ns->ns.inum;
+	dumpability(t, &r);
 
 	__builtin_memcpy(r.comm, t->comm, sizeof(r.comm));
 	r.comm[15] = 0;

@@ -6,6 +6,7 @@
 //!   ikc-fixture threads N NAME    N extra threads named NAME0..NAME{N-1}
 //!   ikc-fixture forest N T        N children of T threads each (a benchmark workload)
 //!   ikc-fixture zombie            one child that has exited and is never reaped
+//!   ikc-fixture churn             until killed: short-lived threads and children (some exec `true`)
 //!   ikc-fixture session           a new session (setsid) with one child
 //!   ikc-fixture traced            one child that this process traces (PTRACE_SEIZE)
 //!   ikc-fixture broker-flood PATH ROUNDS   malformed messages to a broker, then a valid one
@@ -120,6 +121,26 @@ fn zombie() {
     };
     ready(format!(r#"{{"pid":{},"children":[{}]}}"#, getpid(), child));
     sleep_forever()
+}
+
+/// Tasks created and reaped as fast as one process can (a storm for BPF walks).
+fn churn() -> ! {
+    ready(format!(r#"{{"pid":{}}}"#, getpid()));
+    loop {
+        let threads: Vec<_> = (0..2).map(|_| std::thread::spawn(|| ())).collect();
+        // SAFETY: the child only calls _exit, which is async-signal-safe.
+        let forked = match unsafe { fork() } {
+            Ok(ForkResult::Child) => unsafe { nix::libc::_exit(0) },
+            Ok(ForkResult::Parent { child }) => Some(child),
+            Err(_) => None,
+        };
+        let execs: Vec<_> = (0..3).filter_map(|_| std::process::Command::new("true").spawn().ok()).collect();
+        threads.into_iter().for_each(|t| drop(t.join()));
+        if let Some(c) = forked {
+            let _ = nix::sys::wait::waitpid(c, None);
+        }
+        execs.into_iter().for_each(|mut c| drop(c.wait()));
+    }
 }
 
 fn session() {
@@ -317,6 +338,7 @@ fn main() {
         Some("tree") => tree(num(1)),
         Some("threads") => threads(num(1), args.get(2).map(String::as_str).unwrap_or("worker")),
         Some("zombie") => zombie(),
+        Some("churn") => churn(),
         Some("forest") => forest(num(1), num(2)),
         Some("session") => session(),
         Some("traced") => traced(),
@@ -325,7 +347,7 @@ fn main() {
         Some("broker-forge") if args.len() >= 3 => broker_forge(&args[1], num(2) as u32),
         Some("broker-orphan") if args.len() >= 2 => broker_orphan(&args[1]),
         _ => {
-            eprintln!("usage: ikc-fixture tree N | threads N NAME | forest N T | zombie | session | traced | cred UID GID [nodump] [keepcap] [euid=E] [egid=G]");
+            eprintln!("usage: ikc-fixture tree N | threads N NAME | forest N T | zombie | churn | session | traced | cred UID GID [nodump] [keepcap] [euid=E] [egid=G]");
             std::process::exit(2)
         }
     }

@@ -190,6 +190,21 @@ fn procfs_tasks(procfs: &mut ProcFs, threads: bool) -> Vec<TaskInfo> {
     out
 }
 
+/// A BPF record with only the fields procfs filled in `p`: it leaves the
+/// namespace inodes 0 when it does not read them (bpf_dumpable.rs checks the
+/// BPF ones against the kernel).
+fn as_procfs_fills(b: &TaskInfo, p: &TaskInfo) -> TaskInfo {
+    let mut b = b.clone();
+    if p.user_ns == 0 && p.dumpable_ns == 0 {
+        (b.user_ns, b.dumpable_ns) = (0, 0);
+    }
+    // procfs cannot read an exited task's dumpability: it takes it as not dumpable.
+    if b.base.state == TaskState::Zombie as u8 {
+        b.dumpable = p.dumpable;
+    }
+    b
+}
+
 /// The response the dump writes for these records, as `viewer` may see them.
 fn response(tasks: &[TaskInfo], viewer: &Viewer, req: &TaskDiagRequest) -> Vec<u8> {
     let mut out = Vec::new();
@@ -252,18 +267,8 @@ fn bpf_matches_procfs_on_frozen_tasks() {
         assert!(frozen.len() >= want, "threads={threads}: procfs shows {} of the frozen tasks", frozen.len());
         for t in by_procfs.iter().filter(|t| frozen.contains(&t.base.pid)) {
             for (name, read) in [("first", &before), ("second", &after)] {
-                let b = read.iter().find(|b| b.base.pid == t.base.pid);
-                // Records of a walk that does not read user namespaces yet leave them 0.
-                let mut t = t.clone();
-                if b.is_some_and(|b| b.user_ns == 0) {
-                    (t.user_ns, t.dumpable_ns) = (0, 0);
-                }
-                // procfs cannot tell an exited task's dumpability (it says no); BPF reads it.
-                if t.base.state == TaskState::Zombie as u8 {
-                    t.dumpable = b.is_some_and(|b| b.dumpable);
-                }
-                let t = &t;
-                assert_eq!(b, Some(t), "threads={threads}: the {name} BPF read disagrees with procfs on task {}", t.base.pid);
+                let b = read.iter().find(|b| b.base.pid == t.base.pid).map(|b| as_procfs_fills(b, t));
+                assert_eq!(b.as_ref(), Some(t), "threads={threads}: the {name} BPF read disagrees with procfs on task {}", t.base.pid);
             }
         }
         assert!(by_procfs.iter().any(|t| frozen.contains(&t.base.pid) && t.levels.len() == 2), "a task in a child pid namespace");

@@ -3,7 +3,7 @@
 //! per task followed by `NLMSG_DONE`.
 
 use super::message::message_len;
-use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo, TaskState};
+use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo};
 use crate::backend::procfs::ProcFs;
 use crate::backend::Backend;
 use crate::backend::procfs::NsLink;
@@ -37,12 +37,6 @@ impl Access<'_> {
             match proc.user_ns_link(task.base.tgid, task.base.pid)? {
                 NsLink::Read(ns) => task.user_ns = ns,
                 NsLink::Refused | NsLink::Gone => return Ok(false),
-            }
-            // A record that did not say whose mm it has: an exited task has
-            // none, and its dumpability is then unknown (taken as procfs takes it).
-            if matches!(TaskState::from_raw(task.base.state), Some(TaskState::Zombie | TaskState::Dead)) {
-                task.dumpable = false;
-                task.dumpable_ns = crate::visibility::INIT_USER_NS;
             }
         }
         match self.judge {

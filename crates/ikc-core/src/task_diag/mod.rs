@@ -65,22 +65,6 @@ impl TaskState {
         })
     }
 
-    /// The state a `task_diag_base.state` number names.
-    pub fn from_raw(n: u8) -> Option<TaskState> {
-        [
-            TaskState::Running,
-            TaskState::Interruptible,
-            TaskState::Uninterruptible,
-            TaskState::Stopped,
-            TaskState::TraceStop,
-            TaskState::Dead,
-            TaskState::Zombie,
-            TaskState::Idle,
-        ]
-        .get(n as usize)
-        .copied()
-    }
-
     /// The letter `ps` prints for this state.
     pub fn letter(self) -> char {
         match self {

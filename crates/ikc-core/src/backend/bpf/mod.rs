@@ -23,8 +23,12 @@ use nix::errno::Errno;
 use crate::command::NsType;
 use crate::error::{Error, Result};
 use crate::ns::{self, NsSource};
-pub use record::{parse_walk, proc_task_name, Record, TaskRecord, TaskRecordBuffer, Walk, WorkerDesc, LEVEL_RECORD_LEN, TASK_RECORD_LEN, TASK_RECORD_VERSION, WALK_END_LEN};
+use crate::netlink::DecodeError;
+pub use record::{frame_walk, parse_walk, proc_task_name, Record, TaskRecord, TaskRecordBuffer, Walk, WorkerDesc, LEVEL_RECORD_LEN, TASK_RECORD_LEN, TASK_RECORD_VERSION, WALK_END_LEN};
 
+/// The room left for each read(): more than the kernel's seq_file buffer (32 KiB),
+/// so each read returns everything one fill of it holds.
+const READ_CHUNK: usize = 64 << 10;
 /// The compiled iterator, with its BTF and CO-RE relocations.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../../../bpf/task_iter.bpf.o");
 /// The program, and its global that makes a walk emit only thread-group leaders
@@ -74,9 +78,28 @@ impl TaskIter {
         let link_id = prog.attach().map_err(|e| not_supported("attach", e))?;
         let link = prog.take_link(link_id).map_err(|e| not_supported("take link", e))?;
         let mut file: File = link.into_file().map_err(|e| not_supported("create iterator", e))?;
-        // Each read() returns at most the kernel's seq_file buffer (32 KiB) of whole records.
-        let mut out = Vec::with_capacity(1 << 20);
-        file.read_to_end(&mut out).map_err(|e| Error::os("read BPF task iterator", io_errno(&e)))?;
+        // Read up to the end record and no further: not to EOF. A read() after
+        // the end restarts the walk past the last tid and returns the tasks forked
+        // since, after the end record (see `frame_walk`).
+        // Zeroed once by the allocator (no fill loop); doubled when a walk outgrows it.
+        let mut out = vec![0u8; 1 << 20];
+        let (mut len, mut framed) = (0, 0);
+        loop {
+            if out.len() - len < READ_CHUNK {
+                out.resize(out.len() * 2, 0);
+            }
+            match file.read(&mut out[len..]) {
+                // EOF before the end record: a damaged walk, which parse_walk reports.
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::os("read BPF task iterator", io_errno(&e))),
+            }
+            if frame_walk(&out[..len], &mut framed).map_err(damaged)? {
+                break;
+            }
+        }
+        out.truncate(len);
         Ok(out)
     }
 
@@ -84,7 +107,7 @@ impl TaskIter {
     /// procfs backend lists them: by tgid, then by tid.
     pub fn read(&mut self, threads: bool) -> Result<Walk> {
         let raw = self.read_raw(threads)?;
-        let mut walk = parse_walk(&raw)?;
+        let mut walk = parse_walk(&raw).map_err(damaged)?;
         // The kernel walks by tid; a thread's tid can fall between other groups'.
         // Sorting keys, not the large records, keeps this a small part of a walk.
         walk.tasks.sort_by_cached_key(|t| (t.base.tgid, t.base.pid));
@@ -97,6 +120,14 @@ fn program(ebpf: &mut Ebpf) -> Result<&mut Iter> {
         .ok_or_else(|| not_supported("object", format!("no program {PROG}")))?
         .try_into()
         .map_err(|e| not_supported(PROG, e))
+}
+
+/// A walk the kernel wrote and this reader cannot frame or parse: ikc's own data
+/// is damaged (a reader and object out of step, or a kernel that broke the
+/// contract), which is `EIO`, not the caller's `EINVAL`.
+fn damaged(e: DecodeError) -> Error {
+    let what = e.0.strip_prefix("BPF task walk: ").unwrap_or(&e.0);
+    Error::os(format!("BPF task walk: {what}"), Errno::EIO)
 }
 
 fn io_errno(e: &std::io::Error) -> Errno {
@@ -142,3 +173,17 @@ pub fn read_all_tasks(threads: bool) -> Result<Walk> {
     iter.read(threads)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_walk_is_eio_not_the_callers_einval() {
+        let err = damaged(parse_walk(&[]).expect_err("no end record"));
+        assert_eq!((err.code(), err.errno()), ("EIO", Errno::EIO as i32));
+        assert_eq!(err.to_string(), "EIO: BPF task walk: no end record (cut short): I/O error");
+        let err = damaged(parse_walk(&[0; 16]).expect_err("version 0"));
+        assert_eq!(err.to_string(), format!("EIO: BPF task walk: ikc_task version 0 (this reader knows {TASK_RECORD_VERSION}): I/O error"));
+    }
+}

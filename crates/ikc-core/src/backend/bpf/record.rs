@@ -28,12 +28,14 @@ const CAP_BSET: Field = 56..64;
 const IDS: usize = 64; // uid euid suid fsuid gid egid sgid fsgid, 4 bytes each
 const COMM: Field = 96..112;
 const WORKER_DESC: Field = 112..128;
+const USER_NS: Field = 128..132; // real_cred->user_ns->ns.inum
+const DUMPABLE_NS: Field = 132..136; // mm->user_ns->ns.inum, or the initial user namespace's
 /// `sizeof(struct ikc_task)`.
-pub const TASK_RECORD_LEN: usize = WORKER_DESC.end;
+pub const TASK_RECORD_LEN: usize = DUMPABLE_NS.end;
 /// `sizeof(struct ikc_level)`: pid, pgid, sid in one deeper namespace.
 pub const LEVEL_RECORD_LEN: usize = 12;
 /// `IKC_TASK_VERSION`: the record layout this reader knows.
-pub const TASK_RECORD_VERSION: u8 = 2;
+pub const TASK_RECORD_VERSION: u8 = 3;
 /// `sizeof(struct ikc_walk_end)`: the record after the last task.
 pub const WALK_END_LEN: usize = 16;
 // `struct ikc_walk_end`: len, version, nlevels (0) as in `ikc_task`, then:
@@ -175,7 +177,14 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
             sgid: id(6),
             fsgid: id(7),
         };
-        let info = TaskInfo { base, creds, dumpable: b[DUMPABLE] != 0, levels, user_ns: 0, dumpable_ns: 0 };
+        let info = TaskInfo {
+            base,
+            creds,
+            dumpable: b[DUMPABLE] != 0,
+            levels,
+            user_ns: get_u32(b, USER_NS).into(),
+            dumpable_ns: get_u32(b, DUMPABLE_NS).into(),
+        };
         let worker = match b[WORKER] {
             0 => None,
             c => Some(WorkerDesc { busy: c == b'+', desc: Comm::from_bytes(until_nul(&b[WORKER_DESC])) }),
@@ -212,6 +221,9 @@ impl Emitable for TaskRecord {
         }
         b[COMM].copy_from_slice(&t.comm.0);
         b[WORKER_DESC].copy_from_slice(&self.worker.map_or([0; 16], |w| w.desc.0));
+        // Namespace inodes are 32 bits in the kernel (ns_common.inum).
+        put_u32(b, USER_NS, self.info.user_ns as u32);
+        put_u32(b, DUMPABLE_NS, self.info.dumpable_ns as u32);
         for g in 1..l.len() {
             let at = TASK_RECORD_LEN + (g - 1) * LEVEL_RECORD_LEN;
             let ids = l.at(g).unwrap_or_default();
@@ -256,6 +268,34 @@ impl Emitable for Record {
                 b[VERSION] = TASK_RECORD_VERSION;
                 put_u64(b, WALK_TASKS, *tasks_visited);
             }
+        }
+    }
+}
+
+/// Frames the records of a walk's output as it arrives: moves `at` past every
+/// whole record from `at` on and says whether the last one is the walk's end.
+/// The reader must stop there: a read() after the end restarts the walk where
+/// it left off (`task_seq_start()`), and the kernel then emits tasks forked
+/// since (with higher tids) but, its end callback done (`done_stop`), no second
+/// end record. Only the header is looked at; `parse_walk` checks the rest.
+pub fn frame_walk(bytes: &[u8], at: &mut usize) -> Result<bool, DecodeError> {
+    loop {
+        let rest = bytes.get(*at..).unwrap_or_default();
+        let (Some(&version), Some(&levels)) = (rest.get(VERSION), rest.get(NLEVELS)) else { return Ok(false) };
+        if version != TASK_RECORD_VERSION {
+            return Err(DecodeError(format!("ikc_task version {version} (this reader knows {TASK_RECORD_VERSION})")));
+        }
+        let len = match levels as usize {
+            0 => WALK_END_LEN,
+            n if n > MAX_LEVELS => return Err(DecodeError(format!("ikc_task: {n} pid-namespace levels"))),
+            n => TASK_RECORD_LEN + (n - 1) * LEVEL_RECORD_LEN,
+        };
+        if rest.len() < len {
+            return Ok(false);
+        }
+        *at += len;
+        if levels == 0 {
+            return Ok(true);
         }
     }
 }
@@ -320,8 +360,8 @@ mod tests {
                 },
                 dumpable: false,
                 levels,
-                user_ns: 0,
-                dumpable_ns: 0,
+                user_ns: 0xF000_0123,
+                dumpable_ns: 0xEFFF_FFFD,
             },
             kernel_thread: false,
             worker: Some(WorkerDesc { busy: true, desc: Comm::from_bytes(b"events") }),
@@ -330,7 +370,7 @@ mod tests {
 
     fn sample_bytes() -> Vec<u8> {
         let mut v = Vec::new();
-        v.extend_from_slice(&140u16.to_ne_bytes()); // len = 128 + one level
+        v.extend_from_slice(&148u16.to_ne_bytes()); // len = 136 + one level
         v.push(TASK_RECORD_VERSION); // version
         v.push(2); // nlevels
         for id in [4320u32, 4321, 1, 99, 4000, 4300] {
@@ -348,6 +388,8 @@ mod tests {
         }
         v.extend_from_slice(b"sleep\0\0\0\0\0\0\0\0\0\0\0"); // comm[16]
         v.extend_from_slice(b"events\0\0\0\0\0\0\0\0\0\0"); // worker_desc[16]
+        v.extend_from_slice(&0xF000_0123u32.to_ne_bytes()); // user_ns
+        v.extend_from_slice(&0xEFFF_FFFDu32.to_ne_bytes()); // dumpable_ns
         for id in [7u32, 1, 0] {
             v.extend_from_slice(&id.to_ne_bytes()); // level 1: pid pgid sid
         }
@@ -365,8 +407,24 @@ mod tests {
     fn parse_record() {
         let bytes = sample_bytes();
         let buf = TaskRecordBuffer::new_checked(&bytes[..]).expect("valid");
-        assert_eq!(buf.record_len(), 140);
+        assert_eq!(buf.record_len(), 148);
         assert_eq!(TaskRecord::parse(&buf).expect("parses"), sample());
+    }
+
+    #[test]
+    fn namespace_inodes_follow_the_worker_description() {
+        let bytes = sample_bytes();
+        assert_eq!(bytes[128..132], 0xF000_0123u32.to_ne_bytes(), "user_ns");
+        assert_eq!(bytes[132..136], 0xEFFF_FFFDu32.to_ne_bytes(), "dumpable_ns");
+        let mut other = bytes.clone();
+        other[132..136].copy_from_slice(&4_026_532_000u32.to_ne_bytes());
+        let t = TaskRecord::parse(&TaskRecordBuffer::new_checked(&other[..]).expect("valid")).expect("parses");
+        assert_eq!((t.info.user_ns, t.info.dumpable_ns), (0xF000_0123, 4_026_532_000));
+        assert_eq!((t.info.dumpable, t.kernel_thread), (false, false));
+        other[DUMPABLE] = 1;
+        other[KTHREAD] = 1;
+        let t = TaskRecord::parse(&TaskRecordBuffer::new_checked(&other[..]).expect("valid")).expect("parses");
+        assert_eq!((t.info.dumpable, t.kernel_thread), (true, true));
     }
 
     fn walk_end(tasks_visited: u64) -> Vec<u8> {
@@ -414,6 +472,45 @@ mod tests {
         let mut lying = good;
         lying[LEN.start] = 128;
         assert!(parse_walk(&lying).is_err(), "len disagrees with nlevels");
+    }
+
+    #[test]
+    fn a_walk_is_framed_as_it_arrives_and_ends_at_its_end_record() {
+        let mut second = sample();
+        second.info.levels = NsLevels::from_iter([LevelIds { pid: 4321, pgid: 4300, sid: 4000 }]);
+        let mut walk = sample_bytes(); // 148 bytes: one level below the root
+        second.emit_to_vec(&mut walk); // 136
+        walk.extend(walk_end(2)); // 16
+        // Every way the kernel's reads could split it: framed up to the last
+        // whole record, and ended only once the end record is all there.
+        for cut in 0..=walk.len() {
+            let mut at = 0;
+            let ended = frame_walk(&walk[..cut], &mut at).expect("valid so far");
+            let whole = [0, 148, 284, 300].into_iter().filter(|&b| b <= cut).max().unwrap_or(0);
+            assert_eq!((at, ended), (whole, cut == walk.len()), "cut at {cut}");
+            // Framing on from there once the rest arrives ends at the end record too.
+            assert!(ended || frame_walk(&walk, &mut at) == Ok(true), "cut at {cut}");
+            assert_eq!(at, walk.len());
+        }
+        // What follows the end record is not framed: the reader stops there.
+        let mut after = walk.clone();
+        after.extend(sample_bytes());
+        let mut at = 0;
+        assert_eq!(frame_walk(&after, &mut at), Ok(true));
+        assert_eq!(at, walk.len());
+    }
+
+    #[test]
+    fn damaged_headers_stop_the_framing() {
+        let mut version = sample_bytes();
+        version[VERSION] = TASK_RECORD_VERSION + 1;
+        assert!(frame_walk(&version, &mut 0).is_err(), "unknown version");
+        let mut too_deep = sample_bytes();
+        too_deep[NLEVELS] = 34;
+        assert!(frame_walk(&too_deep, &mut 0).is_err(), "deeper than MAX_PID_NS_LEVEL");
+        let mut at = 0;
+        assert_eq!(frame_walk(&sample_bytes()[..3], &mut at), Ok(false), "a header not yet whole");
+        assert_eq!(at, 0);
     }
 
     #[test]

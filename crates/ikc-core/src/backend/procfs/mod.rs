@@ -233,6 +233,11 @@ impl ProcFs {
         if status.pid != tid || tgid.is_some_and(|t| t != status.tgid) {
             return Ok(None); // the id was reused between the listing and the read
         }
+        // A task released while its status was printed: `Pid:` names the file's
+        // pid, but NSpid (and PPid, NSpgid, NSsid) read 0 once the task's pid is gone.
+        if status.levels.at(0).is_some_and(|own| own.pid != tid) {
+            return Ok(None);
+        }
         let tgid = status.tgid;
         // NSpgid/NSsid give the process group and session; kernels without pid
         // namespaces print no NS lines, so those come from `stat` there.
