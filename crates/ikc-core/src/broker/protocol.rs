@@ -175,6 +175,28 @@ impl Reply {
         let text = msg.get(REPLY_HEADER_LEN..REPLY_HEADER_LEN.saturating_add(len)).ok_or_else(|| DecodeError("reply message truncated".into()))?;
         Ok(Reply { kind, result: get_u32(msg, A_RESULT) as i32, message: String::from_utf8_lossy(text).into_owned() })
     }
+
+    /// What a client makes of the first reply on a connection: `Ok` for a
+    /// hello, the broker's error for a refusal (`-EAGAIN`: too many clients),
+    /// `EPROTO` for anything else.
+    pub fn into_hello(self) -> Result<()> {
+        match (self.kind, self.result) {
+            (ReplyKind::Hello, _) => Ok(()),
+            (_, r) if r < 0 => Err(Error::Broker { errno: -r, message: self.message }),
+            _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: broker did not say hello".into() }),
+        }
+    }
+
+    /// What a client makes of the reply to a request and the fd that came with
+    /// it: the response fd for a success, the broker's error for `-errno`,
+    /// `EPROTO` for anything else (generic over the fd so it is testable without one).
+    pub fn into_response<F>(self, fd: Option<F>) -> Result<F> {
+        match (self.kind, self.result, fd) {
+            (ReplyKind::Result, 0, Some(fd)) => Ok(fd),
+            (ReplyKind::Result, r, _) if r < 0 => Err(Error::Broker { errno: -r, message: self.message }),
+            _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: malformed broker reply".into() }),
+        }
+    }
 }
 
 impl Emitable for Reply {
