@@ -8,10 +8,10 @@
 use ikc_core::broker::protocol::{NsKind, Reply, ReplyKind, RequestHeader, MAX_REPLY_MESSAGE, MAX_REQUEST_MESSAGE, REPLY_HEADER_LEN};
 use ikc_core::command::{self, Command};
 use ikc_core::net::{
-    encode_inet, encode_unix, AddrDumpRequest, LinkDumpRequest, SockDiagBody, SockDiagRequest, DUMP_FLAGS, RTM_GETADDR, RTM_GETLINK,
+    encode_inet, encode_unix, AddrDumpRequest, DumpCollector, MAX_RESPONSE_LEN, LinkDumpRequest, SockDiagBody, SockDiagRequest, DUMP_FLAGS, RTM_GETADDR, RTM_GETLINK,
     SOCK_DIAG_BY_FAMILY,
 };
-use ikc_core::netlink::{emit_attribute, emit_done, Emitable, NetlinkHeader, NlaIterator};
+use ikc_core::netlink::{align4, emit_attribute, emit_done, Emitable, NetlinkHeader, NetlinkHeaderBuffer, NlaIterator, NLMSG_DONE};
 use ikc_core::task_diag::{
     parse_response, Comm, ShowFlags, Strategy, TaskAttribute, TaskBase, TaskCreds, TaskDiagMessage, TaskDiagRequest, TASK_DIAG_PID_LEN,
 };
@@ -57,8 +57,8 @@ pub fn task_diag_request(data: &[u8]) {
     assert_eq!(encoded.as_ref(), Ok(&message), "the binding's encoder agrees");
 }
 
-/// The netlink codec: `NetlinkHeader::parse_request`, the attribute iterator
-/// and `task_diag::parse_response`, each on the same bytes. What is read is
+/// The netlink codec: `NetlinkHeader::parse_request`, the attribute iterator,
+/// the dump collector and `task_diag::parse_response`, each on the same bytes. What is read is
 /// emitted again and must read back the same.
 pub fn netlink_codec(data: &[u8]) {
     if let Ok((header, payload)) = NetlinkHeader::parse_request(data) {
@@ -82,6 +82,25 @@ pub fn netlink_codec(data: &[u8]) {
         .map(|nla| nla.map(|n| (n.kind(), n.value().to_vec())).expect("re-emitted attributes are valid"))
         .collect();
     assert_eq!(again, attrs, "attributes re-emit to attributes that read the same");
+
+    // The collector of a network dump, fed the bytes as one datagram for the
+    // sequence of the first message: it keeps a prefix of them, and a finished
+    // dump ends at an NLMSG_DONE.
+    if let Some(seq) = data.get(8..12) {
+        let mut collector = DumpCollector::new(u32::from_ne_bytes([seq[0], seq[1], seq[2], seq[3]]), MAX_RESPONSE_LEN);
+        if collector.push(data).is_ok() {
+            if let Ok(kept) = collector.finish() {
+                assert!(data.starts_with(&kept), "the collector keeps the bytes as sent");
+                let (mut rest, mut last) = (&kept[..], None);
+                while !rest.is_empty() {
+                    let msg = NetlinkHeaderBuffer::new_checked(rest).expect("kept messages are well formed");
+                    last = Some(msg.message_type());
+                    rest = &rest[align4(msg.length() as usize).min(rest.len())..];
+                }
+                assert_eq!(last, Some(NLMSG_DONE), "a finished dump ends at NLMSG_DONE");
+            }
+        }
+    }
 
     if let Ok(tasks) = parse_response(data) {
         let mut out = Vec::new();
