@@ -18,6 +18,19 @@ const vitest = spawnSync('npx', ['vitest', 'run', 'test/security', ...process.ar
   env: { ...process.env, IKC_SECURITY_FULL: '1', IKC_SECURITY_LOG: logPath },
 });
 
+// --- fuzzing (fuzz/run.sh): each target for IKC_FUZZ_SECONDS (default 30) adds
+// a row and a figure to the same log; a crash fails the suite. Skipped without cargo.
+const hasCargo = spawnSync('sh', ['-c', 'command -v cargo'], { stdio: 'ignore' }).status === 0;
+const fuzz = hasCargo
+  ? spawnSync('bash', ['fuzz/run.sh', process.env.IKC_FUZZ_SECONDS || '30'], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, IKC_SECURITY_LOG: logPath },
+    })
+  : null;
+if (!hasCargo) console.log('fuzz: skipped, cargo is not on PATH');
+// --- end of fuzzing
+
 const entries = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
 rmSync(dir, { recursive: true, force: true });
 const rows = entries.filter((e) => e.kind === 'row');
@@ -41,4 +54,6 @@ if (figures.length) {
 const failed = rows.filter((r) => !r.pass).length;
 console.log(`\nsecurity: ${rows.length - failed} passed, ${failed} failed`);
 if (vitest.status !== 0) console.log(`vitest exited with ${vitest.status}: some test did not pass or did not finish`);
-process.exit(failed > 0 || vitest.status !== 0 ? 1 : 0);
+const fuzzFailed = fuzz !== null && fuzz.status !== 0;
+if (fuzzFailed) console.log(`fuzz/run.sh exited with ${fuzz.status}: a target crashed or did not build`);
+process.exit(failed > 0 || vitest.status !== 0 || fuzzFailed ? 1 : 0);

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 
-use super::protocol::{NsKind, Reply, ReplyKind, RequestHeader, MAX_REQUEST_MESSAGE, MAX_REPLY_MESSAGE, REPLY_HEADER_LEN};
+use super::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE, MAX_REPLY_MESSAGE, REPLY_HEADER_LEN};
 use super::transport;
 use crate::error::{Error, Result};
 use crate::ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
@@ -29,12 +29,8 @@ impl Client {
         let addr = UnixAddr::new(path).map_err(|e| Error::os(format!("broker path {}", path.display()), e))?;
         use std::os::fd::AsRawFd;
         connect(sock.as_raw_fd(), &addr).map_err(|e| Error::os(format!("connect {}", path.display()), e))?;
-        let hello = receive_reply(&sock)?;
-        match (hello.0.kind, hello.0.result) {
-            (ReplyKind::Hello, _) => Ok(Client { sock, in_flight: Default::default() }),
-            (_, r) if r < 0 => Err(Error::Broker { errno: -r, message: hello.0.message }),
-            _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: broker did not say hello".into() }),
-        }
+        receive_reply(&sock)?.0.into_hello()?;
+        Ok(Client { sock, in_flight: Default::default() })
     }
 
     /// Wraps a connection made earlier (for example one a sandbox inherited);
@@ -69,11 +65,7 @@ impl Client {
         let _turn = self.in_flight.lock().map_err(|_| Error::invalid("broker connection poisoned by a panic"))?;
         transport::send(&self.sock, &message, dup.as_ref())?;
         let (reply, fd) = receive_reply(&self.sock)?;
-        match (reply.kind, reply.result, fd) {
-            (ReplyKind::Result, 0, Some(fd)) => Ok(fd),
-            (ReplyKind::Result, r, _) if r < 0 => Err(Error::Broker { errno: -r, message: reply.message }),
-            _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: malformed broker reply".into() }),
-        }
+        reply.into_response(fd)
     }
 }
 

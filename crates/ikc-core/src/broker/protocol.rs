@@ -31,6 +31,8 @@ const A_MESSAGE_LEN: Field = 12..16;
 pub const REPLY_HEADER_LEN: usize = A_MESSAGE_LEN.end;
 /// Error texts are cut to this length.
 pub const MAX_REPLY_MESSAGE: usize = 1024;
+/// The largest errno Linux has room for (`include/linux/err.h`).
+const MAX_ERRNO: i32 = 4095;
 
 fn get_u16(b: &[u8], f: Field) -> u16 {
     u16::from_ne_bytes([b[f.start], b[f.start + 1]])
@@ -175,6 +177,41 @@ impl Reply {
         let text = msg.get(REPLY_HEADER_LEN..REPLY_HEADER_LEN.saturating_add(len)).ok_or_else(|| DecodeError("reply message truncated".into()))?;
         Ok(Reply { kind, result: get_u32(msg, A_RESULT) as i32, message: String::from_utf8_lossy(text).into_owned() })
     }
+
+    /// What a client makes of the first reply on a connection: `Ok` for a
+    /// hello, the broker's error for a refusal (`-EAGAIN`: too many clients),
+    /// `EPROTO` for anything else.
+    pub fn into_hello(self) -> Result<()> {
+        match (self.kind, self.result) {
+            (ReplyKind::Hello, _) => Ok(()),
+            (_, r) if r < 0 => Err(self.refusal()),
+            _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: broker did not say hello".into() }),
+        }
+    }
+
+    /// What a client makes of the reply to a request and the fd that came with
+    /// it: the response fd for a success, the broker's error for `-errno`,
+    /// `EPROTO` for anything else (generic over the fd so it is testable without one).
+    pub fn into_response<F>(self, fd: Option<F>) -> Result<F> {
+        match (self.kind, self.result, fd) {
+            (ReplyKind::Result, 0, Some(fd)) => Ok(fd),
+            (ReplyKind::Result, r, _) if r < 0 => Err(self.refusal()),
+            _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: malformed broker reply".into() }),
+        }
+    }
+
+    /// The error a negative result stands for. Only `-MAX_ERRNO..=-1` is an
+    /// errno; any other result (`i32::MIN`, whose negation overflows, or
+    /// -262147) is a broken broker: `EPROTO`, never a made-up errno.
+    fn refusal(self) -> Error {
+        match self.result.checked_neg() {
+            Some(errno) if (1..=MAX_ERRNO).contains(&errno) => Error::Broker { errno, message: self.message },
+            _ => Error::Broker {
+                errno: nix::errno::Errno::EPROTO as i32,
+                message: format!("EPROTO: broker answered {}, which is not -errno", self.result),
+            },
+        }
+    }
 }
 
 impl Emitable for Reply {
@@ -254,5 +291,20 @@ mod tests {
         assert_eq!(out, expect);
         assert_eq!(Reply::parse(&out).expect("valid"), r);
         assert!(Reply::parse(&out[..REPLY_HEADER_LEN + 2]).is_err());
+    }
+
+    #[test]
+    fn a_result_that_is_no_errno_is_eproto() {
+        // fuzz/regressions/broker_reply/: i32::MIN overflowed the negation; -262147 became errno 262147.
+        for result in [i32::MIN, -262147, -4096] {
+            let r = Reply { kind: ReplyKind::Result, result, message: "x".into() };
+            assert_eq!(r.clone().into_hello().unwrap_err().code(), "EPROTO", "hello, result {result}");
+            assert_eq!(r.into_response(Some(())).unwrap_err().code(), "EPROTO", "result {result}");
+        }
+        let r = Reply { kind: ReplyKind::Result, result: -4095, message: "x".into() };
+        assert_eq!(r.into_response(Some(())).unwrap_err().errno(), 4095);
+        assert_eq!(Reply::error(&Error::NoSuchProcess(1)).into_response(Some(())).unwrap_err().code(), "ESRCH");
+        assert_eq!(Reply::ok().into_response(Some(7)), Ok(7));
+        assert!(Reply::hello().into_hello().is_ok());
     }
 }

@@ -1,0 +1,3 @@
+#![no_main]
+// See ikc_fuzz::broker_request for what is checked.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ikc_fuzz::broker_request(data));
