@@ -4,6 +4,7 @@
 //! - `ns`: namespace handles and the `CURRENT_*` / `GLOBAL` sentinels
 //! - `net`: network-namespace commands (SOCK_DIAG, LINK_DUMP, ADDR_DUMP)
 //! - `netlink`: message and attribute codec (checked buffers, emit/parse)
+//! - `task`: the task records (ids, state, credentials, namespace levels), plain data
 //! - `task_diag`: the task_diag request, attribute groups, messages and dump
 //! - `visibility`: the hidepid=2 / ptrace-read rule, as a pure function
 //! - `userns`: the user-namespace tree that rule walks, learned from the kernel
@@ -23,6 +24,7 @@ pub mod netlink;
 pub mod ns;
 pub mod response;
 pub mod sandbox;
+pub mod task;
 pub mod task_diag;
 pub mod userns;
 pub mod visibility;

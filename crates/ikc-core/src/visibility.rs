@@ -9,7 +9,7 @@
 //! kernel credentials. In-process, the issuing thread asks the kernel itself
 //! (see `Judge`), so the kernel's own check is the answer.
 
-use crate::task_diag::TaskInfo;
+use crate::task::TaskInfo;
 
 /// `CAP_SYS_PTRACE`'s bit number.
 pub const CAP_SYS_PTRACE: u32 = 19;
@@ -102,6 +102,38 @@ pub fn capable_in(viewer: &Viewer, target_ns: u64, cap: u32, users: &mut dyn Use
     false
 }
 
+/// What the rule reads of a task, and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// Its thread group: a viewer's own is always visible.
+    pub tgid: u32,
+    /// Real, effective and saved uid (kernel ids).
+    pub uids: [u32; 3],
+    /// Real, effective and saved gid.
+    pub gids: [u32; 3],
+    pub cap_permitted: u64,
+    /// As `TaskInfo::dumpable`.
+    pub dumpable: bool,
+    /// As `TaskInfo::user_ns` and `TaskInfo::dumpable_ns` (0: not read).
+    pub user_ns: u64,
+    pub dumpable_ns: u64,
+}
+
+impl From<&TaskInfo> for Target {
+    fn from(t: &TaskInfo) -> Target {
+        let c = &t.creds;
+        Target {
+            tgid: t.base.tgid,
+            uids: [c.uid, c.euid, c.suid],
+            gids: [c.gid, c.egid, c.sgid],
+            cap_permitted: c.cap_permitted,
+            dumpable: t.dumpable,
+            user_ns: t.user_ns,
+            dumpable_ns: t.dumpable_ns,
+        }
+    }
+}
+
 /// The kernel's answer, in the kernel's order:
 /// 1. the caller's own thread group is always readable;
 /// 2. otherwise the caller's fsuid must equal the task's real, effective and saved
@@ -115,20 +147,15 @@ pub fn capable_in(viewer: &Viewer, target_ns: u64, cap: u32, users: &mut dyn Use
 ///
 /// A task whose `user_ns` is 0 was read for a viewer that sees everything; it
 /// is taken to be in the initial namespace.
-pub fn may_read(viewer: &Viewer, task: &TaskInfo, users: &mut dyn UserNsLookup) -> bool {
-    if task.base.tgid == viewer.tgid {
+pub fn may_read(viewer: &Viewer, task: impl Into<Target>, users: &mut dyn UserNsLookup) -> bool {
+    let task: Target = task.into();
+    if task.tgid == viewer.tgid {
         return true;
     }
     let task_ns = if task.user_ns == 0 { INIT_USER_NS } else { task.user_ns };
     let mut ptrace_over_task = None;
     let mut ptrace = |users: &mut dyn UserNsLookup| *ptrace_over_task.get_or_insert_with(|| capable_in(viewer, task_ns, CAP_SYS_PTRACE, users));
-    let c = &task.creds;
-    let ids_match = viewer.fsuid == c.uid
-        && viewer.fsuid == c.euid
-        && viewer.fsuid == c.suid
-        && viewer.fsgid == c.gid
-        && viewer.fsgid == c.egid
-        && viewer.fsgid == c.sgid;
+    let ids_match = task.uids.iter().all(|&id| id == viewer.fsuid) && task.gids.iter().all(|&id| id == viewer.fsgid);
     if !ids_match && !ptrace(users) {
         return false;
     }
@@ -138,7 +165,7 @@ pub fn may_read(viewer: &Viewer, task: &TaskInfo, users: &mut dyn UserNsLookup) 
             return false;
         }
     }
-    let caps_subset = viewer.user_ns == task_ns && c.cap_permitted & !viewer.cap_effective == 0;
+    let caps_subset = viewer.user_ns == task_ns && task.cap_permitted & !viewer.cap_effective == 0;
     caps_subset || ptrace(users)
 }
 
@@ -156,7 +183,7 @@ pub enum Judge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task_diag::{TaskBase, TaskCreds};
+    use crate::task::{TaskBase, TaskCreds};
     use std::collections::HashMap;
 
     const ALL_CAPS: u64 = 0x1ff_ffff_ffff;

@@ -208,7 +208,7 @@ fn as_procfs_fills(b: &TaskInfo, p: &TaskInfo) -> TaskInfo {
 /// The response the dump writes for these records, as `viewer` may see them.
 fn response(tasks: &[TaskInfo], viewer: &Viewer, req: &TaskDiagRequest) -> Vec<u8> {
     let mut out = Vec::new();
-    for t in tasks.iter().filter(|t| may_read(viewer, t, &mut UserNsTree::default())) {
+    for t in tasks.iter().filter(|t| may_read(viewer, *t, &mut UserNsTree::default())) {
         let mut msg = TaskDiagMessage { pid: t.base.pid, tgid: t.base.tgid, ..Default::default() };
         msg.attributes = vec![TaskAttribute::Base(t.base), TaskAttribute::Creds(t.creds)];
         msg.emit_message(req.sequence, &mut out);

@@ -9,7 +9,7 @@ pub mod bpf;
 pub mod procfs;
 
 use crate::error::{Error, Result};
-use crate::task_diag::TaskInfo;
+use crate::task::TaskInfo;
 use procfs::ProcFs;
 
 /// A caller's choice (`issue_kernel_command` flags), or what `Auto` resolved to.

@@ -2,6 +2,7 @@
 
 use crate::netlink::{DecodeError, Emitable, Parseable};
 use crate::netlink::{check_len, get_u32, put_u32, Field};
+use crate::task::{Comm, TaskBase};
 
 const TGID: Field = 0..4;
 const PID: Field = 4..8;
@@ -13,52 +14,6 @@ const STATE: usize = 24;
 const COMM: Field = 25..41;
 /// `sizeof(struct task_diag_base)`: 41 bytes of fields, padded to 4-byte alignment.
 pub const TASK_DIAG_BASE_LEN: usize = 44;
-
-/// `TASK_DIAG_COMM_LEN` bytes of the kernel's `comm`, NUL-padded (not always UTF-8).
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Comm(pub [u8; 16]);
-
-impl Comm {
-    /// Takes at most 15 bytes, so the field always ends with a NUL as `get_task_comm` leaves it.
-    pub fn from_bytes(bytes: &[u8]) -> Comm {
-        let mut c = [0u8; 16];
-        let n = bytes.len().min(15);
-        c[..n].copy_from_slice(&bytes[..n]);
-        Comm(c)
-    }
-    /// The bytes before the first NUL.
-    pub fn as_bytes(&self) -> &[u8] {
-        let end = self.0.iter().position(|&b| b == 0).unwrap_or(16);
-        &self.0[..end]
-    }
-    pub fn to_string_lossy(&self) -> String {
-        String::from_utf8_lossy(self.as_bytes()).into_owned()
-    }
-}
-
-impl std::fmt::Debug for Comm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.to_string_lossy())
-    }
-}
-
-/// The owned form of `struct task_diag_base`. Pids are in the numbering of the
-/// pid namespace the command was issued for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(export, rename_all = "camelCase"))]
-pub struct TaskBase {
-    pub tgid: u32,
-    pub pid: u32,
-    pub ppid: u32,
-    /// Pid of the tracer (`ptrace` parent), 0 if not traced.
-    pub tpid: u32,
-    pub sid: u32,
-    pub pgid: u32,
-    /// A `TaskState` number.
-    pub state: u8,
-    #[cfg_attr(test, ts(type = "string"))]
-    pub comm: Comm,
-}
 
 /// A checked view of a `task_diag_base` payload.
 pub struct TaskBaseBuffer<T> {
@@ -147,12 +102,5 @@ mod tests {
     #[test]
     fn short_base_is_refused() {
         assert!(TaskBaseBuffer::new_checked(&sample_bytes()[..40]).is_err());
-    }
-
-    #[test]
-    fn comm_keeps_a_trailing_nul() {
-        let c = Comm::from_bytes(b"0123456789abcdefXYZ");
-        assert_eq!(c.as_bytes(), b"0123456789abcde");
-        assert_eq!(c.0[15], 0);
     }
 }

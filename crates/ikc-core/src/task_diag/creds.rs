@@ -3,6 +3,7 @@
 
 use crate::netlink::{check_len, get_u32, put_u32, Field};
 use crate::netlink::{DecodeError, Emitable, Parseable};
+use crate::task::TaskCreds;
 
 const CAP_INHERITABLE: usize = 0;
 const CAP_PERMITTED: usize = 8;
@@ -18,24 +19,6 @@ const SGID: Field = 56..60;
 const FSGID: Field = 60..64;
 /// `sizeof(struct task_diag_creds)`.
 pub const TASK_DIAG_CREDS_LEN: usize = FSGID.end;
-
-/// The owned form of `struct task_diag_creds`; capability sets as 64-bit masks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(export, rename_all = "camelCase"))]
-pub struct TaskCreds {
-    pub cap_inheritable: u64,
-    pub cap_permitted: u64,
-    pub cap_effective: u64,
-    pub cap_bset: u64,
-    pub uid: u32,
-    pub euid: u32,
-    pub suid: u32,
-    pub fsuid: u32,
-    pub gid: u32,
-    pub egid: u32,
-    pub sgid: u32,
-    pub fsgid: u32,
-}
 
 /// A checked view of a `task_diag_creds` payload.
 pub struct TaskCredsBuffer<T> {

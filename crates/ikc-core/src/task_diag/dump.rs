@@ -3,14 +3,15 @@
 //! per task followed by `NLMSG_DONE`.
 
 use super::message::message_len;
-use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo};
+use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest};
 use crate::backend::procfs::ProcFs;
 use crate::backend::Backend;
 use crate::backend::procfs::NsLink;
 use crate::error::{Error, Result};
 use crate::netlink::emit_done;
+use crate::task::TaskInfo;
 use crate::userns::UserNsTree;
-use crate::visibility::{may_read, Judge, Viewer};
+use crate::visibility::{may_read, Judge, Target, Viewer};
 
 /// Whose eyes a dump sees with: a task is shown only if every viewer may see
 /// it (a broker's client is judged as it is now and as it was when it
@@ -48,8 +49,8 @@ impl Access<'_> {
                         self.users.learn(fd)?;
                     }
                 }
-                let users = &mut *self.users;
-                Ok(self.viewers.iter().all(|v| may_read(v, task, users)))
+                let (users, target) = (&mut *self.users, Target::from(&*task));
+                Ok(self.viewers.iter().all(|v| may_read(v, target, users)))
             }
         }
     }

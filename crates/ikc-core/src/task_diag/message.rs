@@ -2,9 +2,10 @@
 //! `NLM_F_MULTI`), `struct task_diag_msg { u32 pid, tgid, flags; }`, then one
 //! attribute per group asked for. Also the reader of a whole response stream.
 
-use super::{TaskBase, TaskBaseBuffer, TaskCreds, TaskCredsBuffer, TASK_DIAG_BASE_LEN, TASK_DIAG_CREDS_LEN};
+use super::{TaskBaseBuffer, TaskCredsBuffer, TASK_DIAG_BASE_LEN, TASK_DIAG_CREDS_LEN};
 use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED};
 use crate::netlink::{align4, check_len, emit_attribute, get_u32, put_u32, DecodeError, Emitable, Field, Parseable};
+use crate::task::{TaskBase, TaskCreds};
 use crate::netlink::{NetlinkHeader, NetlinkHeaderBuffer, NlaIterator, NLMSG_DONE, NLMSG_ERROR, NLMSG_HEADER_LEN, NLM_F_MULTI, NLA_HEADER_LEN};
 
 const PID: Field = 0..4;
@@ -123,7 +124,7 @@ pub fn message_len(base: bool, creds: bool) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Comm;
+    use crate::task::Comm;
     use super::*;
     use crate::netlink::emit_done;
 

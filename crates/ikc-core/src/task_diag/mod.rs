@@ -9,12 +9,14 @@ mod message;
 mod request;
 mod scope;
 
-pub use base::{Comm, TaskBase, TaskBaseBuffer, TASK_DIAG_BASE_LEN};
-pub use creds::{TaskCreds, TaskCredsBuffer, TASK_DIAG_CREDS_LEN};
+pub use base::{TaskBaseBuffer, TASK_DIAG_BASE_LEN};
+pub use creds::{TaskCredsBuffer, TASK_DIAG_CREDS_LEN};
 pub use dump::{dump, Access};
 pub use message::{parse_response, TaskAttribute, TaskDiagMessage, TASK_DIAG_MSG_LEN};
 pub use request::{ShowFlags, Strategy, TaskDiagRequest, TASK_DIAG_PID_LEN};
 pub use scope::PidScope;
+// The task records live in `crate::task`; these paths keep working.
+pub use crate::task::{Comm, TaskBase, TaskCreds, TaskInfo, TaskState};
 
 /// `nlmsg_type` of requests and of each per-task message.
 pub const TASK_DIAG_CMD_GET: u16 = 0xd101;
@@ -29,75 +31,3 @@ pub const TASK_DIAG_CRED: u16 = 1;
 pub const TASK_DIAG_VMA: u16 = 2;
 pub const TASK_DIAG_VMA_STAT: u16 = 3;
 pub const TASK_DIAG_STAT: u16 = 4;
-
-/// `task_diag_base.state`, numbered as the uapi header numbers them.
-/// `Idle` (7) is an ikc addition for kernels that report `I` (TASK_IDLE),
-/// which the 2016 header predates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum TaskState {
-    Running = 0,
-    Interruptible = 1,
-    Uninterruptible = 2,
-    Stopped = 3,
-    TraceStop = 4,
-    Dead = 5,
-    Zombie = 6,
-    Idle = 7,
-}
-
-impl TaskState {
-    /// Maps the state letter of `/proc/PID/stat` (as `fs/proc/array.c` prints it).
-    pub fn from_proc_letter(c: u8) -> Option<TaskState> {
-        Some(match c {
-            b'R' => TaskState::Running,
-            b'S' => TaskState::Interruptible,
-            b'D' => TaskState::Uninterruptible,
-            b'T' => TaskState::Stopped,
-            b't' => TaskState::TraceStop,
-            b'X' | b'x' => TaskState::Dead,
-            b'Z' => TaskState::Zombie,
-            b'I' => TaskState::Idle,
-            // 'P' (parked), 'W', 'K' only appear on old kernels; they were
-            // uninterruptible sleeps in all but name.
-            b'P' | b'W' | b'K' => TaskState::Uninterruptible,
-            _ => return None,
-        })
-    }
-
-    /// The letter `ps` prints for this state.
-    pub fn letter(self) -> char {
-        match self {
-            TaskState::Running => 'R',
-            TaskState::Interruptible => 'S',
-            TaskState::Uninterruptible => 'D',
-            TaskState::Stopped => 'T',
-            TaskState::TraceStop => 't',
-            TaskState::Dead => 'X',
-            TaskState::Zombie => 'Z',
-            TaskState::Idle => 'I',
-        }
-    }
-}
-
-/// Everything the procfs backend learns about one task: what the attribute
-/// groups report, plus what the visibility rule needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskInfo {
-    pub base: TaskBase,
-    pub creds: TaskCreds,
-    /// Dumpability as the kernel's ptrace-read rule reads it (`task_still_dumpable`):
-    /// `get_dumpable(mm) == SUID_DUMP_USER` for a task with an mm; for one without
-    /// (exited, or a kernel thread) the dumpability it had when it dropped its mm
-    /// (`task->user_dumpable`, never set for kernel threads).
-    pub dumpable: bool,
-    /// The task's ids in each pid namespace below procfs's (for namespace scoping).
-    pub levels: crate::backend::procfs::NsLevels,
-    /// Inode of the user namespace of the task's credentials (`cred->user_ns`);
-    /// 0 when the backend was not asked for it (a viewer with `CAP_SYS_PTRACE` in
-    /// the initial user namespace, for whom it changes nothing).
-    pub user_ns: u64,
-    /// Inode of the user namespace whose `CAP_SYS_PTRACE` overrides non-dumpability:
-    /// `mm->user_ns`, or the initial user namespace for a task without an mm; 0 as for `user_ns`.
-    pub dumpable_ns: u64,
-}

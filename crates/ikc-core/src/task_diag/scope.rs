@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 
-use super::TaskInfo;
 use crate::backend::procfs::ProcFs;
 use crate::error::{Error, Result};
 use crate::ns::{self, NsId};
+use crate::task::{TaskBase, TaskInfo};
 
 pub struct PidScope {
     /// Levels between procfs's namespace and the target; 0 = the same namespace.
@@ -144,7 +144,7 @@ impl PidScope {
 /// A record carrying only the ids `contains` looks at.
 fn probe_task(tgid: u32, pid: u32) -> TaskInfo {
     TaskInfo {
-        base: super::TaskBase { tgid, pid, ..Default::default() },
+        base: TaskBase { tgid, pid, ..Default::default() },
         creds: Default::default(),
         dumpable: true,
         levels: Default::default(),

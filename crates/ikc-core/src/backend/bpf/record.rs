@@ -3,9 +3,8 @@
 //! `struct ikc_walk_end`. A checked buffer type, the owned forms with emit/parse
 //! twins, and the conversion to `TaskInfo`.
 
-use crate::backend::procfs::{LevelIds, NsLevels, MAX_LEVELS};
 use crate::netlink::{check_len, get_u32, get_u64, put_u32, put_u64, DecodeError, Emitable, Field, Parseable};
-use crate::task_diag::{Comm, TaskBase, TaskCreds, TaskInfo, TaskState};
+use crate::task::{Comm, LevelIds, NsLevels, TaskBase, TaskCreds, TaskInfo, TaskState, MAX_LEVELS};
 
 // `struct ikc_task` (task_iter.bpf.c), native byte order.
 const LEN: Field = 0..2;

@@ -12,9 +12,11 @@ use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fstat, Mode};
 
 use crate::error::{Error, Result};
-use crate::task_diag::{TaskBase, TaskCreds, TaskInfo, TaskState};
+use crate::task::{TaskBase, TaskCreds, TaskInfo, TaskState};
 use crate::visibility::Viewer;
-pub use parse::{parse_stat, parse_status, LevelIds, NsLevels, StatFields, StatusFields, MAX_LEVELS};
+pub use parse::{parse_stat, parse_status, StatFields, StatusFields};
+// The namespace levels live in `crate::task`; these paths keep working.
+pub use crate::task::{LevelIds, NsLevels, MAX_LEVELS};
 
 /// A path under `/proc`, built on the stack: the backend builds one or two per
 /// task, and the longest ("TGID/task/TID/children") is 35 bytes.
