@@ -3,38 +3,11 @@
 //! accept or refuse a command number, so adding a command is one row here.
 
 use crate::error::{Error, Result};
+// Namespace types belong to `ns`; `command::NsType` keeps working.
+pub use crate::ns::NsType;
 
 /// The high bit of a command number marks it read-only (Lutomirski's proposal).
 pub const READ_ONLY: u32 = 0x8000_0000;
-
-/// The kind of namespace a command is scoped to; its fd (or `CURRENT_*`) must match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NsType {
-    Pid,
-    Net,
-}
-
-impl NsType {
-    /// The `CLONE_NEW*` value that `NS_GET_NSTYPE` returns for this type.
-    pub fn clone_flag(self) -> i32 {
-        match self {
-            NsType::Pid => libc_consts::CLONE_NEWPID,
-            NsType::Net => libc_consts::CLONE_NEWNET,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            NsType::Pid => "pid",
-            NsType::Net => "net",
-        }
-    }
-}
-
-mod libc_consts {
-    pub const CLONE_NEWPID: i32 = 0x2000_0000;
-    pub const CLONE_NEWNET: i32 = 0x4000_0000;
-}
 
 /// Which command a number names, once validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,10 @@
 use crate::backend::procfs::ProcFs;
 use crate::backend::{self, Backend};
 use crate::ns::NsSource;
-use crate::command::{self, Command, NsType};
+use crate::command::{self, Command};
 use crate::error::{Error, Result};
 use crate::net;
-use crate::ns::{self, Namespace, NsSelector};
+use crate::ns::{self, Namespace, NsSelector, NsType};
 use crate::response::ResponseFd;
 use crate::task_diag::{self, Access, PidScope, TaskDiagRequest};
 use crate::userns::UserNsTree;

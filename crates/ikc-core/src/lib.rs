@@ -29,7 +29,8 @@ pub mod task_diag;
 pub mod userns;
 pub mod visibility;
 
-pub use command::{NsType, ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};
+pub use command::{ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};
+pub use ns::NsType;
 pub use error::{Error, Result};
 pub use kernel_command::{issue_as, issue_kernel_command, Caller, MAX_REQUEST_LEN};
 pub use ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};

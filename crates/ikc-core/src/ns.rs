@@ -1,5 +1,6 @@
-//! Namespace handles: the `ns` argument of `issue_kernel_command`. A real
-//! namespace fd is checked with the `NS_GET_NSTYPE` ioctl; the sentinels name the
+//! Namespaces: their types (`NsType`, which a command names in its table row)
+//! and handles, the `ns` argument of `issue_kernel_command`. A real namespace
+//! fd is checked with the `NS_GET_NSTYPE` ioctl; the sentinels name the
 //! caller's current namespaces or the initial one (`GLOBAL`).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -8,8 +9,31 @@ use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg};
 use nix::sys::stat::{fstat, stat};
 
-use crate::command::NsType;
 use crate::error::{Error, Result};
+
+/// The kind of namespace a command is scoped to; its fd (or `CURRENT_*`) must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsType {
+    Pid,
+    Net,
+}
+
+impl NsType {
+    /// The `CLONE_NEW*` value that `NS_GET_NSTYPE` returns for this type.
+    pub fn clone_flag(self) -> i32 {
+        match self {
+            NsType::Pid => nix::libc::CLONE_NEWPID,
+            NsType::Net => nix::libc::CLONE_NEWNET,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NsType::Pid => "pid",
+            NsType::Net => "net",
+        }
+    }
+}
 
 /// The caller's own pid namespace.
 pub const CURRENT_PIDNS: i32 = -2;

@@ -14,9 +14,8 @@ use nix::sys::stat::Mode;
 
 use super::socket::NetlinkSocket;
 use super::Rights;
-use crate::command::NsType;
 use crate::error::{Error, Result};
-use crate::ns::{self, Namespace};
+use crate::ns::{self, Namespace, NsType};
 
 /// Runs `query` on a netlink socket of `protocol` opened in `target` with `rights`.
 pub fn with_socket_in<T: Send>(

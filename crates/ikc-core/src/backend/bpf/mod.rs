@@ -20,9 +20,8 @@ use aya::programs::Iter;
 use aya::{Btf, Ebpf, EbpfLoader};
 use nix::errno::Errno;
 
-use crate::command::NsType;
 use crate::error::{Error, Result};
-use crate::ns::{self, NsSource};
+use crate::ns::{self, NsSource, NsType};
 use crate::netlink::DecodeError;
 pub use record::{frame_walk, parse_walk, proc_task_name, Record, TaskRecord, TaskRecordBuffer, Walk, WorkerDesc, LEVEL_RECORD_LEN, TASK_RECORD_LEN, TASK_RECORD_VERSION, WALK_END_LEN};
 
