@@ -6,6 +6,7 @@
 use crate::backend::procfs::ProcFs;
 use crate::backend::{self, Backend};
 use crate::ns::NsSource;
+use crate::caps::CAP_NET_ADMIN;
 use crate::command::{self, Command};
 use crate::error::{Error, Result};
 use crate::net;
@@ -133,9 +134,6 @@ fn net_rights(caller: &Caller) -> net::Rights {
         Judge::Rules => net::Rights::WithoutNetAdmin,
     }
 }
-
-/// `CAP_NET_ADMIN`'s bit number.
-const CAP_NET_ADMIN: u32 = 12;
 
 /// Where the target pid namespace sits relative to the one procfs shows.
 /// Only the caller's own pid namespace and those below it may be named: the

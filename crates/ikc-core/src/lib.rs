@@ -1,5 +1,6 @@
 //! ikc-core: Lutomirski's `issue_kernel_command` and Vagin's task_diag, made real
 //! in userspace. Module map (one concept each):
+//! - `caps`: capability numbers and `capget`/`capset`
 //! - `command`: the command table (number, namespace type, read-only bit)
 //! - `ns`: namespace handles and the `CURRENT_*` / `GLOBAL` sentinels
 //! - `net`: network-namespace commands (SOCK_DIAG, LINK_DUMP, ADDR_DUMP)
@@ -16,6 +17,7 @@
 
 pub mod backend;
 pub mod broker;
+pub mod caps;
 pub mod command;
 pub mod error;
 pub mod kernel_command;

@@ -40,7 +40,7 @@ use nix::libc;
 use nix::sys::socket::{recvmsg, socketpair, AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType};
 use seccompiler::{SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch};
 
-use crate::broker::policy::CAP_SYS_ADMIN;
+use crate::caps::{self, CAP_SYS_ADMIN};
 use crate::error::{Error, Result};
 
 /// What a sandboxed program may do whatever the arguments: compute, allocate,
@@ -410,21 +410,6 @@ fn answer(listener: &OwnedFd, child: libc::pid_t, started: &mut bool) {
     unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
 }
 
-/// `struct __user_cap_header_struct` / `__user_cap_data_struct` (version 3: two data words).
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
 /// Writes `ikc sandbox: WHAT failed` to stderr and exits 127 (the child's only way to report).
 unsafe fn fail(what: &[u8]) -> ! {
     let parts: [&[u8]; 3] = [b"ikc sandbox: ", what, b" failed\n"];
@@ -460,17 +445,8 @@ unsafe fn start_child(l: &Launch, chan: RawFd) -> ! {
     // existing from free ones. Dropped from the bounding set if we may, and from
     // our own sets; no_new_privs keeps a root exec from granting it back.
     libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_ADMIN as libc::c_ulong, 0, 0, 0);
-    let mut header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-    let mut data = [CapData { effective: 0, permitted: 0, inheritable: 0 }; 2];
-    if libc::syscall(libc::SYS_capget, &mut header as *mut CapHeader, data.as_mut_ptr()) != 0 {
-        fail(b"capget");
-    }
-    let bit = 1u32 << (CAP_SYS_ADMIN % 32);
-    let word = &mut data[(CAP_SYS_ADMIN / 32) as usize];
-    word.effective &= !bit;
-    word.permitted &= !bit;
-    word.inheritable &= !bit;
-    if libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) != 0 {
+    let Ok(sets) = caps::get(0) else { fail(b"capget") };
+    if caps::set(sets.without(CAP_SYS_ADMIN)).is_err() {
         fail(b"capset");
     }
     if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {

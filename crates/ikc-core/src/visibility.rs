@@ -9,10 +9,9 @@
 //! kernel credentials. In-process, the issuing thread asks the kernel itself
 //! (see `Judge`), so the kernel's own check is the answer.
 
+use crate::caps;
 use crate::task::TaskInfo;
-
-/// `CAP_SYS_PTRACE`'s bit number.
-pub const CAP_SYS_PTRACE: u32 = 19;
+pub use crate::caps::CAP_SYS_PTRACE;
 
 /// The inode of the initial user namespace (`PROC_USER_INIT_INO`), fixed since Linux 3.8.
 pub const INIT_USER_NS: u64 = 0xEFFF_FFFD;
@@ -41,7 +40,7 @@ pub struct Viewer {
 impl Viewer {
     /// Whether the capability is in the effective set (it counts in `user_ns`).
     pub fn has_cap(&self, cap: u32) -> bool {
-        self.cap_effective & (1u64 << cap) != 0
+        caps::has(self.cap_effective, cap)
     }
 
     /// Whether the capability holds in the initial user namespace, i.e. over

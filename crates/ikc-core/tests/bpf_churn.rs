@@ -26,13 +26,11 @@ use std::time::{Duration, Instant};
 
 use ikc_core::backend::procfs::ProcFs;
 use ikc_core::backend::{bpf, bpf_all_tasks};
+use ikc_core::caps::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
 use ikc_core::error::Result;
 use ikc_core::task_diag::TaskInfo;
 use nix::sys::signal::Signal;
 
-const CAP_SYS_ADMIN: u32 = 21;
-const CAP_PERFMON: u32 = 38;
-const CAP_BPF: u32 = 39;
 const STORMS: usize = 3;
 
 fn skip_reason() -> Option<String> {

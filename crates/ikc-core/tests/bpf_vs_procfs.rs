@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use ikc_core::backend::Backend;
 use ikc_core::backend::bpf;
 use ikc_core::backend::procfs::ProcFs;
+use ikc_core::caps::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
 use ikc_core::command::NsType;
 use ikc_core::netlink::emit_done;
 use ikc_core::task_diag::{self, parse_response, PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo, TaskState};
@@ -27,9 +28,6 @@ use ikc_core::visibility::{may_read, Judge, Viewer};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-const CAP_SYS_ADMIN: u32 = 21;
-const CAP_PERFMON: u32 = 38;
-const CAP_BPF: u32 = 39;
 
 /// Why this process cannot load BPF programs, if it cannot.
 fn skip_reason() -> Option<String> {

@@ -8,6 +8,7 @@
 pub mod bpf;
 pub mod procfs;
 
+use crate::caps::{self, CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
 use crate::error::{Error, Result};
 use crate::task::TaskInfo;
 use procfs::ProcFs;
@@ -186,12 +187,8 @@ fn bpf_loaded() -> bool {
 /// `CAP_BPF` with `CAP_PERFMON`), so auto does not parse the kernel's BTF only to
 /// be refused.
 fn may_load_bpf() -> bool {
-    const CAP_SYS_ADMIN: u32 = 21;
-    const CAP_PERFMON: u32 = 38;
-    const CAP_BPF: u32 = 39;
-    let Ok(status) = std::fs::read("/proc/thread-self/status") else { return false };
-    let Some(s) = procfs::parse_status(&status) else { return false };
-    let has = |cap: u32| s.cap_eff & (1u64 << cap) != 0;
+    let Ok(sets) = caps::get(0) else { return false };
+    let has = |cap| caps::has(sets.effective, cap);
     has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
 }
 

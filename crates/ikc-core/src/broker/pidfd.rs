@@ -113,28 +113,9 @@ pub fn check_alive(pidfd: &OwnedFd) -> Result<()> {
 /// The effective capabilities of process `pid` (`capget`, the objective
 /// credentials `/proc/PID/status` shows as CapEff).
 pub fn effective_caps(pid: u32) -> Result<u64> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
+    match crate::caps::get(pid) {
+        Ok(sets) => Ok(sets.effective),
+        Err(Errno::ESRCH) => Err(exited()),
+        Err(e) => Err(Error::os("capget", e)),
     }
-    #[repr(C)]
-    #[derive(Default, Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header { version: LINUX_CAPABILITY_VERSION_3, pid: pid as i32 };
-    let mut data = [Data::default(); 2];
-    // SAFETY: version 3 fills two `Data` entries; both structs match <linux/capability.h>.
-    let rc = unsafe { nix::libc::syscall(nix::libc::SYS_capget, &mut header as *mut Header, data.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(match Errno::last() {
-            Errno::ESRCH => exited(),
-            e => Error::os("capget", e),
-        });
-    }
-    Ok(u64::from(data[0].effective) | (u64::from(data[1].effective) << 32))
 }

@@ -6,8 +6,7 @@ use crate::command::CommandSpec;
 use crate::error::{Error, Result};
 use crate::kernel_command::Caller;
 
-/// `CAP_SYS_ADMIN`'s bit number.
-pub const CAP_SYS_ADMIN: u32 = 21;
+pub use crate::caps::CAP_SYS_ADMIN;
 
 /// Read-only commands are open to every client; any other command needs
 /// `CAP_SYS_ADMIN` over the whole system (in the initial user namespace: a

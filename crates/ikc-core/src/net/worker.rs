@@ -14,6 +14,7 @@ use nix::sys::stat::Mode;
 
 use super::socket::NetlinkSocket;
 use super::Rights;
+use crate::caps::{self, CAP_NET_ADMIN};
 use crate::error::{Error, Result};
 use crate::ns::{self, Namespace, NsType};
 
@@ -56,43 +57,11 @@ fn open_in(netns: &OwnedFd, protocol: SockProtocol, rights: Rights) -> Result<Ne
     // Capabilities are per thread: this one, which ends with the call, opens
     // the socket without CAP_NET_ADMIN, so the kernel hides what needs it.
     if rights == Rights::WithoutNetAdmin {
-        drop_effective_cap(CAP_NET_ADMIN)?;
+        caps::drop_effective(CAP_NET_ADMIN).map_err(|e| Error::os("drop CAP_NET_ADMIN (capset)", e))?;
     }
     let socket = NetlinkSocket::open(protocol);
     // Ignored on purpose: a caller may be allowed into the target but not back
     // (another user namespace owns its own); this thread exits with the call.
     let _ = setns(&home, CloneFlags::CLONE_NEWNET);
     socket
-}
-
-const CAP_NET_ADMIN: u32 = 12;
-
-/// Clears one capability from this thread's effective set (`capset` on the
-/// calling thread only; the permitted set keeps it, the thread ends soon).
-fn drop_effective_cap(cap: u32) -> Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Default, Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-    let mut data = [Data::default(); 2];
-    // SAFETY: version 3 reads and writes two `Data` entries; both structs match <linux/capability.h>.
-    if unsafe { nix::libc::syscall(nix::libc::SYS_capget, &mut header as *mut Header, data.as_mut_ptr()) } != 0 {
-        return Err(Error::os("capget", Errno::last()));
-    }
-    data[(cap / 32) as usize].effective &= !(1u32 << (cap % 32));
-    // SAFETY: as above; pid 0 is the calling thread.
-    if unsafe { nix::libc::syscall(nix::libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) } != 0 {
-        return Err(Error::os("capset", Errno::last()));
-    }
-    Ok(())
 }
