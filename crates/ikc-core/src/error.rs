@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::netlink::DecodeError;
+
 /// What went wrong, with enough context to act on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -32,6 +34,27 @@ impl Error {
 
     pub fn os(op: impl Into<String>, errno: nix::errno::Errno) -> Self {
         Error::Os { op: op.into(), errno: errno as i32 }
+    }
+
+    /// Bytes a caller sent that do not decode: the caller's fault, `EINVAL`.
+    /// Use it where the bytes are known to be a request; data ikc reads from
+    /// the kernel or its own BPF program is `damaged` instead.
+    pub fn malformed(e: DecodeError) -> Self {
+        Error::InvalidArgument(e.0)
+    }
+
+    /// Data from the kernel, or from ikc's own BPF program, that does not decode
+    /// or breaks its contract: ikc's fault, not the caller's, so `EIO`.
+    pub fn damaged(what: impl Into<String>) -> Self {
+        Error::os(what, nix::errno::Errno::EIO)
+    }
+
+    /// A `std::io::Error` with the errno it carries (`EIO` if it carries none).
+    pub fn from_io(op: impl Into<String>, e: &std::io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(errno) => Error::Os { op: op.into(), errno },
+            None => Error::damaged(format!("{}: {e}", op.into())),
+        }
     }
 
     /// The Linux errno number for this error.
@@ -122,6 +145,16 @@ mod tests {
         assert_eq!(Error::NoSuchProcess(1).errno(), 3);
         assert_eq!(Error::NotSupported("x".into()).code(), "EOPNOTSUPP");
         assert_eq!(Error::os("read", nix::errno::Errno::EMFILE).code(), "EMFILE");
+    }
+
+    #[test]
+    fn decode_errors_are_the_callers_or_ikcs_by_where_the_bytes_came_from() {
+        let e = || DecodeError("nla_len 9 out of range".into());
+        assert_eq!(Error::malformed(e()).to_string(), "EINVAL: nla_len 9 out of range");
+        assert_eq!(Error::damaged(format!("kernel sent {}", e())).to_string(), "EIO: kernel sent nla_len 9 out of range: I/O error");
+        let io = std::io::Error::from_raw_os_error(24);
+        assert_eq!(Error::from_io("dup", &io).code(), "EMFILE");
+        assert_eq!(Error::from_io("join", &std::io::Error::other("panicked")).code(), "EIO");
     }
 
     #[test]

@@ -275,7 +275,7 @@ pub fn resolve(selector: &NsSelector, want: NsType, source: NsSource) -> Result<
             if kind != want.clone_flag() {
                 return Err(mismatch(&format!("a namespace of type {kind:#x}")));
             }
-            fd.try_clone().map_err(|e| Error::os("dup namespace fd", Errno::from_raw(e.raw_os_error().unwrap_or(0))))?
+            fd.try_clone().map_err(|e| Error::from_io("dup namespace fd", &e))?
         }
     };
     Ok(Namespace { ns_type: want, id: id_of(&fd)?, fd })

@@ -44,7 +44,7 @@ impl UserNsTree {
                 break Some((ino, *node));
             }
             if chain.len() > 33 {
-                return Err(Error::os("user namespace chain deeper than the kernel allows", Errno::EIO));
+                return Err(Error::damaged("user namespace chain deeper than the kernel allows"));
             }
             chain.push((ino, owner_uid(&current)?));
             match ns::parent(&current)? {

@@ -179,5 +179,5 @@ impl Sender {
 }
 
 fn io(op: &str, e: std::io::Error) -> Error {
-    Error::Os { op: op.into(), errno: e.raw_os_error().unwrap_or(Errno::EIO as i32) }
+    Error::from_io(op, &e)
 }

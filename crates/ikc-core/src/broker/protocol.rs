@@ -79,7 +79,7 @@ pub struct RequestHeader {
 impl RequestHeader {
     /// Validates a whole request message and splits off the request bytes.
     pub fn parse_message(msg: &[u8]) -> Result<(RequestHeader, &[u8])> {
-        check_len("broker request", msg.len(), REQUEST_HEADER_LEN)?;
+        check_len("broker request", msg.len(), REQUEST_HEADER_LEN).map_err(Error::malformed)?;
         if get_u32(msg, R_MAGIC) != MAGIC {
             return Err(Error::invalid("not an ikc broker request (bad magic)"));
         }

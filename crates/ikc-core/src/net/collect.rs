@@ -34,9 +34,9 @@ impl DumpCollector {
     pub fn push(&mut self, mut datagram: &[u8]) -> Result<()> {
         while !datagram.is_empty() && !self.done {
             let buf = NetlinkHeaderBuffer::new_checked(datagram)
-                .map_err(|e| Error::Os { op: format!("kernel sent a malformed netlink message: {e}"), errno: Errno::EIO as i32 })?;
+                .map_err(|e| Error::damaged(format!("kernel sent a malformed netlink message: {e}")))?;
             if buf.sequence() != self.sequence {
-                return Err(Error::Os { op: format!("kernel answered sequence {}", buf.sequence()), errno: Errno::EIO as i32 });
+                return Err(Error::damaged(format!("kernel answered sequence {}", buf.sequence())));
             }
             match buf.message_type() {
                 NLMSG_ERROR => return Err(kernel_error(buf.payload(), "NLMSG_ERROR")),
@@ -62,7 +62,7 @@ impl DumpCollector {
     /// The messages, ending with `NLMSG_DONE`; `EIO` if the dump never finished.
     pub fn finish(self) -> Result<Vec<u8>> {
         if !self.done {
-            return Err(Error::Os { op: "netlink dump ended without NLMSG_DONE".into(), errno: Errno::EIO as i32 });
+            return Err(Error::damaged("netlink dump ended without NLMSG_DONE"));
         }
         Ok(self.bytes)
     }
@@ -78,9 +78,11 @@ fn status(payload: &[u8]) -> i32 {
 
 /// The kernel's `-errno` as our error; 0 (an ack we never asked for) is `EIO`.
 fn kernel_error(payload: &[u8], what: &str) -> Error {
-    let code = status(payload);
-    let errno = if code < 0 { code.saturating_neg() } else { Errno::EIO as i32 };
-    Error::Os { op: format!("kernel answered the dump with {what}"), errno }
+    let op = format!("kernel answered the dump with {what}");
+    match status(payload) {
+        code if code < 0 => Error::Os { op, errno: code.saturating_neg() },
+        _ => Error::damaged(op),
+    }
 }
 
 #[cfg(test)]

@@ -126,11 +126,11 @@ impl InetDiagReq {
     /// Reads and validates the body of a request.
     pub fn from_payload(payload: &[u8]) -> Result<InetDiagReq> {
         super::request::check_exact_len("inet_diag_req_v2", payload, INET_DIAG_REQ_V2_LEN)?;
-        let buf = InetDiagReqBuffer::new_checked(payload)?;
+        let buf = InetDiagReqBuffer::new_checked(payload).map_err(Error::malformed)?;
         if buf.pad() != 0 {
             return Err(Error::invalid(format!("inet_diag_req_v2 pad byte is {}, must be 0", buf.pad())));
         }
-        let req = InetDiagReq::parse(&buf)?;
+        let req = InetDiagReq::parse(&buf).map_err(Error::malformed)?;
         req.validate()?;
         Ok(req)
     }

@@ -12,7 +12,7 @@ pub const DUMP_FLAGS: u16 = NLM_F_REQUEST | NLM_F_DUMP;
 /// A request's header, checked: `bytes` is one message of `message_type`
 /// whose flags are exactly `DUMP_FLAGS`. Returns the sequence and the payload.
 pub fn parse_dump_header<'a>(bytes: &'a [u8], message_type: u16, what: &str) -> Result<(u32, &'a [u8])> {
-    let (header, payload) = NetlinkHeader::parse_request(bytes)?;
+    let (header, payload) = NetlinkHeader::parse_request(bytes).map_err(Error::malformed)?;
     if header.message_type != message_type {
         return Err(Error::invalid(format!(
             "nlmsg_type {} is not {what} ({message_type}): only dumps are issued",

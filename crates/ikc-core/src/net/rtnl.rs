@@ -140,8 +140,8 @@ impl LinkDumpRequest {
     pub fn from_message(bytes: &[u8]) -> Result<LinkDumpRequest> {
         let (sequence, payload) = parse_dump_header(bytes, RTM_GETLINK, "RTM_GETLINK")?;
         check_exact_len("ifinfomsg", payload, IFINFOMSG_LEN)?;
-        let buf = IfInfoMsgBuffer::new_checked(payload)?;
-        let msg = IfInfoMsg::parse(&buf)?;
+        let buf = IfInfoMsgBuffer::new_checked(payload).map_err(Error::malformed)?;
+        let msg = IfInfoMsg::parse(&buf).map_err(Error::malformed)?;
         if buf.pad() != 0 || msg != (IfInfoMsg { family: msg.family, ..Default::default() }) {
             return Err(Error::invalid("ifinfomsg of a link dump: every field but ifi_family must be 0"));
         }
@@ -172,7 +172,7 @@ impl AddrDumpRequest {
     pub fn from_message(bytes: &[u8]) -> Result<AddrDumpRequest> {
         let (sequence, payload) = parse_dump_header(bytes, RTM_GETADDR, "RTM_GETADDR")?;
         check_exact_len("ifaddrmsg", payload, IFADDRMSG_LEN)?;
-        let msg = IfAddrMsg::parse_bytes(payload)?;
+        let msg = IfAddrMsg::parse_bytes(payload).map_err(Error::malformed)?;
         if msg != (IfAddrMsg { family: msg.family, ..Default::default() }) {
             return Err(Error::invalid("ifaddrmsg of an address dump: every field but ifa_family must be 0"));
         }

@@ -71,7 +71,7 @@ impl NetlinkSocket {
         }
         let n = self.recv(buf, MsgFlags::empty())?;
         if n == 0 {
-            return Err(Error::Os { op: "netlink socket returned no data".into(), errno: Errno::EIO as i32 });
+            return Err(Error::damaged("netlink socket returned no data"));
         }
         Ok(n)
     }

@@ -82,14 +82,14 @@ impl UnixDiagReq {
     /// Reads and validates the body of a request.
     pub fn from_payload(payload: &[u8]) -> Result<UnixDiagReq> {
         super::request::check_exact_len("unix_diag_req", payload, UNIX_DIAG_REQ_LEN)?;
-        let buf = UnixDiagReqBuffer::new_checked(payload)?;
+        let buf = UnixDiagReqBuffer::new_checked(payload).map_err(Error::malformed)?;
         if buf.family() != AF_UNIX {
             return Err(Error::invalid(format!("sdiag_family {} is not AF_UNIX", buf.family())));
         }
         if buf.protocol() != 0 || buf.pad() != 0 {
             return Err(Error::invalid("unix_diag_req: sdiag_protocol and pad must be 0"));
         }
-        let req = UnixDiagReq::parse(&buf)?;
+        let req = UnixDiagReq::parse(&buf).map_err(Error::malformed)?;
         req.validate()?;
         Ok(req)
     }

@@ -32,10 +32,10 @@ pub fn with_socket_in<T: Send>(
         let worker = std::thread::Builder::new()
             .name("ikc-netns".into())
             .spawn_scoped(scope, || query(&open_in(&target.fd, protocol, rights)?))
-            .map_err(|e| Error::os("spawn netns worker", Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EAGAIN as i32))))?;
+            .map_err(|e| Error::from_io("spawn netns worker", &e))?;
         // The worker has no code path that panics; if it ever did, it is
         // joined here and reported instead of unwinding into the caller.
-        worker.join().unwrap_or_else(|_| Err(Error::Os { op: "netns worker panicked".into(), errno: Errno::EIO as i32 }))
+        worker.join().unwrap_or_else(|_| Err(Error::damaged("netns worker panicked")))
     })
 }
 

@@ -16,12 +16,6 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
-impl From<DecodeError> for crate::Error {
-    fn from(e: DecodeError) -> Self {
-        crate::Error::InvalidArgument(e.0)
-    }
-}
-
 /// Rounds up to the 4-byte alignment of netlink messages and attributes.
 pub const fn align4(len: usize) -> usize {
     (len + 3) & !3

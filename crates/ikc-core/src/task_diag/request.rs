@@ -84,7 +84,7 @@ pub struct TaskDiagRequest {
 impl TaskDiagRequest {
     /// Reads and validates a whole request message. `bytes` must be exactly one message.
     pub fn from_message(bytes: &[u8]) -> Result<TaskDiagRequest> {
-        let (header, payload) = NetlinkHeader::parse_request(bytes)?;
+        let (header, payload) = NetlinkHeader::parse_request(bytes).map_err(Error::malformed)?;
         if header.message_type != TASK_DIAG_CMD_GET {
             return Err(Error::invalid(format!(
                 "nlmsg_type {:#x} is not TASK_DIAG_CMD_GET ({TASK_DIAG_CMD_GET:#x})",

@@ -18,7 +18,6 @@ use std::sync::{Mutex, OnceLock};
 use aya::maps::Array;
 use aya::programs::Iter;
 use aya::{Btf, Ebpf, EbpfLoader};
-use nix::errno::Errno;
 
 use crate::error::{Error, Result};
 use crate::ns::{self, NsSource, NsType};
@@ -92,7 +91,7 @@ impl TaskIter {
                 Ok(0) => break,
                 Ok(n) => len += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::os("read BPF task iterator", io_errno(&e))),
+                Err(e) => return Err(Error::from_io("read BPF task iterator", &e)),
             }
             if frame_walk(&out[..len], &mut framed).map_err(damaged)? {
                 break;
@@ -126,11 +125,7 @@ fn program(ebpf: &mut Ebpf) -> Result<&mut Iter> {
 /// contract), which is `EIO`, not the caller's `EINVAL`.
 fn damaged(e: DecodeError) -> Error {
     let what = e.0.strip_prefix("BPF task walk: ").unwrap_or(&e.0);
-    Error::os(format!("BPF task walk: {what}"), Errno::EIO)
-}
-
-fn io_errno(e: &std::io::Error) -> Errno {
-    e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
+    Error::damaged(format!("BPF task walk: {what}"))
 }
 
 /// Whether the calling thread can use this backend, and why not: it must be in
@@ -176,6 +171,7 @@ pub fn read_all_tasks(threads: bool) -> Result<Walk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::errno::Errno;
 
     #[test]
     fn a_damaged_walk_is_eio_not_the_callers_einval() {

@@ -106,7 +106,7 @@ impl ProcFs {
         };
         // "user:[4026531837]"
         let ino = link.to_str().and_then(|l| l.strip_prefix("user:[")?.strip_suffix(']')?.parse().ok());
-        ino.map(NsLink::Read).ok_or_else(|| Error::os(format!("unexpected link /proc/{}", path.as_str()), Errno::EIO))
+        ino.map(NsLink::Read).ok_or_else(|| Error::damaged(format!("unexpected link /proc/{}", path.as_str())))
     }
 
     /// Opens a task's user namespace; `None` if gone or refused.
@@ -297,7 +297,7 @@ impl ProcFs {
             return Err(Error::os("read /proc/thread-self/status", Errno::ENOENT));
         }
         let status = parse_status(&self.buf)
-            .ok_or_else(|| Error::os("parse /proc/thread-self/status", Errno::EIO))?;
+            .ok_or_else(|| Error::damaged("parse /proc/thread-self/status"))?;
         let tgid = nix::fcntl::readlinkat(self.root.as_fd(), "self")
             .ok()
             .and_then(|p| p.to_str().and_then(|s| s.parse::<u32>().ok()))
