@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::netlink::DecodeError;
+use crate::wire::DecodeError;
 
 /// What went wrong, with enough context to act on it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //! - `netlink`: message and attribute codec (checked buffers, emit/parse)
 //! - `task`: the task records (ids, state, credentials, namespace levels), plain data
 //! - `task_diag`: the task_diag request, attribute groups, messages and dump
+//! - `wire`: `buffer!`, the checked field declarations every wire struct uses
 //! - `visibility`: the hidepid=2 / ptrace-read rule, as a pure function
 //! - `userns`: the user-namespace tree that rule walks, learned from the kernel
 //! - `backend`: where task data comes from (procfs)
@@ -30,6 +31,7 @@ pub mod task;
 pub mod task_diag;
 pub mod userns;
 pub mod visibility;
+pub mod wire;
 
 pub use command::{ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};
 pub use ns::NsType;

@@ -1,33 +1,27 @@
 //! `struct nlattr`: a 4-byte header (length, type) and a payload padded to 4 bytes.
 
-use super::field::{align4, check_len, get_u16, put_u16, DecodeError, Field};
+use crate::wire::{align4, buffer, DecodeError};
 
-const LENGTH: Field = 0..2;
-const KIND: Field = 2..4;
-pub const NLA_HEADER_LEN: usize = KIND.end;
+/// `sizeof(struct nlattr)`.
+pub const NLA_HEADER_LEN: usize = 4;
 
-/// A checked view of one attribute: `nla_len` covers the header and fits in the buffer.
-pub struct NlaBuffer<T> {
-    buffer: T,
-}
+buffer!(
+    /// A checked view of one attribute: `nla_len` covers the header and fits in the buffer.
+    NlaBuffer("netlink attribute", NLA_HEADER_LEN, check = Self::check_length) {
+        length, set_length: (u16, 0..2),
+        kind, set_kind: (u16, 2..4),
+    }
+);
 
 impl<T: AsRef<[u8]>> NlaBuffer<T> {
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let len = buffer.as_ref().len();
-        check_len("netlink attribute", len, NLA_HEADER_LEN)?;
-        let this = NlaBuffer { buffer };
-        let declared = this.length() as usize;
+    fn check_length(&self) -> Result<(), DecodeError> {
+        let (declared, len) = (self.length() as usize, self.buffer.as_ref().len());
         if declared < NLA_HEADER_LEN || declared > len {
             return Err(DecodeError(format!("nla_len {declared} out of range (have {len} bytes)")));
         }
-        Ok(this)
+        Ok(())
     }
-    pub fn length(&self) -> u16 {
-        get_u16(self.buffer.as_ref(), LENGTH)
-    }
-    pub fn kind(&self) -> u16 {
-        get_u16(self.buffer.as_ref(), KIND)
-    }
+
     pub fn value(&self) -> &[u8] {
         &self.buffer.as_ref()[NLA_HEADER_LEN..self.length() as usize]
     }
@@ -38,11 +32,11 @@ pub fn emit_attribute(out: &mut Vec<u8>, kind: u16, payload_len: usize, fill: im
     let start = out.len();
     let total = NLA_HEADER_LEN + payload_len;
     out.resize(start + align4(total), 0);
-    let b = &mut out[start..];
+    let mut nla = NlaBuffer::new_unchecked(&mut out[start..]);
     // Attribute payloads in ikc are small fixed structs, far below u16::MAX.
-    put_u16(b, LENGTH, total as u16);
-    put_u16(b, KIND, kind);
-    fill(&mut b[NLA_HEADER_LEN..total]);
+    nla.set_length(total as u16);
+    nla.set_kind(kind);
+    fill(&mut nla.into_inner()[NLA_HEADER_LEN..total]);
 }
 
 /// Walks the attributes packed in a message payload.

@@ -1,51 +1,35 @@
 //! `struct nlmsghdr`: the 16-byte header in front of every netlink message.
 
-use super::field::{check_len, get_u16, get_u32, put_u16, put_u32, DecodeError, Field};
 use super::{Emitable, Parseable};
+use crate::wire::{buffer, DecodeError};
 
-const LENGTH: Field = 0..4;
-const MESSAGE_TYPE: Field = 4..6;
-const FLAGS: Field = 6..8;
-const SEQUENCE: Field = 8..12;
-const PORT: Field = 12..16;
-pub const NLMSG_HEADER_LEN: usize = PORT.end;
+/// `sizeof(struct nlmsghdr)`.
+pub const NLMSG_HEADER_LEN: usize = 16;
 
-/// A checked view of a netlink message: the header is in bounds and
-/// `nlmsg_len` covers the header and fits in the buffer.
-pub struct NetlinkHeaderBuffer<T> {
-    buffer: T,
-}
+buffer!(
+    /// A checked view of a netlink message: the header is in bounds and
+    /// `nlmsg_len` covers the header and fits in the buffer.
+    NetlinkHeaderBuffer("netlink header", NLMSG_HEADER_LEN, check = Self::check_length) {
+        length, set_length: (u32, 0..4),
+        message_type, set_message_type: (u16, 4..6),
+        flags, set_flags: (u16, 6..8),
+        sequence, set_sequence: (u32, 8..12),
+        port, set_port: (u32, 12..16),
+    }
+);
 
 impl<T: AsRef<[u8]>> NetlinkHeaderBuffer<T> {
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let len = buffer.as_ref().len();
-        check_len("netlink header", len, NLMSG_HEADER_LEN)?;
-        let this = NetlinkHeaderBuffer { buffer };
-        let declared = this.length() as usize;
+    fn check_length(&self) -> Result<(), DecodeError> {
+        let (declared, len) = (self.length() as usize, self.buffer.as_ref().len());
         if declared < NLMSG_HEADER_LEN {
             return Err(DecodeError(format!("nlmsg_len {declared} is shorter than the header")));
         }
         if declared > len {
             return Err(DecodeError(format!("nlmsg_len {declared} exceeds the {len} bytes given")));
         }
-        Ok(this)
+        Ok(())
     }
 
-    pub fn length(&self) -> u32 {
-        get_u32(self.buffer.as_ref(), LENGTH)
-    }
-    pub fn message_type(&self) -> u16 {
-        get_u16(self.buffer.as_ref(), MESSAGE_TYPE)
-    }
-    pub fn flags(&self) -> u16 {
-        get_u16(self.buffer.as_ref(), FLAGS)
-    }
-    pub fn sequence(&self) -> u32 {
-        get_u32(self.buffer.as_ref(), SEQUENCE)
-    }
-    pub fn port(&self) -> u32 {
-        get_u32(self.buffer.as_ref(), PORT)
-    }
     /// The bytes after the header, up to `nlmsg_len`.
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[NLMSG_HEADER_LEN..self.length() as usize]
@@ -92,14 +76,14 @@ impl Emitable for NetlinkHeader {
         NLMSG_HEADER_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        put_u32(b, LENGTH, self.length);
-        put_u16(b, MESSAGE_TYPE, self.message_type);
-        put_u16(b, FLAGS, self.flags);
-        put_u32(b, SEQUENCE, self.sequence);
-        put_u32(b, PORT, self.port);
+        let mut buf = NetlinkHeaderBuffer::new_unchecked(b);
+        buf.set_length(self.length);
+        buf.set_message_type(self.message_type);
+        buf.set_flags(self.flags);
+        buf.set_sequence(self.sequence);
+        buf.set_port(self.port);
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,15 +1,16 @@
 //! The netlink wire format as ikc speaks it: message headers and attributes,
-//! each read through a checked buffer and written through `Emitable`, in the
-//! style of rust-netlink's `netlink-packet-core`.
+//! each read through a checked buffer (declared with `wire::buffer!`) and
+//! written through `Emitable`, in the style of rust-netlink's
+//! `netlink-packet-core`.
 
 mod attribute;
-mod field;
 mod header;
 
 pub use attribute::{emit_attribute, NlaBuffer, NlaIterator, NLA_HEADER_LEN};
-pub use field::{align4, DecodeError, Field};
-pub(crate) use field::{check_len, get_u16, get_u32, get_u64, put_u16, put_u32, put_u64};
 pub use header::{NetlinkHeader, NetlinkHeaderBuffer, NLMSG_HEADER_LEN};
+// The field helpers moved to `crate::wire`; these paths keep working.
+pub(crate) use crate::wire::{check_len, get_u16, get_u32, get_u64, put_u16, put_u32, put_u64};
+pub use crate::wire::{align4, DecodeError, Field};
 
 /// `nlmsg_type` of the message that ends a dump.
 pub const NLMSG_DONE: u16 = 3;
