@@ -1,46 +1,41 @@
 //! `struct task_diag_base` (attribute `TASK_DIAG_BASE`): ids, state and comm.
 
-use crate::netlink::{DecodeError, Emitable, Parseable};
-use crate::netlink::{check_len, get_u32, put_u32, Field};
+use crate::netlink::{Emitable, Parseable};
 use crate::task::{Comm, TaskBase};
+use crate::wire::{buffer, DecodeError};
 
-const TGID: Field = 0..4;
-const PID: Field = 4..8;
-const PPID: Field = 8..12;
-const TPID: Field = 12..16;
-const SID: Field = 16..20;
-const PGID: Field = 20..24;
-const STATE: usize = 24;
-const COMM: Field = 25..41;
 /// `sizeof(struct task_diag_base)`: 41 bytes of fields, padded to 4-byte alignment.
 pub const TASK_DIAG_BASE_LEN: usize = 44;
+/// Where the fields end and the struct's padding starts.
+const FIELDS_END: usize = 41;
 
-/// A checked view of a `task_diag_base` payload.
-pub struct TaskBaseBuffer<T> {
-    buffer: T,
-}
-
-impl<T: AsRef<[u8]>> TaskBaseBuffer<T> {
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        // The kernel's struct is 44 bytes; the fields end at 41.
-        check_len("task_diag_base", buffer.as_ref().len(), COMM.end)?;
-        Ok(TaskBaseBuffer { buffer })
+buffer!(
+    /// A checked view of a `task_diag_base` payload. The kernel's struct is
+    /// 44 bytes; the fields end at 41, which is all a reader needs.
+    TaskBaseBuffer("task_diag_base", FIELDS_END) {
+        tgid, set_tgid: (u32, 0..4),
+        pid, set_pid: (u32, 4..8),
+        ppid, set_ppid: (u32, 8..12),
+        tpid, set_tpid: (u32, 12..16),
+        sid, set_sid: (u32, 16..20),
+        pgid, set_pgid: (u32, 20..24),
+        state, set_state: (u8, 24..25),
+        comm, set_comm: (bytes, 25..FIELDS_END),
     }
-}
+);
 
 impl<T: AsRef<[u8]>> Parseable<TaskBaseBuffer<T>> for TaskBase {
     fn parse(buf: &TaskBaseBuffer<T>) -> Result<Self, DecodeError> {
-        let b = buf.buffer.as_ref();
         let mut comm = [0u8; 16];
-        comm.copy_from_slice(&b[COMM]);
+        comm.copy_from_slice(buf.comm());
         Ok(TaskBase {
-            tgid: get_u32(b, TGID),
-            pid: get_u32(b, PID),
-            ppid: get_u32(b, PPID),
-            tpid: get_u32(b, TPID),
-            sid: get_u32(b, SID),
-            pgid: get_u32(b, PGID),
-            state: b[STATE],
+            tgid: buf.tgid(),
+            pid: buf.pid(),
+            ppid: buf.ppid(),
+            tpid: buf.tpid(),
+            sid: buf.sid(),
+            pgid: buf.pgid(),
+            state: buf.state(),
             comm: Comm(comm),
         })
     }
@@ -51,15 +46,16 @@ impl Emitable for TaskBase {
         TASK_DIAG_BASE_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        put_u32(b, TGID, self.tgid);
-        put_u32(b, PID, self.pid);
-        put_u32(b, PPID, self.ppid);
-        put_u32(b, TPID, self.tpid);
-        put_u32(b, SID, self.sid);
-        put_u32(b, PGID, self.pgid);
-        b[STATE] = self.state;
-        b[COMM].copy_from_slice(&self.comm.0);
-        b[COMM.end..TASK_DIAG_BASE_LEN].fill(0);
+        b[FIELDS_END..TASK_DIAG_BASE_LEN].fill(0);
+        let mut buf = TaskBaseBuffer::new_unchecked(b);
+        buf.set_tgid(self.tgid);
+        buf.set_pid(self.pid);
+        buf.set_ppid(self.ppid);
+        buf.set_tpid(self.tpid);
+        buf.set_sid(self.sid);
+        buf.set_pgid(self.pgid);
+        buf.set_state(self.state);
+        buf.set_comm(&self.comm.0);
     }
 }
 

@@ -1,65 +1,61 @@
 //! `struct task_diag_creds` (attribute `TASK_DIAG_CRED`): capability sets, each
 //! two u32 words (`_LINUX_CAPABILITY_U32S_3`), then the eight uids and gids.
 
-use crate::netlink::{check_len, get_u32, put_u32, Field};
-use crate::netlink::{DecodeError, Emitable, Parseable};
+use crate::netlink::{Emitable, Parseable};
 use crate::task::TaskCreds;
+use crate::wire::{buffer, DecodeError, Scalar};
 
-const CAP_INHERITABLE: usize = 0;
-const CAP_PERMITTED: usize = 8;
-const CAP_EFFECTIVE: usize = 16;
-const CAP_BSET: usize = 24;
-const UID: Field = 32..36;
-const EUID: Field = 36..40;
-const SUID: Field = 40..44;
-const FSUID: Field = 44..48;
-const GID: Field = 48..52;
-const EGID: Field = 52..56;
-const SGID: Field = 56..60;
-const FSGID: Field = 60..64;
 /// `sizeof(struct task_diag_creds)`.
-pub const TASK_DIAG_CREDS_LEN: usize = FSGID.end;
+pub const TASK_DIAG_CREDS_LEN: usize = 64;
 
-/// A checked view of a `task_diag_creds` payload.
-pub struct TaskCredsBuffer<T> {
-    buffer: T,
-}
+/// `struct task_diag_caps { __u32 cap[2]; }`: word 0 holds capabilities 0..31,
+/// word 1 capabilities 32..63, read and written as one 64-bit mask.
+pub enum CapWords {}
 
-impl<T: AsRef<[u8]>> TaskCredsBuffer<T> {
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        check_len("task_diag_creds", buffer.as_ref().len(), TASK_DIAG_CREDS_LEN)?;
-        Ok(TaskCredsBuffer { buffer })
+impl Scalar for CapWords {
+    type Value = u64;
+    fn get(b: &[u8]) -> u64 {
+        u64::from(u32::get(&b[0..4])) | (u64::from(u32::get(&b[4..8])) << 32)
+    }
+    fn put(b: &mut [u8], caps: u64) {
+        u32::put(&mut b[0..4], caps as u32);
+        u32::put(&mut b[4..8], (caps >> 32) as u32);
     }
 }
 
-/// `struct task_diag_caps { __u32 cap[2]; }`: word 0 holds capabilities 0..31.
-fn get_caps(b: &[u8], at: usize) -> u64 {
-    let lo = get_u32(b, at..at + 4) as u64;
-    let hi = get_u32(b, at + 4..at + 8) as u64;
-    lo | (hi << 32)
-}
-
-fn put_caps(b: &mut [u8], at: usize, caps: u64) {
-    put_u32(b, at..at + 4, caps as u32);
-    put_u32(b, at + 4..at + 8, (caps >> 32) as u32);
-}
+buffer!(
+    /// A checked view of a `task_diag_creds` payload.
+    TaskCredsBuffer("task_diag_creds", TASK_DIAG_CREDS_LEN) {
+        cap_inheritable, set_cap_inheritable: (CapWords, 0..8),
+        cap_permitted, set_cap_permitted: (CapWords, 8..16),
+        cap_effective, set_cap_effective: (CapWords, 16..24),
+        cap_bset, set_cap_bset: (CapWords, 24..32),
+        uid, set_uid: (u32, 32..36),
+        euid, set_euid: (u32, 36..40),
+        suid, set_suid: (u32, 40..44),
+        fsuid, set_fsuid: (u32, 44..48),
+        gid, set_gid: (u32, 48..52),
+        egid, set_egid: (u32, 52..56),
+        sgid, set_sgid: (u32, 56..60),
+        fsgid, set_fsgid: (u32, 60..64),
+    }
+);
 
 impl<T: AsRef<[u8]>> Parseable<TaskCredsBuffer<T>> for TaskCreds {
     fn parse(buf: &TaskCredsBuffer<T>) -> Result<Self, DecodeError> {
-        let b = buf.buffer.as_ref();
         Ok(TaskCreds {
-            cap_inheritable: get_caps(b, CAP_INHERITABLE),
-            cap_permitted: get_caps(b, CAP_PERMITTED),
-            cap_effective: get_caps(b, CAP_EFFECTIVE),
-            cap_bset: get_caps(b, CAP_BSET),
-            uid: get_u32(b, UID),
-            euid: get_u32(b, EUID),
-            suid: get_u32(b, SUID),
-            fsuid: get_u32(b, FSUID),
-            gid: get_u32(b, GID),
-            egid: get_u32(b, EGID),
-            sgid: get_u32(b, SGID),
-            fsgid: get_u32(b, FSGID),
+            cap_inheritable: buf.cap_inheritable(),
+            cap_permitted: buf.cap_permitted(),
+            cap_effective: buf.cap_effective(),
+            cap_bset: buf.cap_bset(),
+            uid: buf.uid(),
+            euid: buf.euid(),
+            suid: buf.suid(),
+            fsuid: buf.fsuid(),
+            gid: buf.gid(),
+            egid: buf.egid(),
+            sgid: buf.sgid(),
+            fsgid: buf.fsgid(),
         })
     }
 }
@@ -69,18 +65,19 @@ impl Emitable for TaskCreds {
         TASK_DIAG_CREDS_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        put_caps(b, CAP_INHERITABLE, self.cap_inheritable);
-        put_caps(b, CAP_PERMITTED, self.cap_permitted);
-        put_caps(b, CAP_EFFECTIVE, self.cap_effective);
-        put_caps(b, CAP_BSET, self.cap_bset);
-        put_u32(b, UID, self.uid);
-        put_u32(b, EUID, self.euid);
-        put_u32(b, SUID, self.suid);
-        put_u32(b, FSUID, self.fsuid);
-        put_u32(b, GID, self.gid);
-        put_u32(b, EGID, self.egid);
-        put_u32(b, SGID, self.sgid);
-        put_u32(b, FSGID, self.fsgid);
+        let mut buf = TaskCredsBuffer::new_unchecked(b);
+        buf.set_cap_inheritable(self.cap_inheritable);
+        buf.set_cap_permitted(self.cap_permitted);
+        buf.set_cap_effective(self.cap_effective);
+        buf.set_cap_bset(self.cap_bset);
+        buf.set_uid(self.uid);
+        buf.set_euid(self.euid);
+        buf.set_suid(self.suid);
+        buf.set_fsuid(self.fsuid);
+        buf.set_gid(self.gid);
+        buf.set_egid(self.egid);
+        buf.set_sgid(self.sgid);
+        buf.set_fsgid(self.fsgid);
     }
 }
 

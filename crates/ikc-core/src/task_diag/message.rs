@@ -4,15 +4,22 @@
 
 use super::{TaskBaseBuffer, TaskCredsBuffer, TASK_DIAG_BASE_LEN, TASK_DIAG_CREDS_LEN};
 use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED};
-use crate::netlink::{align4, check_len, emit_attribute, get_u32, put_u32, DecodeError, Emitable, Field, Parseable};
+use crate::netlink::{align4, emit_attribute, Emitable, Parseable};
 use crate::task::{TaskBase, TaskCreds};
+use crate::wire::{buffer, DecodeError};
 use crate::netlink::{NetlinkHeader, NetlinkHeaderBuffer, NlaIterator, NLMSG_DONE, NLMSG_ERROR, NLMSG_HEADER_LEN, NLM_F_MULTI, NLA_HEADER_LEN};
 
-const PID: Field = 0..4;
-const TGID: Field = 4..8;
-const FLAGS: Field = 8..12;
 /// `sizeof(struct task_diag_msg)`.
-pub const TASK_DIAG_MSG_LEN: usize = FLAGS.end;
+pub const TASK_DIAG_MSG_LEN: usize = 12;
+
+buffer!(
+    /// A checked view of `struct task_diag_msg`, the fixed part of a task message.
+    TaskDiagMsgBuffer("task_diag_msg", TASK_DIAG_MSG_LEN) {
+        pid, set_pid: (u32, 0..4),
+        tgid, set_tgid: (u32, 4..8),
+        flags, set_flags: (u32, 8..12),
+    }
+);
 
 /// One attribute of a task message. Attributes this version does not know are
 /// kept as `Other` so newer producers do not break older readers.
@@ -51,10 +58,10 @@ impl TaskDiagMessage {
         let start = out.len();
         out.resize(start + NLMSG_HEADER_LEN + TASK_DIAG_MSG_LEN, 0);
         {
-            let msg = &mut out[start + NLMSG_HEADER_LEN..];
-            put_u32(msg, PID, self.pid);
-            put_u32(msg, TGID, self.tgid);
-            put_u32(msg, FLAGS, self.flags);
+            let mut msg = TaskDiagMsgBuffer::new_unchecked(&mut out[start + NLMSG_HEADER_LEN..]);
+            msg.set_pid(self.pid);
+            msg.set_tgid(self.tgid);
+            msg.set_flags(self.flags);
         }
         for attr in &self.attributes {
             match attr {
@@ -77,13 +84,8 @@ impl TaskDiagMessage {
 
     /// Reads the payload of a `TASK_DIAG_CMD_GET` message (what follows `nlmsghdr`).
     pub fn parse_payload(payload: &[u8]) -> Result<TaskDiagMessage, DecodeError> {
-        check_len("task_diag_msg", payload.len(), TASK_DIAG_MSG_LEN)?;
-        let mut msg = TaskDiagMessage {
-            pid: get_u32(payload, PID),
-            tgid: get_u32(payload, TGID),
-            flags: get_u32(payload, FLAGS),
-            attributes: Vec::new(),
-        };
+        let buf = TaskDiagMsgBuffer::new_checked(payload)?;
+        let mut msg = TaskDiagMessage { pid: buf.pid(), tgid: buf.tgid(), flags: buf.flags(), attributes: Vec::new() };
         for nla in NlaIterator::new(&payload[TASK_DIAG_MSG_LEN..]) {
             let nla = nla?;
             msg.attributes.push(match nla.kind() {

@@ -5,14 +5,21 @@
 
 use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED, TASK_DIAG_STAT, TASK_DIAG_VMA, TASK_DIAG_VMA_STAT};
 use crate::error::{Error, Result};
-use crate::netlink::{get_u32, get_u64, put_u32, put_u64, Emitable, Field};
-use crate::netlink::{NetlinkHeader, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
+use crate::netlink::{Emitable, NetlinkHeader, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
+use crate::wire::buffer;
 
-const SHOW_FLAGS: Field = 0..8;
-const DUMP_STRATEGY: Field = 8..16;
-const PID: Field = 16..20;
 /// `sizeof(struct task_diag_pid)` on every ABI Linux supports (u64 alignment pads 20 to 24).
 pub const TASK_DIAG_PID_LEN: usize = 24;
+
+buffer!(
+    /// A checked view of `struct task_diag_pid`, tail padding included.
+    TaskDiagPidBuffer("task_diag_pid", TASK_DIAG_PID_LEN) {
+        show_flags, set_show_flags: (u64, 0..8),
+        dump_strategy, set_dump_strategy: (u64, 8..16),
+        pid, set_pid: (u32, 16..20),
+        padding, set_padding: (bytes, 20..TASK_DIAG_PID_LEN),
+    }
+);
 
 /// Which tasks a dump covers (`TASK_DIAG_DUMP_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,9 +108,8 @@ impl TaskDiagRequest {
                 payload.len()
             )));
         }
-        let show = get_u64(payload, SHOW_FLAGS);
-        let strategy_raw = get_u64(payload, DUMP_STRATEGY);
-        let pid = get_u32(payload, PID);
+        let buf = TaskDiagPidBuffer::new_checked(payload).map_err(Error::malformed)?;
+        let (show, strategy_raw, pid) = (buf.show_flags(), buf.dump_strategy(), buf.pid());
 
         let unknown_show = show & !(ShowFlags::SUPPORTED | ShowFlags::DEFINED_UNSUPPORTED);
         if unknown_show != 0 {
@@ -158,10 +164,11 @@ impl Emitable for TaskDiagRequest {
         TASK_DIAG_PID_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        put_u64(b, SHOW_FLAGS, self.show.0);
-        put_u64(b, DUMP_STRATEGY, self.strategy as u64);
-        put_u32(b, PID, self.pid);
-        b[PID.end..TASK_DIAG_PID_LEN].fill(0);
+        let mut buf = TaskDiagPidBuffer::new_unchecked(b);
+        buf.set_show_flags(self.show.0);
+        buf.set_dump_strategy(self.strategy as u64);
+        buf.set_pid(self.pid);
+        buf.set_padding(&[0; 4]);
     }
 }
 
