@@ -7,39 +7,45 @@
 
 use crate::error::{Error, Result};
 use crate::kernel_command::MAX_REQUEST_LEN;
-use crate::netlink::{check_len, get_u32, put_u32, DecodeError, Emitable, Field};
+use crate::netlink::Emitable;
+use crate::wire::{buffer, DecodeError};
 
 pub const MAGIC: u32 = 0x4243_4b49; // the bytes "IKCB" on little-endian machines
 pub const VERSION: u16 = 1;
 
-const R_MAGIC: Field = 0..4;
-const R_VERSION: Field = 4..6;
-const R_NS_KIND: Field = 6..8;
-const R_COMMAND: Field = 8..12;
-const R_FLAGS: Field = 12..16;
-const R_LENGTH: Field = 16..20;
-const R_RESERVED: Field = 20..24;
-pub const REQUEST_HEADER_LEN: usize = R_RESERVED.end;
+pub const REQUEST_HEADER_LEN: usize = 24;
 /// The largest request message the broker reads.
 pub const MAX_REQUEST_MESSAGE: usize = REQUEST_HEADER_LEN + MAX_REQUEST_LEN;
 
-const A_MAGIC: Field = 0..4;
-const A_VERSION: Field = 4..6;
-const A_KIND: Field = 6..8;
-const A_RESULT: Field = 8..12;
-const A_MESSAGE_LEN: Field = 12..16;
-pub const REPLY_HEADER_LEN: usize = A_MESSAGE_LEN.end;
+buffer!(
+    /// The header of a request message (`struct ikc_broker_request`).
+    RequestHeaderBuffer("broker request", REQUEST_HEADER_LEN) {
+        magic, set_magic: (u32, 0..4),
+        version, set_version: (u16, 4..6),
+        ns_kind, set_ns_kind: (u16, 6..8),
+        command, set_command: (u32, 8..12),
+        flags, set_flags: (u32, 12..16),
+        length, set_length: (u32, 16..20),
+        reserved, set_reserved: (u32, 20..24),
+    }
+);
+
+pub const REPLY_HEADER_LEN: usize = 16;
+
+buffer!(
+    /// The header of a reply message (`struct ikc_broker_reply`).
+    ReplyHeaderBuffer("broker reply", REPLY_HEADER_LEN) {
+        magic, set_magic: (u32, 0..4),
+        version, set_version: (u16, 4..6),
+        kind, set_kind: (u16, 6..8),
+        result, set_result: (i32, 8..12),
+        message_len, set_message_len: (u32, 12..16),
+    }
+);
 /// Error texts are cut to this length.
 pub const MAX_REPLY_MESSAGE: usize = 1024;
 /// The largest errno Linux has room for (`include/linux/err.h`).
 const MAX_ERRNO: i32 = 4095;
-
-fn get_u16(b: &[u8], f: Field) -> u16 {
-    u16::from_ne_bytes([b[f.start], b[f.start + 1]])
-}
-fn put_u16(b: &mut [u8], f: Field, v: u16) {
-    b[f].copy_from_slice(&v.to_ne_bytes());
-}
 
 /// Which namespace a request names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,25 +85,25 @@ pub struct RequestHeader {
 impl RequestHeader {
     /// Validates a whole request message and splits off the request bytes.
     pub fn parse_message(msg: &[u8]) -> Result<(RequestHeader, &[u8])> {
-        check_len("broker request", msg.len(), REQUEST_HEADER_LEN).map_err(Error::malformed)?;
-        if get_u32(msg, R_MAGIC) != MAGIC {
+        let buf = RequestHeaderBuffer::new_checked(msg).map_err(Error::malformed)?;
+        if buf.magic() != MAGIC {
             return Err(Error::invalid("not an ikc broker request (bad magic)"));
         }
-        let version = get_u16(msg, R_VERSION);
+        let version = buf.version();
         if version != VERSION {
             return Err(Error::invalid(format!("protocol version {version} is not supported (this broker speaks {VERSION})")));
         }
-        let kind = get_u16(msg, R_NS_KIND);
+        let kind = buf.ns_kind();
         let ns_kind = NsKind::from_u16(kind).ok_or_else(|| Error::invalid(format!("unknown namespace kind {kind}")))?;
-        if get_u32(msg, R_RESERVED) != 0 {
+        if buf.reserved() != 0 {
             return Err(Error::invalid("reserved header field is not zero"));
         }
-        let length = get_u32(msg, R_LENGTH);
+        let length = buf.length();
         let body = &msg[REQUEST_HEADER_LEN..];
         if length as usize != body.len() {
             return Err(Error::invalid(format!("request_len {length} does not match the {} bytes sent", body.len())));
         }
-        let header = RequestHeader { ns_kind, command: get_u32(msg, R_COMMAND), flags: get_u32(msg, R_FLAGS), length };
+        let header = RequestHeader { ns_kind, command: buf.command(), flags: buf.flags(), length };
         Ok((header, body))
     }
 
@@ -116,13 +122,14 @@ impl Emitable for RequestHeader {
         REQUEST_HEADER_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        put_u32(b, R_MAGIC, MAGIC);
-        put_u16(b, R_VERSION, VERSION);
-        put_u16(b, R_NS_KIND, self.ns_kind as u16);
-        put_u32(b, R_COMMAND, self.command);
-        put_u32(b, R_FLAGS, self.flags);
-        put_u32(b, R_LENGTH, self.length);
-        put_u32(b, R_RESERVED, 0);
+        let mut buf = RequestHeaderBuffer::new_unchecked(b);
+        buf.set_magic(MAGIC);
+        buf.set_version(VERSION);
+        buf.set_ns_kind(self.ns_kind as u16);
+        buf.set_command(self.command);
+        buf.set_flags(self.flags);
+        buf.set_length(self.length);
+        buf.set_reserved(0);
     }
 }
 
@@ -164,18 +171,18 @@ impl Reply {
     }
 
     pub fn parse(msg: &[u8]) -> Result<Reply, DecodeError> {
-        check_len("broker reply", msg.len(), REPLY_HEADER_LEN)?;
-        if get_u32(msg, A_MAGIC) != MAGIC || get_u16(msg, A_VERSION) != VERSION {
+        let buf = ReplyHeaderBuffer::new_checked(msg)?;
+        if buf.magic() != MAGIC || buf.version() != VERSION {
             return Err(DecodeError("not an ikc broker v1 reply".into()));
         }
-        let kind = match get_u16(msg, A_KIND) {
+        let kind = match buf.kind() {
             0 => ReplyKind::Hello,
             1 => ReplyKind::Result,
             k => return Err(DecodeError(format!("unknown reply kind {k}"))),
         };
-        let len = get_u32(msg, A_MESSAGE_LEN) as usize;
+        let len = buf.message_len() as usize;
         let text = msg.get(REPLY_HEADER_LEN..REPLY_HEADER_LEN.saturating_add(len)).ok_or_else(|| DecodeError("reply message truncated".into()))?;
-        Ok(Reply { kind, result: get_u32(msg, A_RESULT) as i32, message: String::from_utf8_lossy(text).into_owned() })
+        Ok(Reply { kind, result: buf.result(), message: String::from_utf8_lossy(text).into_owned() })
     }
 
     /// What a client makes of the first reply on a connection: `Ok` for a
@@ -219,12 +226,14 @@ impl Emitable for Reply {
         REPLY_HEADER_LEN + self.message.len()
     }
     fn emit(&self, b: &mut [u8]) {
-        put_u32(b, A_MAGIC, MAGIC);
-        put_u16(b, A_VERSION, VERSION);
-        put_u16(b, A_KIND, self.kind as u16);
-        put_u32(b, A_RESULT, self.result as u32);
-        put_u32(b, A_MESSAGE_LEN, self.message.len() as u32);
         b[REPLY_HEADER_LEN..].copy_from_slice(self.message.as_bytes());
+        let mut buf = ReplyHeaderBuffer::new_unchecked(b);
+        buf.set_magic(MAGIC);
+        buf.set_version(VERSION);
+        buf.set_kind(self.kind as u16);
+        buf.set_result(self.result);
+        // Messages are cut to MAX_REPLY_MESSAGE bytes.
+        buf.set_message_len(self.message.len() as u32);
     }
 }
 
