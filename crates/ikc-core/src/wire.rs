@@ -45,17 +45,11 @@ pub(crate) fn get_u16(b: &[u8], f: Field) -> u16 {
 pub(crate) fn get_u32(b: &[u8], f: Field) -> u32 {
     <u32 as Scalar>::get(&b[f])
 }
-pub(crate) fn get_u64(b: &[u8], f: Field) -> u64 {
-    <u64 as Scalar>::get(&b[f])
-}
 pub(crate) fn put_u16(b: &mut [u8], f: Field, v: u16) {
     <u16 as Scalar>::put(&mut b[f], v)
 }
 pub(crate) fn put_u32(b: &mut [u8], f: Field, v: u32) {
     <u32 as Scalar>::put(&mut b[f], v)
-}
-pub(crate) fn put_u64(b: &mut [u8], f: Field, v: u64) {
-    <u64 as Scalar>::put(&mut b[f], v)
 }
 
 /// How a field's bytes hold a value. `get` and `put` are given exactly the

@@ -35,6 +35,21 @@ impl TaskState {
         })
     }
 
+    /// The state a `task_diag_base.state` number names.
+    pub fn from_number(n: u8) -> Option<TaskState> {
+        const BY_NUMBER: [TaskState; 8] = [
+            TaskState::Running,
+            TaskState::Interruptible,
+            TaskState::Uninterruptible,
+            TaskState::Stopped,
+            TaskState::TraceStop,
+            TaskState::Dead,
+            TaskState::Zombie,
+            TaskState::Idle,
+        ];
+        BY_NUMBER.get(n as usize).copied()
+    }
+
     /// The letter `ps` prints for this state.
     pub fn letter(self) -> char {
         match self {
@@ -47,5 +62,18 @@ impl TaskState {
             TaskState::Zombie => 'Z',
             TaskState::Idle => 'I',
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_the_headers() {
+        for n in 0..8 {
+            assert_eq!(TaskState::from_number(n).map(|s| s as u8), Some(n));
+        }
+        assert_eq!(TaskState::from_number(8), None);
     }
 }

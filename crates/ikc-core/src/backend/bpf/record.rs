@@ -3,42 +3,98 @@
 //! `struct ikc_walk_end`. A checked buffer type, the owned forms with emit/parse
 //! twins, and the conversion to `TaskInfo`.
 
-use crate::netlink::{check_len, get_u32, get_u64, put_u32, put_u64, DecodeError, Emitable, Field, Parseable};
+use crate::netlink::{Emitable, Parseable};
 use crate::task::{Comm, LevelIds, NsLevels, TaskBase, TaskCreds, TaskInfo, TaskState, MAX_LEVELS};
+use crate::wire::{buffer, DecodeError};
 
-// `struct ikc_task` (task_iter.bpf.c), native byte order.
-const LEN: Field = 0..2;
-const VERSION: usize = 2;
-const NLEVELS: usize = 3;
-const TGID: Field = 4..8;
-const PID: Field = 8..12;
-const PPID: Field = 12..16;
-const TPID: Field = 16..20;
-const SID: Field = 20..24;
-const PGID: Field = 24..28;
-const STATE: usize = 28;
-const DUMPABLE: usize = 29;
-const KTHREAD: usize = 30;
-const WORKER: usize = 31;
-const CAP_INHERITABLE: Field = 32..40;
-const CAP_PERMITTED: Field = 40..48;
-const CAP_EFFECTIVE: Field = 48..56;
-const CAP_BSET: Field = 56..64;
-const IDS: usize = 64; // uid euid suid fsuid gid egid sgid fsgid, 4 bytes each
-const COMM: Field = 96..112;
-const WORKER_DESC: Field = 112..128;
-const USER_NS: Field = 128..132; // real_cred->user_ns->ns.inum
-const DUMPABLE_NS: Field = 132..136; // mm->user_ns->ns.inum, or the initial user namespace's
 /// `sizeof(struct ikc_task)`.
-pub const TASK_RECORD_LEN: usize = DUMPABLE_NS.end;
+pub const TASK_RECORD_LEN: usize = 136;
 /// `sizeof(struct ikc_level)`: pid, pgid, sid in one deeper namespace.
 pub const LEVEL_RECORD_LEN: usize = 12;
 /// `IKC_TASK_VERSION`: the record layout this reader knows.
 pub const TASK_RECORD_VERSION: u8 = 3;
 /// `sizeof(struct ikc_walk_end)`: the record after the last task.
 pub const WALK_END_LEN: usize = 16;
-// `struct ikc_walk_end`: len, version, nlevels (0) as in `ikc_task`, then:
-const WALK_TASKS: Field = 8..16;
+
+buffer!(
+    /// The start every record shares: its length, the layout's version, and
+    /// how many pid-namespace levels it carries (0: the walk's end record).
+    RecordHeaderBuffer("ikc_task header", 4) {
+        len, set_len: (u16, 0..2),
+        version, set_version: (u8, 2..3),
+        nlevels, set_nlevels: (u8, 3..4),
+    }
+);
+
+buffer!(
+    /// A checked view of one `struct ikc_task` (task_iter.bpf.c) and the
+    /// `struct ikc_level`s after it, or of the `struct ikc_walk_end` that
+    /// shares its header: the version, the level count and that the whole
+    /// record is present are checked.
+    TaskRecordBuffer("ikc_task", WALK_END_LEN, check = Self::check_record) {
+        len, set_len: (u16, 0..2),
+        version, set_version: (u8, 2..3),
+        nlevels, set_nlevels: (u8, 3..4),
+        tgid, set_tgid: (u32, 4..8),
+        pid, set_pid: (u32, 8..12),
+        ppid, set_ppid: (u32, 12..16),
+        tpid, set_tpid: (u32, 16..20),
+        sid, set_sid: (u32, 20..24),
+        pgid, set_pgid: (u32, 24..28),
+        /// The letter procfs prints.
+        state, set_state: (u8, 28..29),
+        dumpable, set_dumpable: (u8, 29..30),
+        kthread, set_kthread: (u8, 30..31),
+        /// `+` (running a work item), `-`, or 0 (not a workqueue worker).
+        worker, set_worker: (u8, 31..32),
+        cap_inheritable, set_cap_inheritable: (u64, 32..40),
+        cap_permitted, set_cap_permitted: (u64, 40..48),
+        cap_effective, set_cap_effective: (u64, 48..56),
+        cap_bset, set_cap_bset: (u64, 56..64),
+        uid, set_uid: (u32, 64..68),
+        euid, set_euid: (u32, 68..72),
+        suid, set_suid: (u32, 72..76),
+        fsuid, set_fsuid: (u32, 76..80),
+        gid, set_gid: (u32, 80..84),
+        egid, set_egid: (u32, 84..88),
+        sgid, set_sgid: (u32, 88..92),
+        fsgid, set_fsgid: (u32, 92..96),
+        comm, set_comm: (bytes, 96..112),
+        worker_desc, set_worker_desc: (bytes, 112..128),
+        /// `real_cred->user_ns->ns.inum`.
+        user_ns, set_user_ns: (u32, 128..132),
+        /// `mm->user_ns->ns.inum`, or the initial user namespace's.
+        dumpable_ns, set_dumpable_ns: (u32, 132..TASK_RECORD_LEN),
+        /// `struct ikc_walk_end`, after the shared header: how many tasks the walk was shown.
+        tasks_visited, set_tasks_visited: (u64, 8..WALK_END_LEN),
+    }
+);
+
+buffer!(
+    /// `struct ikc_level`: a task's ids in one pid namespace below the root.
+    LevelRecordBuffer("ikc_level", LEVEL_RECORD_LEN) {
+        pid, set_pid: (u32, 0..4),
+        pgid, set_pgid: (u32, 4..8),
+        sid, set_sid: (u32, 8..12),
+    }
+);
+
+/// The bytes a record with `nlevels` levels takes (0: a walk end), if the
+/// count is one the kernel allows.
+fn record_len(nlevels: u8) -> Result<usize, DecodeError> {
+    match nlevels as usize {
+        0 => Ok(WALK_END_LEN),
+        n if n > MAX_LEVELS => Err(DecodeError(format!("ikc_task: {n} pid-namespace levels"))),
+        n => Ok(TASK_RECORD_LEN + (n - 1) * LEVEL_RECORD_LEN),
+    }
+}
+
+fn check_version(version: u8) -> Result<(), DecodeError> {
+    if version != TASK_RECORD_VERSION {
+        return Err(DecodeError(format!("ikc_task version {version} (this reader knows {TASK_RECORD_VERSION})")));
+    }
+    Ok(())
+}
 
 /// One task as the iterator reports it. `info.base.comm` is the raw `task->comm`;
 /// `task_info()` gives the record as procfs shows the task.
@@ -85,53 +141,41 @@ pub fn proc_task_name(comm: &Comm, worker: Option<&WorkerDesc>) -> Comm {
     Comm::from_bytes(&name)
 }
 
-/// A checked view of one `struct ikc_task` and the `struct ikc_level`s after it.
-pub struct TaskRecordBuffer<T> {
-    buffer: T,
-}
-
 impl<T: AsRef<[u8]>> TaskRecordBuffer<T> {
-    /// Validates the version, the level count and that the whole record is present.
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let b = buffer.as_ref();
-        check_len("ikc_task", b.len(), WALK_END_LEN)?;
-        if b[VERSION] != TASK_RECORD_VERSION {
-            return Err(DecodeError(format!("ikc_task version {} (this reader knows {TASK_RECORD_VERSION})", b[VERSION])));
+    fn check_record(&self) -> Result<(), DecodeError> {
+        check_version(self.version())?;
+        let want = record_len(self.nlevels())?;
+        if self.nlevels() == 0 {
+            return Ok(()); // a walk end: its 16 bytes are the minimum length
         }
-        let levels = b[NLEVELS] as usize;
-        if levels == 0 {
-            return Ok(TaskRecordBuffer { buffer }); // a walk end: 16 bytes, checked above
-        }
-        if levels > MAX_LEVELS {
-            return Err(DecodeError(format!("ikc_task: {levels} pid-namespace levels")));
-        }
-        check_len("ikc_task", b.len(), TASK_RECORD_LEN)?;
-        let want = TASK_RECORD_LEN + (levels - 1) * LEVEL_RECORD_LEN;
-        let len = u16::from_ne_bytes([b[LEN.start], b[LEN.start + 1]]) as usize;
+        crate::wire::check_len("ikc_task", self.buffer.as_ref().len(), TASK_RECORD_LEN)?;
+        let len = self.len() as usize;
         if len != want {
-            return Err(DecodeError(format!("ikc_task: len {len}, {levels} levels need {want}")));
+            return Err(DecodeError(format!("ikc_task: len {len}, {} levels need {want}", self.nlevels())));
         }
-        check_len("ikc_task with its levels", b.len(), want)?;
-        Ok(TaskRecordBuffer { buffer })
+        crate::wire::check_len("ikc_task with its levels", self.buffer.as_ref().len(), want)
     }
 
     /// The bytes this record takes, levels included.
     pub fn record_len(&self) -> usize {
-        match self.levels() {
-            0 => WALK_END_LEN,
-            n => TASK_RECORD_LEN + (n - 1) * LEVEL_RECORD_LEN,
-        }
+        record_len(self.nlevels()).unwrap_or(WALK_END_LEN)
     }
 
     fn levels(&self) -> usize {
-        self.buffer.as_ref()[NLEVELS] as usize
+        self.nlevels() as usize
+    }
+
+    /// Level `g` (1 ..< levels) of a task record: its ids one namespace deeper than `g - 1`.
+    fn level(&self, g: usize) -> LevelRecordBuffer<&[u8]> {
+        let at = TASK_RECORD_LEN + (g - 1) * LEVEL_RECORD_LEN;
+        LevelRecordBuffer::new_unchecked(&self.buffer.as_ref()[at..at + LEVEL_RECORD_LEN])
     }
 }
 
 impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for Record {
     fn parse(buf: &TaskRecordBuffer<T>) -> Result<Self, DecodeError> {
         match buf.levels() {
-            0 => Ok(Record::WalkEnd { tasks_visited: get_u64(buf.buffer.as_ref(), WALK_TASKS) }),
+            0 => Ok(Record::WalkEnd { tasks_visited: buf.tasks_visited() }),
             _ => TaskRecord::parse(buf).map(Record::Task),
         }
     }
@@ -139,56 +183,54 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for Record {
 
 impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
     fn parse(buf: &TaskRecordBuffer<T>) -> Result<Self, DecodeError> {
-        let b = buf.buffer.as_ref();
         if buf.levels() == 0 {
             return Err(DecodeError("ikc_task: a walk end where a task was expected".into()));
         }
-        let id = |i: usize| get_u32(b, IDS + 4 * i..IDS + 4 * i + 4);
         // The same mapping as the procfs backend's, from the same letter.
-        let state = TaskState::from_proc_letter(b[STATE]).unwrap_or(TaskState::Uninterruptible);
+        let state = TaskState::from_proc_letter(buf.state()).unwrap_or(TaskState::Uninterruptible);
         let base = TaskBase {
-            tgid: get_u32(b, TGID),
-            pid: get_u32(b, PID),
-            ppid: get_u32(b, PPID),
-            tpid: get_u32(b, TPID),
-            sid: get_u32(b, SID),
-            pgid: get_u32(b, PGID),
+            tgid: buf.tgid(),
+            pid: buf.pid(),
+            ppid: buf.ppid(),
+            tpid: buf.tpid(),
+            sid: buf.sid(),
+            pgid: buf.pgid(),
             state: state as u8,
-            comm: Comm::from_bytes(until_nul(&b[COMM])),
+            comm: Comm::from_bytes(until_nul(buf.comm())),
         };
         let own = LevelIds { pid: base.pid, pgid: base.pgid, sid: base.sid };
         let deeper = (1..buf.levels()).map(|g| {
-            let at = TASK_RECORD_LEN + (g - 1) * LEVEL_RECORD_LEN;
-            LevelIds { pid: get_u32(b, at..at + 4), pgid: get_u32(b, at + 4..at + 8), sid: get_u32(b, at + 8..at + 12) }
+            let l = buf.level(g);
+            LevelIds { pid: l.pid(), pgid: l.pgid(), sid: l.sid() }
         });
         let levels: NsLevels = std::iter::once(own).chain(deeper).collect();
         let creds = TaskCreds {
-            cap_inheritable: get_u64(b, CAP_INHERITABLE),
-            cap_permitted: get_u64(b, CAP_PERMITTED),
-            cap_effective: get_u64(b, CAP_EFFECTIVE),
-            cap_bset: get_u64(b, CAP_BSET),
-            uid: id(0),
-            euid: id(1),
-            suid: id(2),
-            fsuid: id(3),
-            gid: id(4),
-            egid: id(5),
-            sgid: id(6),
-            fsgid: id(7),
+            cap_inheritable: buf.cap_inheritable(),
+            cap_permitted: buf.cap_permitted(),
+            cap_effective: buf.cap_effective(),
+            cap_bset: buf.cap_bset(),
+            uid: buf.uid(),
+            euid: buf.euid(),
+            suid: buf.suid(),
+            fsuid: buf.fsuid(),
+            gid: buf.gid(),
+            egid: buf.egid(),
+            sgid: buf.sgid(),
+            fsgid: buf.fsgid(),
         };
         let info = TaskInfo {
             base,
             creds,
-            dumpable: b[DUMPABLE] != 0,
+            dumpable: buf.dumpable() != 0,
             levels,
-            user_ns: get_u32(b, USER_NS).into(),
-            dumpable_ns: get_u32(b, DUMPABLE_NS).into(),
+            user_ns: buf.user_ns().into(),
+            dumpable_ns: buf.dumpable_ns().into(),
         };
-        let worker = match b[WORKER] {
+        let worker = match buf.worker() {
             0 => None,
-            c => Some(WorkerDesc { busy: c == b'+', desc: Comm::from_bytes(until_nul(&b[WORKER_DESC])) }),
+            c => Some(WorkerDesc { busy: c == b'+', desc: Comm::from_bytes(until_nul(buf.worker_desc())) }),
         };
-        Ok(TaskRecord { info, kernel_thread: b[KTHREAD] != 0, worker })
+        Ok(TaskRecord { info, kernel_thread: buf.kthread() != 0, worker })
     }
 }
 
@@ -198,57 +240,52 @@ impl Emitable for TaskRecord {
     }
     fn emit(&self, b: &mut [u8]) {
         let (t, c, l) = (&self.info.base, &self.info.creds, &self.info.levels);
-        b[LEN].copy_from_slice(&(self.buffer_len() as u16).to_ne_bytes());
-        b[VERSION] = TASK_RECORD_VERSION;
-        b[NLEVELS] = l.len().max(1) as u8;
-        put_u32(b, TGID, t.tgid);
-        put_u32(b, PID, t.pid);
-        put_u32(b, PPID, t.ppid);
-        put_u32(b, TPID, t.tpid);
-        put_u32(b, SID, t.sid);
-        put_u32(b, PGID, t.pgid);
-        b[STATE] = state_letter(t.state);
-        b[DUMPABLE] = self.info.dumpable as u8;
-        b[KTHREAD] = self.kernel_thread as u8;
-        b[WORKER] = self.worker.map_or(0, |w| if w.busy { b'+' } else { b'-' });
-        put_u64(b, CAP_INHERITABLE, c.cap_inheritable);
-        put_u64(b, CAP_PERMITTED, c.cap_permitted);
-        put_u64(b, CAP_EFFECTIVE, c.cap_effective);
-        put_u64(b, CAP_BSET, c.cap_bset);
-        for (i, v) in [c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid].into_iter().enumerate() {
-            put_u32(b, IDS + 4 * i..IDS + 4 * i + 4, v);
-        }
-        b[COMM].copy_from_slice(&t.comm.0);
-        b[WORKER_DESC].copy_from_slice(&self.worker.map_or([0; 16], |w| w.desc.0));
-        // Namespace inodes are 32 bits in the kernel (ns_common.inum).
-        put_u32(b, USER_NS, self.info.user_ns as u32);
-        put_u32(b, DUMPABLE_NS, self.info.dumpable_ns as u32);
+        // At most MAX_LEVELS levels: 520 bytes.
+        let len = self.buffer_len() as u16;
         for g in 1..l.len() {
             let at = TASK_RECORD_LEN + (g - 1) * LEVEL_RECORD_LEN;
             let ids = l.at(g).unwrap_or_default();
-            put_u32(b, at..at + 4, ids.pid);
-            put_u32(b, at + 4..at + 8, ids.pgid);
-            put_u32(b, at + 8..at + 12, ids.sid);
+            let mut level = LevelRecordBuffer::new_unchecked(&mut b[at..at + LEVEL_RECORD_LEN]);
+            level.set_pid(ids.pid);
+            level.set_pgid(ids.pgid);
+            level.set_sid(ids.sid);
         }
+        let mut buf = TaskRecordBuffer::new_unchecked(b);
+        buf.set_len(len);
+        buf.set_version(TASK_RECORD_VERSION);
+        buf.set_nlevels(l.len().max(1) as u8);
+        buf.set_tgid(t.tgid);
+        buf.set_pid(t.pid);
+        buf.set_ppid(t.ppid);
+        buf.set_tpid(t.tpid);
+        buf.set_sid(t.sid);
+        buf.set_pgid(t.pgid);
+        buf.set_state(TaskState::from_number(t.state).unwrap_or(TaskState::Uninterruptible).letter() as u8);
+        buf.set_dumpable(self.info.dumpable as u8);
+        buf.set_kthread(self.kernel_thread as u8);
+        buf.set_worker(self.worker.map_or(0, |w| if w.busy { b'+' } else { b'-' }));
+        buf.set_cap_inheritable(c.cap_inheritable);
+        buf.set_cap_permitted(c.cap_permitted);
+        buf.set_cap_effective(c.cap_effective);
+        buf.set_cap_bset(c.cap_bset);
+        buf.set_uid(c.uid);
+        buf.set_euid(c.euid);
+        buf.set_suid(c.suid);
+        buf.set_fsuid(c.fsuid);
+        buf.set_gid(c.gid);
+        buf.set_egid(c.egid);
+        buf.set_sgid(c.sgid);
+        buf.set_fsgid(c.fsgid);
+        buf.set_comm(&t.comm.0);
+        buf.set_worker_desc(&self.worker.map_or([0; 16], |w| w.desc.0));
+        // Namespace inodes are 32 bits in the kernel (ns_common.inum).
+        buf.set_user_ns(self.info.user_ns as u32);
+        buf.set_dumpable_ns(self.info.dumpable_ns as u32);
     }
 }
 
 fn until_nul(b: &[u8]) -> &[u8] {
     &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
-}
-
-fn state_letter(state: u8) -> u8 {
-    const BY_NUMBER: [TaskState; 8] = [
-        TaskState::Running,
-        TaskState::Interruptible,
-        TaskState::Uninterruptible,
-        TaskState::Stopped,
-        TaskState::TraceStop,
-        TaskState::Dead,
-        TaskState::Zombie,
-        TaskState::Idle,
-    ];
-    BY_NUMBER.get(state as usize).map_or(b'D', |s| s.letter() as u8)
 }
 
 impl Emitable for Record {
@@ -263,9 +300,10 @@ impl Emitable for Record {
             Record::Task(t) => t.emit(b),
             Record::WalkEnd { tasks_visited } => {
                 b[..WALK_END_LEN].fill(0);
-                b[LEN].copy_from_slice(&(WALK_END_LEN as u16).to_ne_bytes());
-                b[VERSION] = TASK_RECORD_VERSION;
-                put_u64(b, WALK_TASKS, *tasks_visited);
+                let mut buf = TaskRecordBuffer::new_unchecked(b);
+                buf.set_len(WALK_END_LEN as u16);
+                buf.set_version(TASK_RECORD_VERSION);
+                buf.set_tasks_visited(*tasks_visited);
             }
         }
     }
@@ -280,20 +318,14 @@ impl Emitable for Record {
 pub fn frame_walk(bytes: &[u8], at: &mut usize) -> Result<bool, DecodeError> {
     loop {
         let rest = bytes.get(*at..).unwrap_or_default();
-        let (Some(&version), Some(&levels)) = (rest.get(VERSION), rest.get(NLEVELS)) else { return Ok(false) };
-        if version != TASK_RECORD_VERSION {
-            return Err(DecodeError(format!("ikc_task version {version} (this reader knows {TASK_RECORD_VERSION})")));
-        }
-        let len = match levels as usize {
-            0 => WALK_END_LEN,
-            n if n > MAX_LEVELS => return Err(DecodeError(format!("ikc_task: {n} pid-namespace levels"))),
-            n => TASK_RECORD_LEN + (n - 1) * LEVEL_RECORD_LEN,
-        };
+        let Ok(header) = RecordHeaderBuffer::new_checked(rest) else { return Ok(false) };
+        check_version(header.version())?;
+        let len = record_len(header.nlevels())?;
         if rest.len() < len {
             return Ok(false);
         }
         *at += len;
-        if levels == 0 {
+        if header.nlevels() == 0 {
             return Ok(true);
         }
     }
@@ -328,6 +360,13 @@ pub fn parse_walk(mut bytes: &[u8]) -> Result<Walk, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Offsets poked by the damage tests (`struct ikc_task`).
+    const LEN: usize = 0;
+    const VERSION: usize = 2;
+    const NLEVELS: usize = 3;
+    const DUMPABLE: usize = 29;
+    const KTHREAD: usize = 30;
 
     fn sample() -> TaskRecord {
         let levels = NsLevels::from_iter([LevelIds { pid: 4321, pgid: 4300, sid: 4000 }, LevelIds { pid: 7, pgid: 1, sid: 0 }]);
@@ -469,7 +508,7 @@ mod tests {
         too_deep[NLEVELS] = 34;
         assert!(parse_walk(&too_deep).is_err(), "deeper than MAX_PID_NS_LEVEL");
         let mut lying = good;
-        lying[LEN.start] = 128;
+        lying[LEN] = 128;
         assert!(parse_walk(&lying).is_err(), "len disagrees with nlevels");
     }
 
