@@ -38,20 +38,6 @@ pub(crate) fn check_len(what: &str, have: usize, need: usize) -> Result<(), Deco
     }
 }
 
-// Free-standing field accessors, for the structs not yet declared with `buffer!`.
-pub(crate) fn get_u16(b: &[u8], f: Field) -> u16 {
-    <u16 as Scalar>::get(&b[f])
-}
-pub(crate) fn get_u32(b: &[u8], f: Field) -> u32 {
-    <u32 as Scalar>::get(&b[f])
-}
-pub(crate) fn put_u16(b: &mut [u8], f: Field, v: u16) {
-    <u16 as Scalar>::put(&mut b[f], v)
-}
-pub(crate) fn put_u32(b: &mut [u8], f: Field, v: u32) {
-    <u32 as Scalar>::put(&mut b[f], v)
-}
-
 /// How a field's bytes hold a value. `get` and `put` are given exactly the
 /// field's bytes, whose length the declaration fixes.
 pub trait Scalar {
@@ -76,6 +62,33 @@ macro_rules! native_scalars {
     )*};
 }
 native_scalars!(u8, u16, u32, u64, i32);
+
+/// A fixed-size byte array (`char comm[16]`, an IPv6 address).
+impl<const N: usize> Scalar for [u8; N] {
+    type Value = [u8; N];
+    fn get(bytes: &[u8]) -> [u8; N] {
+        let mut a = [0u8; N];
+        a.copy_from_slice(bytes);
+        a
+    }
+    fn put(bytes: &mut [u8], value: [u8; N]) {
+        bytes.copy_from_slice(&value);
+    }
+}
+
+/// `__u32 x[2]`: two native words (the socket cookies of sock_diag requests).
+pub enum U32Pair {}
+
+impl Scalar for U32Pair {
+    type Value = [u32; 2];
+    fn get(bytes: &[u8]) -> [u32; 2] {
+        [u32::get(&bytes[0..4]), u32::get(&bytes[4..8])]
+    }
+    fn put(bytes: &mut [u8], value: [u32; 2]) {
+        u32::put(&mut bytes[0..4], value[0]);
+        u32::put(&mut bytes[4..8], value[1]);
+    }
+}
 
 /// A `__be16` (ports in `inet_diag_sockid`), read and written in host order.
 pub enum Be16 {}
@@ -107,7 +120,7 @@ impl Scalar for Be16 {
 /// function's own validation), `new_unchecked`
 /// (for writing into a buffer the caller sized), `into_inner`, and per field a
 /// getter and, for `T: AsMut<[u8]>`, a setter. A field's type is a `Scalar`
-/// or `bytes` (a slice). Fields may overlap (records that share a header).
+/// or `bytes` (a slice of the range). Fields may overlap (records that share a header).
 /// The getters index ranges `new_checked` proved are inside the buffer.
 macro_rules! buffer {
     (

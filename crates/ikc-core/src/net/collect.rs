@@ -8,6 +8,7 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result};
 use crate::netlink::{align4, NetlinkHeaderBuffer, NLMSG_DONE, NLMSG_ERROR};
+use crate::wire::buffer;
 
 /// The largest response ikc keeps; a namespace with more is answered `EMSGSIZE`.
 pub const MAX_RESPONSE_LEN: usize = 256 << 20;
@@ -68,12 +69,16 @@ impl DumpCollector {
     }
 }
 
-/// The `int` that starts an `NLMSG_ERROR` or `NLMSG_DONE` payload (0 if absent).
-fn status(payload: &[u8]) -> i32 {
-    match payload.get(..4) {
-        Some(b) => i32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
-        None => 0,
+buffer!(
+    /// The `int` that starts an `NLMSG_ERROR` (`struct nlmsgerr`) or `NLMSG_DONE` payload.
+    StatusBuffer("netlink status", 4) {
+        status, set_status: (i32, 0..4),
     }
+);
+
+/// The status of an `NLMSG_ERROR` or `NLMSG_DONE` payload (0 if absent).
+fn status(payload: &[u8]) -> i32 {
+    StatusBuffer::new_checked(payload).map_or(0, |b| b.status())
 }
 
 /// The kernel's `-errno` as our error; 0 (an ack we never asked for) is `EIO`.

@@ -4,81 +4,30 @@
 
 use super::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, TCP_STATES};
 use crate::error::{Error, Result};
-use crate::netlink::{check_len, get_u32, put_u32, DecodeError, Emitable, Field, Parseable};
+use crate::netlink::{Emitable, Parseable};
+use crate::wire::{buffer, Be16, DecodeError, U32Pair};
 
-const FAMILY: usize = 0;
-const PROTOCOL: usize = 1;
-const EXT: usize = 2;
-const PAD: usize = 3;
-const STATES: Field = 4..8;
-// struct inet_diag_sockid: ports and addresses in network byte order.
-const SPORT: Field = 8..10;
-const DPORT: Field = 10..12;
-const SRC: Field = 12..28;
-const DST: Field = 28..44;
-const INTERFACE: Field = 44..48;
-const COOKIE_LO: Field = 48..52;
-const COOKIE_HI: Field = 52..56;
 /// `sizeof(struct inet_diag_req_v2)`.
-pub const INET_DIAG_REQ_V2_LEN: usize = COOKIE_HI.end;
+pub const INET_DIAG_REQ_V2_LEN: usize = 56;
 
-/// A checked view of `struct inet_diag_req_v2`: all 56 bytes are present.
-pub struct InetDiagReqBuffer<T> {
-    buffer: T,
-}
-
-impl<T: AsRef<[u8]>> InetDiagReqBuffer<T> {
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        check_len("inet_diag_req_v2", buffer.as_ref().len(), INET_DIAG_REQ_V2_LEN)?;
-        Ok(InetDiagReqBuffer { buffer })
+buffer!(
+    /// A checked view of `struct inet_diag_req_v2`: all 56 bytes are present.
+    /// The `struct inet_diag_sockid` inside holds ports and addresses in
+    /// network byte order.
+    InetDiagReqBuffer("inet_diag_req_v2", INET_DIAG_REQ_V2_LEN) {
+        family, set_family: (u8, 0..1),
+        protocol, set_protocol: (u8, 1..2),
+        ext, set_ext: (u8, 2..3),
+        pad, set_pad: (u8, 3..4),
+        states, set_states: (u32, 4..8),
+        sport, set_sport: (Be16, 8..10),
+        dport, set_dport: (Be16, 10..12),
+        src, set_src: ([u8; 16], 12..28),
+        dst, set_dst: ([u8; 16], 28..44),
+        interface, set_interface: (u32, 44..48),
+        cookie, set_cookie: (U32Pair, 48..56),
     }
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-    pub fn family(&self) -> u8 {
-        self.b()[FAMILY]
-    }
-    pub fn protocol(&self) -> u8 {
-        self.b()[PROTOCOL]
-    }
-    pub fn ext(&self) -> u8 {
-        self.b()[EXT]
-    }
-    pub fn pad(&self) -> u8 {
-        self.b()[PAD]
-    }
-    pub fn states(&self) -> u32 {
-        get_u32(self.b(), STATES)
-    }
-    pub fn sport(&self) -> u16 {
-        get_be16(self.b(), SPORT)
-    }
-    pub fn dport(&self) -> u16 {
-        get_be16(self.b(), DPORT)
-    }
-    pub fn src(&self) -> [u8; 16] {
-        get_16(self.b(), SRC)
-    }
-    pub fn dst(&self) -> [u8; 16] {
-        get_16(self.b(), DST)
-    }
-    pub fn interface(&self) -> u32 {
-        get_u32(self.b(), INTERFACE)
-    }
-    pub fn cookie(&self) -> [u32; 2] {
-        [get_u32(self.b(), COOKIE_LO), get_u32(self.b(), COOKIE_HI)]
-    }
-}
-
-// Fields proved in bounds by `new_checked`.
-fn get_be16(b: &[u8], f: Field) -> u16 {
-    u16::from_be_bytes([b[f.start], b[f.start + 1]])
-}
-fn get_16(b: &[u8], f: Field) -> [u8; 16] {
-    let mut a = [0u8; 16];
-    a.copy_from_slice(&b[f]);
-    a
-}
+);
 
 /// `struct inet_diag_sockid`: which sockets a dump matches. The kernel filters
 /// a dump on the ports; the rest is carried as given (a dump ignores it).
@@ -160,18 +109,18 @@ impl Emitable for InetDiagReq {
         INET_DIAG_REQ_V2_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        b[FAMILY] = self.family;
-        b[PROTOCOL] = self.protocol;
-        b[EXT] = self.ext;
-        b[PAD] = 0;
-        put_u32(b, STATES, self.states);
-        b[SPORT].copy_from_slice(&self.id.sport.to_be_bytes());
-        b[DPORT].copy_from_slice(&self.id.dport.to_be_bytes());
-        b[SRC].copy_from_slice(&self.id.src);
-        b[DST].copy_from_slice(&self.id.dst);
-        put_u32(b, INTERFACE, self.id.interface);
-        put_u32(b, COOKIE_LO, self.id.cookie[0]);
-        put_u32(b, COOKIE_HI, self.id.cookie[1]);
+        let mut buf = InetDiagReqBuffer::new_unchecked(b);
+        buf.set_family(self.family);
+        buf.set_protocol(self.protocol);
+        buf.set_ext(self.ext);
+        buf.set_pad(0);
+        buf.set_states(self.states);
+        buf.set_sport(self.id.sport);
+        buf.set_dport(self.id.dport);
+        buf.set_src(self.id.src);
+        buf.set_dst(self.id.dst);
+        buf.set_interface(self.id.interface);
+        buf.set_cookie(self.id.cookie);
     }
 }
 

@@ -6,60 +6,36 @@
 use super::request::{check_exact_len, emit_dump_message, parse_dump_header};
 use super::{AF_INET, AF_INET6, AF_PACKET, AF_UNSPEC, RTM_GETADDR, RTM_GETLINK};
 use crate::error::{Error, Result};
-use crate::netlink::{check_len, get_u16, get_u32, put_u16, put_u32, DecodeError, Emitable, Field, Parseable};
+use crate::netlink::{Emitable, Parseable};
+use crate::wire::{buffer, DecodeError};
 
-mod ifi {
-    use crate::netlink::Field;
-    pub const FAMILY: usize = 0;
-    pub const PAD: usize = 1;
-    pub const KIND: Field = 2..4;
-    pub const INDEX: Field = 4..8;
-    pub const FLAGS: Field = 8..12;
-    pub const CHANGE: Field = 12..16;
-}
 /// `sizeof(struct ifinfomsg)`.
-pub const IFINFOMSG_LEN: usize = ifi::CHANGE.end;
-
-const IFA_FAMILY: usize = 0;
-const IFA_PREFIXLEN: usize = 1;
-const IFA_FLAGS: usize = 2;
-const IFA_SCOPE: usize = 3;
-const IFA_INDEX: Field = 4..8;
+pub const IFINFOMSG_LEN: usize = 16;
 /// `sizeof(struct ifaddrmsg)`.
-pub const IFADDRMSG_LEN: usize = IFA_INDEX.end;
+pub const IFADDRMSG_LEN: usize = 8;
 
-/// A checked view of `struct ifinfomsg`.
-pub struct IfInfoMsgBuffer<T> {
-    buffer: T,
-}
+buffer!(
+    /// A checked view of `struct ifinfomsg`.
+    IfInfoMsgBuffer("ifinfomsg", IFINFOMSG_LEN) {
+        family, set_family: (u8, 0..1),
+        pad, set_pad: (u8, 1..2),
+        kind, set_kind: (u16, 2..4),
+        index, set_index: (u32, 4..8),
+        flags, set_flags: (u32, 8..12),
+        change, set_change: (u32, 12..16),
+    }
+);
 
-impl<T: AsRef<[u8]>> IfInfoMsgBuffer<T> {
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        check_len("ifinfomsg", buffer.as_ref().len(), IFINFOMSG_LEN)?;
-        Ok(IfInfoMsgBuffer { buffer })
+buffer!(
+    /// A checked view of `struct ifaddrmsg`.
+    IfAddrMsgBuffer("ifaddrmsg", IFADDRMSG_LEN) {
+        family, set_family: (u8, 0..1),
+        prefixlen, set_prefixlen: (u8, 1..2),
+        flags, set_flags: (u8, 2..3),
+        scope, set_scope: (u8, 3..4),
+        index, set_index: (u32, 4..8),
     }
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-    pub fn family(&self) -> u8 {
-        self.b()[ifi::FAMILY]
-    }
-    pub fn pad(&self) -> u8 {
-        self.b()[ifi::PAD]
-    }
-    pub fn kind(&self) -> u16 {
-        get_u16(self.b(), ifi::KIND)
-    }
-    pub fn index(&self) -> u32 {
-        get_u32(self.b(), ifi::INDEX)
-    }
-    pub fn flags(&self) -> u32 {
-        get_u32(self.b(), ifi::FLAGS)
-    }
-    pub fn change(&self) -> u32 {
-        get_u32(self.b(), ifi::CHANGE)
-    }
-}
+);
 
 /// The owned `struct ifinfomsg` (`ifi_index` kept as the wire's 32 bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,12 +58,13 @@ impl Emitable for IfInfoMsg {
         IFINFOMSG_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        b[ifi::FAMILY] = self.family;
-        b[ifi::PAD] = 0;
-        put_u16(b, ifi::KIND, self.kind);
-        put_u32(b, ifi::INDEX, self.index);
-        put_u32(b, ifi::FLAGS, self.flags);
-        put_u32(b, ifi::CHANGE, self.change);
+        let mut buf = IfInfoMsgBuffer::new_unchecked(b);
+        buf.set_family(self.family);
+        buf.set_pad(0);
+        buf.set_kind(self.kind);
+        buf.set_index(self.index);
+        buf.set_flags(self.flags);
+        buf.set_change(self.change);
     }
 }
 
@@ -102,16 +79,15 @@ pub struct IfAddrMsg {
 }
 
 impl IfAddrMsg {
-    /// Reads `struct ifaddrmsg` (bounds checked here: the struct is 8 bytes).
+    /// Reads `struct ifaddrmsg`.
     pub fn parse_bytes(b: &[u8]) -> Result<Self, DecodeError> {
-        check_len("ifaddrmsg", b.len(), IFADDRMSG_LEN)?;
-        Ok(IfAddrMsg {
-            family: b[IFA_FAMILY],
-            prefixlen: b[IFA_PREFIXLEN],
-            flags: b[IFA_FLAGS],
-            scope: b[IFA_SCOPE],
-            index: get_u32(b, IFA_INDEX),
-        })
+        IfAddrMsg::parse(&IfAddrMsgBuffer::new_checked(b)?)
+    }
+}
+
+impl<T: AsRef<[u8]>> Parseable<IfAddrMsgBuffer<T>> for IfAddrMsg {
+    fn parse(buf: &IfAddrMsgBuffer<T>) -> Result<Self, DecodeError> {
+        Ok(IfAddrMsg { family: buf.family(), prefixlen: buf.prefixlen(), flags: buf.flags(), scope: buf.scope(), index: buf.index() })
     }
 }
 
@@ -120,11 +96,12 @@ impl Emitable for IfAddrMsg {
         IFADDRMSG_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        b[IFA_FAMILY] = self.family;
-        b[IFA_PREFIXLEN] = self.prefixlen;
-        b[IFA_FLAGS] = self.flags;
-        b[IFA_SCOPE] = self.scope;
-        put_u32(b, IFA_INDEX, self.index);
+        let mut buf = IfAddrMsgBuffer::new_unchecked(b);
+        buf.set_family(self.family);
+        buf.set_prefixlen(self.prefixlen);
+        buf.set_flags(self.flags);
+        buf.set_scope(self.scope);
+        buf.set_index(self.index);
     }
 }
 

@@ -4,57 +4,27 @@
 
 use super::{AF_UNIX, TCP_STATES};
 use crate::error::{Error, Result};
-use crate::netlink::{check_len, get_u16, get_u32, put_u16, put_u32, DecodeError, Emitable, Field, Parseable};
+use crate::netlink::{Emitable, Parseable};
+use crate::wire::{buffer, DecodeError, U32Pair};
 
-const FAMILY: usize = 0;
-const PROTOCOL: usize = 1;
-const PAD: Field = 2..4;
-const STATES: Field = 4..8;
-const INODE: Field = 8..12;
-const SHOW: Field = 12..16;
-const COOKIE_LO: Field = 16..20;
-const COOKIE_HI: Field = 20..24;
 /// `sizeof(struct unix_diag_req)`.
-pub const UNIX_DIAG_REQ_LEN: usize = COOKIE_HI.end;
+pub const UNIX_DIAG_REQ_LEN: usize = 24;
 
 /// `udiag_show` bits: NAME, VFS, PEER, ICONS, RQLEN, MEMINFO, UID.
 pub const UDIAG_SHOW_KNOWN: u32 = 0x7f;
 
-/// A checked view of `struct unix_diag_req`: all 24 bytes are present.
-pub struct UnixDiagReqBuffer<T> {
-    buffer: T,
-}
-
-impl<T: AsRef<[u8]>> UnixDiagReqBuffer<T> {
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        check_len("unix_diag_req", buffer.as_ref().len(), UNIX_DIAG_REQ_LEN)?;
-        Ok(UnixDiagReqBuffer { buffer })
+buffer!(
+    /// A checked view of `struct unix_diag_req`: all 24 bytes are present.
+    UnixDiagReqBuffer("unix_diag_req", UNIX_DIAG_REQ_LEN) {
+        family, set_family: (u8, 0..1),
+        protocol, set_protocol: (u8, 1..2),
+        pad, set_pad: (u16, 2..4),
+        states, set_states: (u32, 4..8),
+        inode, set_inode: (u32, 8..12),
+        show, set_show: (u32, 12..16),
+        cookie, set_cookie: (U32Pair, 16..24),
     }
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-    pub fn family(&self) -> u8 {
-        self.b()[FAMILY]
-    }
-    pub fn protocol(&self) -> u8 {
-        self.b()[PROTOCOL]
-    }
-    pub fn pad(&self) -> u16 {
-        get_u16(self.b(), PAD)
-    }
-    pub fn states(&self) -> u32 {
-        get_u32(self.b(), STATES)
-    }
-    pub fn inode(&self) -> u32 {
-        get_u32(self.b(), INODE)
-    }
-    pub fn show(&self) -> u32 {
-        get_u32(self.b(), SHOW)
-    }
-    pub fn cookie(&self) -> [u32; 2] {
-        [get_u32(self.b(), COOKIE_LO), get_u32(self.b(), COOKIE_HI)]
-    }
-}
+);
 
 /// A validated `unix_diag_req`. `inode` and `cookie` name one socket for a
 /// lookup; a dump ignores them, and they are carried as given.
@@ -106,14 +76,14 @@ impl Emitable for UnixDiagReq {
         UNIX_DIAG_REQ_LEN
     }
     fn emit(&self, b: &mut [u8]) {
-        b[FAMILY] = AF_UNIX;
-        b[PROTOCOL] = 0;
-        put_u16(b, PAD, 0);
-        put_u32(b, STATES, self.states);
-        put_u32(b, INODE, self.inode);
-        put_u32(b, SHOW, self.show);
-        put_u32(b, COOKIE_LO, self.cookie[0]);
-        put_u32(b, COOKIE_HI, self.cookie[1]);
+        let mut buf = UnixDiagReqBuffer::new_unchecked(b);
+        buf.set_family(AF_UNIX);
+        buf.set_protocol(0);
+        buf.set_pad(0);
+        buf.set_states(self.states);
+        buf.set_inode(self.inode);
+        buf.set_show(self.show);
+        buf.set_cookie(self.cookie);
     }
 }
 

@@ -9,7 +9,6 @@ mod header;
 pub use attribute::{emit_attribute, NlaBuffer, NlaIterator, NLA_HEADER_LEN};
 pub use header::{NetlinkHeader, NetlinkHeaderBuffer, NLMSG_HEADER_LEN};
 // The field helpers moved to `crate::wire`; these paths keep working.
-pub(crate) use crate::wire::{check_len, get_u16, get_u32, put_u16, put_u32};
 pub use crate::wire::{align4, DecodeError, Field};
 
 /// `nlmsg_type` of the message that ends a dump.

@@ -20,14 +20,12 @@ buffer!(
         sid, set_sid: (u32, 16..20),
         pgid, set_pgid: (u32, 20..24),
         state, set_state: (u8, 24..25),
-        comm, set_comm: (bytes, 25..FIELDS_END),
+        comm, set_comm: ([u8; 16], 25..FIELDS_END),
     }
 );
 
 impl<T: AsRef<[u8]>> Parseable<TaskBaseBuffer<T>> for TaskBase {
     fn parse(buf: &TaskBaseBuffer<T>) -> Result<Self, DecodeError> {
-        let mut comm = [0u8; 16];
-        comm.copy_from_slice(buf.comm());
         Ok(TaskBase {
             tgid: buf.tgid(),
             pid: buf.pid(),
@@ -36,7 +34,7 @@ impl<T: AsRef<[u8]>> Parseable<TaskBaseBuffer<T>> for TaskBase {
             sid: buf.sid(),
             pgid: buf.pgid(),
             state: buf.state(),
-            comm: Comm(comm),
+            comm: Comm(buf.comm()),
         })
     }
 }
@@ -55,7 +53,7 @@ impl Emitable for TaskBase {
         buf.set_sid(self.sid);
         buf.set_pgid(self.pgid);
         buf.set_state(self.state);
-        buf.set_comm(&self.comm.0);
+        buf.set_comm(self.comm.0);
     }
 }
 

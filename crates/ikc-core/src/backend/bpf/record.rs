@@ -59,8 +59,8 @@ buffer!(
         egid, set_egid: (u32, 84..88),
         sgid, set_sgid: (u32, 88..92),
         fsgid, set_fsgid: (u32, 92..96),
-        comm, set_comm: (bytes, 96..112),
-        worker_desc, set_worker_desc: (bytes, 112..128),
+        comm, set_comm: ([u8; 16], 96..112),
+        worker_desc, set_worker_desc: ([u8; 16], 112..128),
         /// `real_cred->user_ns->ns.inum`.
         user_ns, set_user_ns: (u32, 128..132),
         /// `mm->user_ns->ns.inum`, or the initial user namespace's.
@@ -196,7 +196,7 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
             sid: buf.sid(),
             pgid: buf.pgid(),
             state: state as u8,
-            comm: Comm::from_bytes(until_nul(buf.comm())),
+            comm: Comm::from_bytes(until_nul(&buf.comm())),
         };
         let own = LevelIds { pid: base.pid, pgid: base.pgid, sid: base.sid };
         let deeper = (1..buf.levels()).map(|g| {
@@ -228,7 +228,7 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
         };
         let worker = match buf.worker() {
             0 => None,
-            c => Some(WorkerDesc { busy: c == b'+', desc: Comm::from_bytes(until_nul(buf.worker_desc())) }),
+            c => Some(WorkerDesc { busy: c == b'+', desc: Comm::from_bytes(until_nul(&buf.worker_desc())) }),
         };
         Ok(TaskRecord { info, kernel_thread: buf.kthread() != 0, worker })
     }
@@ -276,8 +276,8 @@ impl Emitable for TaskRecord {
         buf.set_egid(c.egid);
         buf.set_sgid(c.sgid);
         buf.set_fsgid(c.fsgid);
-        buf.set_comm(&t.comm.0);
-        buf.set_worker_desc(&self.worker.map_or([0; 16], |w| w.desc.0));
+        buf.set_comm(t.comm.0);
+        buf.set_worker_desc(self.worker.map_or([0; 16], |w| w.desc.0));
         // Namespace inodes are 32 bits in the kernel (ns_common.inum).
         buf.set_user_ns(self.info.user_ns as u32);
         buf.set_dumpable_ns(self.info.dumpable_ns as u32);
