@@ -75,7 +75,7 @@ pub fn netlink_codec(data: &[u8]) {
         let Ok(nla) = nla else { break };
         let value = nla.value();
         assert_eq!(value.len() + 4, nla.length() as usize);
-        emit_attribute(&mut emitted, nla.kind(), value.len(), |b| b.copy_from_slice(value));
+        emit_attribute(&mut emitted, nla.kind(), value.len(), |b| b.copy_from_slice(value)).expect("a parsed attribute fits nla_len");
         attrs.push((nla.kind(), value.to_vec()));
     }
     let again: Vec<_> = NlaIterator::new(&emitted)
@@ -105,7 +105,7 @@ pub fn netlink_codec(data: &[u8]) {
     if let Ok(tasks) = parse_response(data) {
         let mut out = Vec::new();
         for t in &tasks {
-            t.emit_message(1, &mut out);
+            t.emit_message(1, &mut out).expect("a parsed message re-emits");
         }
         emit_done(&mut out, 1);
         assert_eq!(parse_response(&out).as_ref(), Ok(&tasks), "a parsed response re-emits to one that parses the same");
@@ -231,14 +231,14 @@ pub fn seeds() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
     let response = |tasks: &[TaskDiagMessage]| {
         let mut out = Vec::new();
         for t in tasks {
-            t.emit_message(9, &mut out);
+            t.emit_message(9, &mut out).expect("a seed emits");
         }
         emit_done(&mut out, 9);
         out
     };
     let mut two_attrs = Vec::new();
-    emit_attribute(&mut two_attrs, 1, 3, |b| b.copy_from_slice(&[1, 2, 3]));
-    emit_attribute(&mut two_attrs, 0x8002, 8, |b| b.copy_from_slice(&[0xff; 8]));
+    emit_attribute(&mut two_attrs, 1, 3, |b| b.copy_from_slice(&[1, 2, 3])).expect("fits");
+    emit_attribute(&mut two_attrs, 0x8002, 8, |b| b.copy_from_slice(&[0xff; 8])).expect("fits");
     let netlink: Vec<(String, Vec<u8>)> = vec![
         ("response_empty".into(), response(&[])),
         ("response_one_base".into(), response(&[task(1, vec![TaskAttribute::Base(base(1, b"init"))])])),
@@ -251,7 +251,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
         ),
         ("response_no_done".into(), {
             let mut out = Vec::new();
-            task(1, vec![TaskAttribute::Base(base(1, b"init"))]).emit_message(9, &mut out);
+            task(1, vec![TaskAttribute::Base(base(1, b"init"))]).emit_message(9, &mut out).expect("a seed emits");
             out
         }),
         ("request_task_diag".into(), task_requests[2].1.clone()),

@@ -49,6 +49,11 @@ impl Error {
         Error::os(what, nix::errno::Errno::EIO)
     }
 
+    /// A value too large for the field or message that must hold it: `EMSGSIZE`.
+    pub fn too_large(what: impl Into<String>) -> Self {
+        Error::os(what, nix::errno::Errno::EMSGSIZE)
+    }
+
     /// A `std::io::Error` with the errno it carries (`EIO` if it carries none).
     pub fn from_io(op: impl Into<String>, e: &std::io::Error) -> Self {
         match e.raw_os_error() {

@@ -209,7 +209,7 @@ fn response(tasks: &[TaskInfo], viewer: &Viewer, req: &TaskDiagRequest) -> Vec<u
     for t in tasks.iter().filter(|t| may_read(viewer, *t, &mut UserNsTree::default())) {
         let mut msg = TaskDiagMessage { pid: t.base.pid, tgid: t.base.tgid, ..Default::default() };
         msg.attributes = vec![TaskAttribute::Base(t.base), TaskAttribute::Creds(t.creds)];
-        msg.emit_message(req.sequence, &mut out);
+        msg.emit_message(req.sequence, &mut out).expect("emits");
     }
     emit_done(&mut out, req.sequence);
     out
@@ -224,7 +224,7 @@ fn access<'a>(viewer: &'a Viewer, users: &'a mut UserNsTree) -> task_diag::Acces
 fn restrict(bytes: &[u8], keep: &BTreeSet<u32>, sequence: u32) -> Vec<u8> {
     let mut out = Vec::new();
     for msg in parse_response(bytes).expect("valid response").into_iter().filter(|m| keep.contains(&m.pid)) {
-        msg.emit_message(sequence, &mut out);
+        msg.emit_message(sequence, &mut out).expect("emits");
     }
     emit_done(&mut out, sequence);
     out

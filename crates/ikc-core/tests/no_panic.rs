@@ -35,8 +35,8 @@ fn response_parser_survives_random_bytes() {
         attributes: vec![TaskAttribute::Base(TaskBase::default()), TaskAttribute::Creds(TaskCreds::default()), TaskAttribute::Other(9, vec![1, 2, 3])],
     };
     let mut seed = Vec::new();
-    msg.emit_message(1, &mut seed);
-    msg.emit_message(1, &mut seed);
+    msg.emit_message(1, &mut seed).expect("emits");
+    msg.emit_message(1, &mut seed).expect("emits");
     ikc_core::netlink::emit_done(&mut seed, 1);
     assert_eq!(parse_response(&seed).expect("valid seed").len(), 2);
     let mut rng = Rng(0xfeed_face_cafe_beef);

@@ -1,5 +1,6 @@
 //! `struct nlattr`: a 4-byte header (length, type) and a payload padded to 4 bytes.
 
+use crate::error::{Error, Result};
 use crate::wire::{align4, buffer, DecodeError};
 
 /// `sizeof(struct nlattr)`.
@@ -14,7 +15,7 @@ buffer!(
 );
 
 impl<T: AsRef<[u8]>> NlaBuffer<T> {
-    fn check_length(&self) -> Result<(), DecodeError> {
+    fn check_length(&self) -> std::result::Result<(), DecodeError> {
         let (declared, len) = (self.length() as usize, self.buffer.as_ref().len());
         if declared < NLA_HEADER_LEN || declared > len {
             return Err(DecodeError(format!("nla_len {declared} out of range (have {len} bytes)")));
@@ -27,16 +28,23 @@ impl<T: AsRef<[u8]>> NlaBuffer<T> {
     }
 }
 
-/// Appends one attribute: header, `payload_len` bytes written by `fill`, zero padding.
-pub fn emit_attribute(out: &mut Vec<u8>, kind: u16, payload_len: usize, fill: impl FnOnce(&mut [u8])) {
-    let start = out.len();
+/// The largest payload an attribute can carry: `nla_len` is 16 bits and counts the header.
+pub const NLA_MAX_PAYLOAD: usize = u16::MAX as usize - NLA_HEADER_LEN;
+
+/// Appends one attribute: header, `payload_len` bytes written by `fill`, zero
+/// padding. A payload over `NLA_MAX_PAYLOAD` bytes does not fit `nla_len`:
+/// `EMSGSIZE`, and nothing is appended.
+pub fn emit_attribute(out: &mut Vec<u8>, kind: u16, payload_len: usize, fill: impl FnOnce(&mut [u8])) -> Result<()> {
     let total = NLA_HEADER_LEN + payload_len;
+    let length = u16::try_from(total)
+        .map_err(|_| Error::too_large(format!("attribute {kind}: {payload_len} bytes, more than nla_len can hold ({NLA_MAX_PAYLOAD})")))?;
+    let start = out.len();
     out.resize(start + align4(total), 0);
     let mut nla = NlaBuffer::new_unchecked(&mut out[start..]);
-    // Attribute payloads in ikc are small fixed structs, far below u16::MAX.
-    nla.set_length(total as u16);
+    nla.set_length(length);
     nla.set_kind(kind);
     fill(&mut nla.into_inner()[NLA_HEADER_LEN..total]);
+    Ok(())
 }
 
 /// Walks the attributes packed in a message payload.
@@ -51,7 +59,7 @@ impl<'a> NlaIterator<'a> {
 }
 
 impl<'a> Iterator for NlaIterator<'a> {
-    type Item = Result<NlaBuffer<&'a [u8]>, DecodeError>;
+    type Item = std::result::Result<NlaBuffer<&'a [u8]>, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
@@ -79,7 +87,7 @@ mod tests {
     #[test]
     fn emit_pads_to_four_bytes() {
         let mut out = Vec::new();
-        emit_attribute(&mut out, 9, 3, |b| b.copy_from_slice(&[1, 2, 3]));
+        emit_attribute(&mut out, 9, 3, |b| b.copy_from_slice(&[1, 2, 3])).expect("fits");
         assert_eq!(
             out,
             [
@@ -94,12 +102,23 @@ mod tests {
     #[test]
     fn iterate_two_attributes() {
         let mut out = Vec::new();
-        emit_attribute(&mut out, 1, 3, |b| b.copy_from_slice(&[1, 2, 3]));
-        emit_attribute(&mut out, 2, 4, |b| b.copy_from_slice(&[4, 5, 6, 7]));
-        let attrs: Vec<_> = NlaIterator::new(&out).collect::<Result<_, _>>().expect("valid");
+        emit_attribute(&mut out, 1, 3, |b| b.copy_from_slice(&[1, 2, 3])).expect("fits");
+        emit_attribute(&mut out, 2, 4, |b| b.copy_from_slice(&[4, 5, 6, 7])).expect("fits");
+        let attrs: Vec<_> = NlaIterator::new(&out).collect::<std::result::Result<_, _>>().expect("valid");
         assert_eq!(attrs.len(), 2);
         assert_eq!((attrs[0].kind(), attrs[0].value()), (1, &[1u8, 2, 3][..]));
         assert_eq!((attrs[1].kind(), attrs[1].value()), (2, &[4u8, 5, 6, 7][..]));
+    }
+
+    #[test]
+    fn an_attribute_longer_than_nla_len_holds_is_refused_not_cut() {
+        let mut out = vec![9];
+        emit_attribute(&mut out, 7, NLA_MAX_PAYLOAD, |b| b.fill(1)).expect("65531 bytes fit");
+        assert_eq!(NlaBuffer::new_checked(&out[1..]).expect("valid").length(), u16::MAX);
+        out.truncate(1);
+        let err = emit_attribute(&mut out, 7, NLA_MAX_PAYLOAD + 1, |b| b.fill(1)).expect_err("65532 bytes do not");
+        assert_eq!(err.code(), "EMSGSIZE");
+        assert_eq!(out, [9], "nothing appended");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 mod attribute;
 mod header;
 
-pub use attribute::{emit_attribute, NlaBuffer, NlaIterator, NLA_HEADER_LEN};
+pub use attribute::{emit_attribute, NlaBuffer, NlaIterator, NLA_HEADER_LEN, NLA_MAX_PAYLOAD};
 pub use header::{NetlinkHeader, NetlinkHeaderBuffer, NLMSG_HEADER_LEN};
 // The field helpers moved to `crate::wire`; these paths keep working.
 pub use crate::wire::{align4, DecodeError, Field};

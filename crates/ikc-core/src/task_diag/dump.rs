@@ -141,8 +141,7 @@ impl Dump<'_, '_> {
             return Ok(());
         }
         self.scope.renumber(self.proc, &mut task)?;
-        self.out.push(&task);
-        Ok(())
+        self.out.push(&task)
     }
 }
 
@@ -204,7 +203,7 @@ impl Response {
         self.bytes.reserve(tasks.saturating_mul(per_task));
     }
 
-    fn push(&mut self, task: &TaskInfo) {
+    fn push(&mut self, task: &TaskInfo) -> Result<()> {
         let mut msg = TaskDiagMessage { pid: task.base.pid, tgid: task.base.tgid, flags: 0, attributes: Vec::with_capacity(2) };
         if self.show.contains(ShowFlags::BASE) {
             msg.attributes.push(TaskAttribute::Base(task.base));
@@ -212,7 +211,7 @@ impl Response {
         if self.show.contains(ShowFlags::CRED) {
             msg.attributes.push(TaskAttribute::Creds(task.creds));
         }
-        msg.emit_message(self.sequence, &mut self.bytes);
+        msg.emit_message(self.sequence, &mut self.bytes)
     }
 
     fn finish(mut self) -> Vec<u8> {

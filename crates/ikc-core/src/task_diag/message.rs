@@ -5,6 +5,7 @@
 use super::{TaskBaseBuffer, TaskCredsBuffer, TASK_DIAG_BASE_LEN, TASK_DIAG_CREDS_LEN};
 use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED};
 use crate::netlink::{align4, emit_attribute, Emitable, Parseable};
+use crate::error::Result;
 use crate::task::{TaskBase, TaskCreds};
 use crate::wire::{buffer, DecodeError};
 use crate::netlink::{NetlinkHeader, NetlinkHeaderBuffer, NlaIterator, NLMSG_DONE, NLMSG_ERROR, NLMSG_HEADER_LEN, NLM_F_MULTI, NLA_HEADER_LEN};
@@ -53,8 +54,9 @@ impl TaskDiagMessage {
         })
     }
 
-    /// Appends the whole netlink message (header included) to `out`.
-    pub fn emit_message(&self, sequence: u32, out: &mut Vec<u8>) {
+    /// Appends the whole netlink message (header included) to `out`;
+    /// `EMSGSIZE` (and `out` as it was) if an attribute is too long for `nla_len`.
+    pub fn emit_message(&self, sequence: u32, out: &mut Vec<u8>) -> Result<()> {
         let start = out.len();
         out.resize(start + NLMSG_HEADER_LEN + TASK_DIAG_MSG_LEN, 0);
         {
@@ -64,12 +66,16 @@ impl TaskDiagMessage {
             msg.set_flags(self.flags);
         }
         for attr in &self.attributes {
-            match attr {
+            let emitted = match attr {
                 TaskAttribute::Base(b) => emit_attribute(out, TASK_DIAG_BASE, TASK_DIAG_BASE_LEN, |p| b.emit(p)),
                 TaskAttribute::Creds(c) => emit_attribute(out, TASK_DIAG_CRED, TASK_DIAG_CREDS_LEN, |p| c.emit(p)),
                 TaskAttribute::Other(kind, bytes) => {
                     emit_attribute(out, *kind, bytes.len(), |p| p.copy_from_slice(bytes))
                 }
+            };
+            if let Err(e) = emitted {
+                out.truncate(start);
+                return Err(e);
             }
         }
         let header = NetlinkHeader {
@@ -80,10 +86,11 @@ impl TaskDiagMessage {
             port: 0,
         };
         header.emit(&mut out[start..start + NLMSG_HEADER_LEN]);
+        Ok(())
     }
 
     /// Reads the payload of a `TASK_DIAG_CMD_GET` message (what follows `nlmsghdr`).
-    pub fn parse_payload(payload: &[u8]) -> Result<TaskDiagMessage, DecodeError> {
+    pub fn parse_payload(payload: &[u8]) -> std::result::Result<TaskDiagMessage, DecodeError> {
         let buf = TaskDiagMsgBuffer::new_checked(payload)?;
         let mut msg = TaskDiagMessage { pid: buf.pid(), tgid: buf.tgid(), flags: buf.flags(), attributes: Vec::new() };
         for nla in NlaIterator::new(&payload[TASK_DIAG_MSG_LEN..]) {
@@ -100,7 +107,7 @@ impl TaskDiagMessage {
 
 /// Reads a whole task_diag response: task messages up to `NLMSG_DONE`.
 /// A response without `NLMSG_DONE`, or with an `NLMSG_ERROR`, is an error.
-pub fn parse_response(mut bytes: &[u8]) -> Result<Vec<TaskDiagMessage>, DecodeError> {
+pub fn parse_response(mut bytes: &[u8]) -> std::result::Result<Vec<TaskDiagMessage>, DecodeError> {
     let mut tasks = Vec::new();
     while !bytes.is_empty() {
         let buf = NetlinkHeaderBuffer::new_checked(bytes)?;
@@ -151,7 +158,7 @@ mod tests {
     #[test]
     fn emit_message_layout() {
         let mut out = Vec::new();
-        task().emit_message(3, &mut out);
+        task().emit_message(3, &mut out).expect("emits");
         assert_eq!(out.len(), message_len(true, false));
         let mut expect = Vec::new();
         expect.extend_from_slice(&76u32.to_ne_bytes()); // nlmsg_len = 16 + 12 + 48
@@ -174,8 +181,8 @@ mod tests {
         t2.attributes.push(TaskAttribute::Creds(TaskCreds { uid: 7, ..Default::default() }));
         t2.attributes.push(TaskAttribute::Other(42, vec![1, 2, 3]));
         let mut out = Vec::new();
-        task().emit_message(1, &mut out);
-        t2.emit_message(1, &mut out);
+        task().emit_message(1, &mut out).expect("emits");
+        t2.emit_message(1, &mut out).expect("emits");
         emit_done(&mut out, 1);
         assert_eq!(parse_response(&out).expect("valid"), vec![task(), t2]);
     }
@@ -183,7 +190,7 @@ mod tests {
     #[test]
     fn missing_done_and_garbage_are_errors() {
         let mut out = Vec::new();
-        task().emit_message(1, &mut out);
+        task().emit_message(1, &mut out).expect("emits");
         assert!(parse_response(&out).is_err());
         assert!(parse_response(&out[..out.len() - 1]).is_err());
         let mut bad_attr = out.clone();
