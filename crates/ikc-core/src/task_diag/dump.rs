@@ -2,8 +2,7 @@
 //! strategy names, drops those the viewer may not see, and writes one message
 //! per task followed by `NLMSG_DONE`.
 
-use super::message::message_len;
-use super::{PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest};
+use super::{PidScope, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest};
 use crate::backend::procfs::ProcFs;
 use crate::backend::Backend;
 use crate::backend::procfs::NsLink;
@@ -189,33 +188,38 @@ fn stand_in(proc: &mut ProcFs, access: &mut Access, scope: &mut PidScope) -> Res
 /// The response being built.
 struct Response {
     bytes: Vec<u8>,
-    show: ShowFlags,
-    sequence: u32,
+    request: TaskDiagRequest,
+    /// The attributes of the task being written (kept to reuse the allocation).
+    attributes: Vec<TaskAttribute>,
+    /// Tasks expected in all, to reserve room once the first message shows its size.
+    expected: usize,
 }
 
 impl Response {
     fn new(req: &TaskDiagRequest) -> Self {
-        Response { bytes: Vec::new(), show: req.show, sequence: req.sequence }
+        Response { bytes: Vec::new(), request: *req, attributes: Vec::new(), expected: 0 }
     }
 
     fn reserve(&mut self, tasks: usize) {
-        let per_task = message_len(self.show.contains(ShowFlags::BASE), self.show.contains(ShowFlags::CRED));
-        self.bytes.reserve(tasks.saturating_mul(per_task));
+        self.expected = tasks;
     }
 
     fn push(&mut self, task: &TaskInfo) -> Result<()> {
-        let mut msg = TaskDiagMessage { pid: task.base.pid, tgid: task.base.tgid, flags: 0, attributes: Vec::with_capacity(2) };
-        if self.show.contains(ShowFlags::BASE) {
-            msg.attributes.push(TaskAttribute::Base(task.base));
+        let first = self.bytes.is_empty();
+        let mut attributes = std::mem::take(&mut self.attributes);
+        attributes.clear();
+        super::attributes_of(task, &self.request, &mut attributes);
+        let msg = TaskDiagMessage { pid: task.base.pid, tgid: task.base.tgid, flags: 0, attributes };
+        msg.emit_message(self.request.sequence, &mut self.bytes)?;
+        self.attributes = msg.attributes;
+        if first {
+            self.bytes.reserve(self.expected.saturating_sub(1).saturating_mul(self.bytes.len()));
         }
-        if self.show.contains(ShowFlags::CRED) {
-            msg.attributes.push(TaskAttribute::Creds(task.creds));
-        }
-        msg.emit_message(self.sequence, &mut self.bytes)
+        Ok(())
     }
 
     fn finish(mut self) -> Vec<u8> {
-        emit_done(&mut self.bytes, self.sequence);
+        emit_done(&mut self.bytes, self.request.sequence);
         self.bytes
     }
 }

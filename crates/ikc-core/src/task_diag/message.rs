@@ -2,13 +2,11 @@
 //! `NLM_F_MULTI`), `struct task_diag_msg { u32 pid, tgid, flags; }`, then one
 //! attribute per group asked for. Also the reader of a whole response stream.
 
-use super::{TaskBaseBuffer, TaskCredsBuffer, TASK_DIAG_BASE_LEN, TASK_DIAG_CREDS_LEN};
-use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED};
-use crate::netlink::{align4, emit_attribute, Emitable, Parseable};
+use super::{TaskAttribute, TASK_DIAG_CMD_GET};
 use crate::error::Result;
-use crate::task::{TaskBase, TaskCreds};
+use crate::netlink::{align4, emit_attribute, Emitable};
+use crate::netlink::{NetlinkHeader, NetlinkHeaderBuffer, NlaIterator, NLMSG_DONE, NLMSG_ERROR, NLMSG_HEADER_LEN, NLM_F_MULTI};
 use crate::wire::{buffer, DecodeError};
-use crate::netlink::{NetlinkHeader, NetlinkHeaderBuffer, NlaIterator, NLMSG_DONE, NLMSG_ERROR, NLMSG_HEADER_LEN, NLM_F_MULTI, NLA_HEADER_LEN};
 
 /// `sizeof(struct task_diag_msg)`.
 pub const TASK_DIAG_MSG_LEN: usize = 12;
@@ -22,15 +20,6 @@ buffer!(
     }
 );
 
-/// One attribute of a task message. Attributes this version does not know are
-/// kept as `Other` so newer producers do not break older readers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TaskAttribute {
-    Base(TaskBase),
-    Creds(TaskCreds),
-    Other(u16, Vec<u8>),
-}
-
 /// The owned form of one per-task message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TaskDiagMessage {
@@ -41,19 +30,6 @@ pub struct TaskDiagMessage {
 }
 
 impl TaskDiagMessage {
-    pub fn base(&self) -> Option<&TaskBase> {
-        self.attributes.iter().find_map(|a| match a {
-            TaskAttribute::Base(b) => Some(b),
-            _ => None,
-        })
-    }
-    pub fn creds(&self) -> Option<&TaskCreds> {
-        self.attributes.iter().find_map(|a| match a {
-            TaskAttribute::Creds(c) => Some(c),
-            _ => None,
-        })
-    }
-
     /// Appends the whole netlink message (header included) to `out`;
     /// `EMSGSIZE` (and `out` as it was) if an attribute is too long for `nla_len`.
     pub fn emit_message(&self, sequence: u32, out: &mut Vec<u8>) -> Result<()> {
@@ -66,14 +42,7 @@ impl TaskDiagMessage {
             msg.set_flags(self.flags);
         }
         for attr in &self.attributes {
-            let emitted = match attr {
-                TaskAttribute::Base(b) => emit_attribute(out, TASK_DIAG_BASE, TASK_DIAG_BASE_LEN, |p| b.emit(p)),
-                TaskAttribute::Creds(c) => emit_attribute(out, TASK_DIAG_CRED, TASK_DIAG_CREDS_LEN, |p| c.emit(p)),
-                TaskAttribute::Other(kind, bytes) => {
-                    emit_attribute(out, *kind, bytes.len(), |p| p.copy_from_slice(bytes))
-                }
-            };
-            if let Err(e) = emitted {
+            if let Err(e) = emit_attribute(out, attr.kind(), attr.value_len(), |p| attr.emit_value(p)) {
                 out.truncate(start);
                 return Err(e);
             }
@@ -95,11 +64,7 @@ impl TaskDiagMessage {
         let mut msg = TaskDiagMessage { pid: buf.pid(), tgid: buf.tgid(), flags: buf.flags(), attributes: Vec::new() };
         for nla in NlaIterator::new(&payload[TASK_DIAG_MSG_LEN..]) {
             let nla = nla?;
-            msg.attributes.push(match nla.kind() {
-                TASK_DIAG_BASE => TaskAttribute::Base(TaskBase::parse(&TaskBaseBuffer::new_checked(nla.value())?)?),
-                TASK_DIAG_CRED => TaskAttribute::Creds(TaskCreds::parse(&TaskCredsBuffer::new_checked(nla.value())?)?),
-                kind => TaskAttribute::Other(kind, nla.value().to_vec()),
-            });
+            msg.attributes.push(TaskAttribute::parse(nla.kind(), nla.value())?);
         }
         Ok(msg)
     }
@@ -123,19 +88,12 @@ pub fn parse_response(mut bytes: &[u8]) -> std::result::Result<Vec<TaskDiagMessa
     Err(DecodeError("response ends without NLMSG_DONE".into()))
 }
 
-/// The size of one task message with the given groups (for buffer reservation).
-pub fn message_len(base: bool, creds: bool) -> usize {
-    NLMSG_HEADER_LEN
-        + TASK_DIAG_MSG_LEN
-        + if base { align4(NLA_HEADER_LEN + TASK_DIAG_BASE_LEN) } else { 0 }
-        + if creds { align4(NLA_HEADER_LEN + TASK_DIAG_CREDS_LEN) } else { 0 }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::task::Comm;
+    use super::super::TASK_DIAG_BASE_LEN;
     use super::*;
-    use crate::netlink::emit_done;
+    use crate::netlink::{emit_done, NLA_HEADER_LEN};
+    use crate::task::{Comm, TaskBase, TaskCreds};
 
     fn task() -> TaskDiagMessage {
         TaskDiagMessage {
@@ -159,7 +117,7 @@ mod tests {
     fn emit_message_layout() {
         let mut out = Vec::new();
         task().emit_message(3, &mut out).expect("emits");
-        assert_eq!(out.len(), message_len(true, false));
+        assert_eq!(out.len(), NLMSG_HEADER_LEN + TASK_DIAG_MSG_LEN + align4(NLA_HEADER_LEN + TASK_DIAG_BASE_LEN));
         let mut expect = Vec::new();
         expect.extend_from_slice(&76u32.to_ne_bytes()); // nlmsg_len = 16 + 12 + 48
         expect.extend_from_slice(&0xd101u16.to_ne_bytes()); // nlmsg_type

@@ -1,18 +1,23 @@
 //! task_diag, wire-compatible with Andrey Vagin's `include/uapi/linux/task_diag.h`
 //! (v3): a request (`struct task_diag_pid`) and a dump of one netlink message per
 //! task, each a `struct task_diag_msg` followed by the attribute groups asked for.
+//!
+//! - `request`: the request and its validation
+//! - `group/`: the registry of attribute groups, one file per group
+//! - `message`: a task's message and the reader of a whole response
+//! - `dump`: runs a request against a backend, as a viewer may see it
+//! - `scope`: the target pid namespace: which tasks, numbered how
 
-mod base;
-mod creds;
 mod dump;
+mod group;
 mod message;
 mod request;
 mod scope;
 
-pub use base::{TaskBaseBuffer, TASK_DIAG_BASE_LEN};
-pub use creds::{TaskCredsBuffer, TASK_DIAG_CREDS_LEN};
 pub use dump::{dump, Access};
-pub use message::{parse_response, TaskAttribute, TaskDiagMessage, TASK_DIAG_MSG_LEN};
+// The registry, and each group's own items (its constants, buffer, group type).
+pub use group::*;
+pub use message::{parse_response, TaskDiagMessage, TASK_DIAG_MSG_LEN};
 pub use request::{ShowFlags, Strategy, TaskDiagRequest, TASK_DIAG_PID_LEN};
 pub use scope::PidScope;
 // The task records live in `crate::task`; these paths keep working.
@@ -25,9 +30,3 @@ pub const TASK_DIAG_CMD_GET: u16 = 0xd101;
 /// which always fits a task in one message).
 pub const TASK_DIAG_FLAG_CONT: u32 = 0x1;
 
-/// Attribute types (`nla_type`); the matching show flag is `1 << type`.
-pub const TASK_DIAG_BASE: u16 = 0;
-pub const TASK_DIAG_CRED: u16 = 1;
-pub const TASK_DIAG_VMA: u16 = 2;
-pub const TASK_DIAG_VMA_STAT: u16 = 3;
-pub const TASK_DIAG_STAT: u16 = 4;

@@ -3,7 +3,7 @@
 //! (24 bytes with the C struct's tail padding). Parsing validates everything a
 //! caller can get wrong; what passes is a `TaskDiagRequest` the dump can trust.
 
-use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED, TASK_DIAG_STAT, TASK_DIAG_VMA, TASK_DIAG_VMA_STAT};
+use super::TASK_DIAG_CMD_GET;
 use crate::error::{Error, Result};
 use crate::netlink::{Emitable, NetlinkHeader, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 use crate::wire::buffer;
@@ -58,14 +58,9 @@ impl Strategy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShowFlags(pub u64);
 
+/// Each group's bit (`ShowFlags::BASE`, ...) and the sets `SUPPORTED` and
+/// `DEFINED_UNSUPPORTED` are defined by the registry (`group/`).
 impl ShowFlags {
-    pub const BASE: ShowFlags = ShowFlags(1 << TASK_DIAG_BASE);
-    pub const CRED: ShowFlags = ShowFlags(1 << TASK_DIAG_CRED);
-    /// Groups ikc implements.
-    pub const SUPPORTED: u64 = Self::BASE.0 | Self::CRED.0;
-    /// Groups the uapi header defines but ikc does not (yet) produce.
-    pub const DEFINED_UNSUPPORTED: u64 = (1 << TASK_DIAG_VMA) | (1 << TASK_DIAG_VMA_STAT) | (1 << TASK_DIAG_STAT);
-
     pub fn contains(self, other: ShowFlags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -116,9 +111,12 @@ impl TaskDiagRequest {
             return Err(Error::invalid(format!("unknown show_flags bits {unknown_show:#x}")));
         }
         if show & ShowFlags::DEFINED_UNSUPPORTED != 0 {
+            let names = |bits: u64| super::shown(ShowFlags(bits)).map(|g| g.uapi_name).collect::<Vec<_>>().join(", ");
             return Err(Error::NotSupported(format!(
-                "show_flags {:#x}: only BASE and CRED are implemented",
-                show & ShowFlags::DEFINED_UNSUPPORTED
+                "show_flags {:#x}: {} not implemented (only {})",
+                show & ShowFlags::DEFINED_UNSUPPORTED,
+                names(show & ShowFlags::DEFINED_UNSUPPORTED),
+                names(ShowFlags::SUPPORTED)
             )));
         }
         let strategy = Strategy::from_u64(strategy_raw)
@@ -231,7 +229,7 @@ mod tests {
 
     #[test]
     fn defined_but_unimplemented_groups_are_eopnotsupp() {
-        assert_eq!(code(&request_bytes(1 << TASK_DIAG_VMA, 0, 0)), "EOPNOTSUPP");
+        assert_eq!(code(&request_bytes(1 << super::super::TASK_DIAG_VMA, 0, 0)), "EOPNOTSUPP");
     }
 
     #[test]

@@ -1,9 +1,14 @@
-//! `struct task_diag_creds` (attribute `TASK_DIAG_CRED`): capability sets, each
+//! The CRED group: `struct task_diag_creds` (attribute `TASK_DIAG_CRED`): capability sets, each
 //! two u32 words (`_LINUX_CAPABILITY_U32S_3`), then the eight uids and gids.
 
+use super::{AttributeGroup, GroupSpec, TaskAttribute, EVERY_BACKEND};
 use crate::netlink::{Emitable, Parseable};
-use crate::task::TaskCreds;
+use crate::task::{TaskCreds, TaskInfo};
+use crate::task_diag::{ShowFlags, TaskDiagMessage, TaskDiagRequest};
 use crate::wire::{buffer, DecodeError, Scalar};
+
+/// Its `nla_type`; the show flag is `1 << TASK_DIAG_CRED`.
+pub const TASK_DIAG_CRED: u16 = 1;
 
 /// `sizeof(struct task_diag_creds)`.
 pub const TASK_DIAG_CREDS_LEN: usize = 64;
@@ -40,6 +45,37 @@ buffer!(
         fsgid, set_fsgid: (u32, 60..64),
     }
 );
+
+/// The CRED group.
+pub struct Creds;
+
+impl AttributeGroup for Creds {
+    const SPEC: GroupSpec = GroupSpec { name: "creds", uapi_name: "TASK_DIAG_CRED", kind: TASK_DIAG_CRED, modifies: None, backends: EVERY_BACKEND };
+    type Value = TaskCreds;
+
+    fn of_task(task: &TaskInfo, _: &TaskDiagRequest) -> Option<TaskCreds> {
+        Some(task.creds)
+    }
+
+    fn parse(payload: &[u8]) -> Result<TaskCreds, DecodeError> {
+        TaskCreds::parse(&TaskCredsBuffer::new_checked(payload)?)
+    }
+}
+
+impl ShowFlags {
+    /// `TASK_DIAG_SHOW_CRED`.
+    pub const CRED: ShowFlags = Creds::SPEC.show();
+}
+
+impl TaskDiagMessage {
+    /// The message's CRED attribute, if it has one.
+    pub fn creds(&self) -> Option<&TaskCreds> {
+        self.attributes.iter().find_map(|a| match a {
+            TaskAttribute::Creds(c) => Some(c),
+            _ => None,
+        })
+    }
+}
 
 impl<T: AsRef<[u8]>> Parseable<TaskCredsBuffer<T>> for TaskCreds {
     fn parse(buf: &TaskCredsBuffer<T>) -> Result<Self, DecodeError> {

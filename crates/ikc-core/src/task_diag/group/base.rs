@@ -1,8 +1,14 @@
-//! `struct task_diag_base` (attribute `TASK_DIAG_BASE`): ids, state and comm.
+//! The BASE group: `struct task_diag_base` (attribute `TASK_DIAG_BASE`), a
+//! task's ids, state and comm.
 
+use super::{AttributeGroup, GroupSpec, TaskAttribute, EVERY_BACKEND};
 use crate::netlink::{Emitable, Parseable};
-use crate::task::{Comm, TaskBase};
+use crate::task::{Comm, TaskBase, TaskInfo};
+use crate::task_diag::{ShowFlags, TaskDiagMessage, TaskDiagRequest};
 use crate::wire::{buffer, DecodeError};
+
+/// Its `nla_type`; the show flag is `1 << TASK_DIAG_BASE`.
+pub const TASK_DIAG_BASE: u16 = 0;
 
 /// `sizeof(struct task_diag_base)`: 41 bytes of fields, padded to 4-byte alignment.
 pub const TASK_DIAG_BASE_LEN: usize = 44;
@@ -23,6 +29,37 @@ buffer!(
         comm, set_comm: ([u8; 16], 25..FIELDS_END),
     }
 );
+
+/// The BASE group.
+pub struct Base;
+
+impl AttributeGroup for Base {
+    const SPEC: GroupSpec = GroupSpec { name: "base", uapi_name: "TASK_DIAG_BASE", kind: TASK_DIAG_BASE, modifies: None, backends: EVERY_BACKEND };
+    type Value = TaskBase;
+
+    fn of_task(task: &TaskInfo, _: &TaskDiagRequest) -> Option<TaskBase> {
+        Some(task.base)
+    }
+
+    fn parse(payload: &[u8]) -> Result<TaskBase, DecodeError> {
+        TaskBase::parse(&TaskBaseBuffer::new_checked(payload)?)
+    }
+}
+
+impl ShowFlags {
+    /// `TASK_DIAG_SHOW_BASE`.
+    pub const BASE: ShowFlags = Base::SPEC.show();
+}
+
+impl TaskDiagMessage {
+    /// The message's BASE attribute, if it has one.
+    pub fn base(&self) -> Option<&TaskBase> {
+        self.attributes.iter().find_map(|a| match a {
+            TaskAttribute::Base(b) => Some(b),
+            _ => None,
+        })
+    }
+}
 
 impl<T: AsRef<[u8]>> Parseable<TaskBaseBuffer<T>> for TaskBase {
     fn parse(buf: &TaskBaseBuffer<T>) -> Result<Self, DecodeError> {
