@@ -149,6 +149,8 @@ registry! {
     groups {
         base::Base => Base,
         creds::Creds => Creds,
+        #[cfg(test)]
+        test_levels::TestLevelsGroup => TestLevels,
     }
     rows [defined::VMA, defined::VMA_STAT, defined::STAT]
 }
