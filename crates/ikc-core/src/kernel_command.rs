@@ -104,12 +104,7 @@ pub fn issue_as(
         Command::TaskDiag => {
             let req = TaskDiagRequest::from_message(&request)?;
             let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
-            // auto reads a handful of tasks from procfs: a BPF walk visits every task.
-            let requested = match requested_backend(flags) {
-                Backend::Auto if req.strategy.needs_pid() => Backend::Procfs,
-                other => other,
-            };
-            let backend = backend::choose(requested, in_initial_view)?;
+            let backend = task_diag_backend(&req, flags, in_initial_view)?;
             let mut scope = pid_scope(caller, target)?;
             let viewers: Vec<Viewer> = caller.viewers().copied().collect();
             let mut access = Access { viewers: &viewers, judge: caller.judge, users };
@@ -120,6 +115,24 @@ pub fn issue_as(
         Command::AddrDump => net::addr_dump(&target, &request, net_rights(caller))?,
     };
     ResponseFd::from_bytes(&bytes)
+}
+
+/// The backend a dump of `req` reads from: what `flags` ask for, resolved by
+/// `backend::choose`. Auto reads per-process strategies (a handful of tasks)
+/// from procfs, where a BPF walk would visit every task, and avoids a backend
+/// that does not fill every group the request shows; an explicit one that
+/// does not is `EOPNOTSUPP`.
+fn task_diag_backend(req: &TaskDiagRequest, flags: u32, in_initial_view: bool) -> Result<Backend> {
+    let unfilled = |b: Backend| task_diag::shown(req.show).find(|g| !g.filled_by(b));
+    let requested = match requested_backend(flags) {
+        Backend::Auto if req.strategy.needs_pid() || unfilled(Backend::Bpf).is_some() => Backend::Procfs,
+        other => other,
+    };
+    let backend = backend::choose(requested, in_initial_view)?;
+    match unfilled(backend) {
+        Some(g) => Err(Error::NotSupported(format!("the {} backend does not fill {}", backend.name(), g.uapi_name))),
+        None => Ok(backend),
+    }
 }
 
 /// The rights the kernel should apply when it answers a network dump. The
@@ -197,5 +210,21 @@ fn gather(iov: &[&[u8]]) -> Result<Vec<u8>> {
     match total {
         Some(n) if n <= MAX_REQUEST_LEN => Ok(iov.concat()),
         _ => Err(Error::invalid(format!("request exceeds {MAX_REQUEST_LEN} bytes"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task_diag::{AttributeGroup, ShowFlags, Strategy, TestLevelsGroup};
+
+    /// The test-only group says only procfs fills it.
+    #[test]
+    fn a_group_one_backend_lacks_is_eopnotsupp_there_and_avoided_by_auto() {
+        let show = ShowFlags::BASE | TestLevelsGroup::SPEC.show();
+        let req = TaskDiagRequest { show, strategy: Strategy::All, pid: 0, sequence: 0 };
+        assert_eq!(task_diag_backend(&req, 0, true), Ok(Backend::Procfs), "auto");
+        assert_eq!(task_diag_backend(&req, FLAG_BACKEND_PROCFS, true), Ok(Backend::Procfs));
+        assert_eq!(task_diag_backend(&req, FLAG_BACKEND_BPF, true).unwrap_err().code(), "EOPNOTSUPP");
     }
 }
