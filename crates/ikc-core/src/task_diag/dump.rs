@@ -2,7 +2,7 @@
 //! strategy names, drops those the viewer may not see, and writes one message
 //! per task followed by `NLMSG_DONE`.
 
-use super::{PidScope, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest};
+use super::{PidScope, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, MAX_TASK_MESSAGE_LEN};
 use crate::backend::procfs::ProcFs;
 use crate::backend::Backend;
 use crate::backend::procfs::NsLink;
@@ -193,11 +193,14 @@ struct Response {
     attributes: Vec<TaskAttribute>,
     /// Tasks expected in all, to reserve room once the first message shows its size.
     expected: usize,
+    /// The longest message written: a task's attributes beyond it continue
+    /// in the next message (`TASK_DIAG_FLAG_CONT`).
+    limit: usize,
 }
 
 impl Response {
     fn new(req: &TaskDiagRequest) -> Self {
-        Response { bytes: Vec::new(), request: *req, attributes: Vec::new(), expected: 0 }
+        Response { bytes: Vec::new(), request: *req, attributes: Vec::new(), expected: 0, limit: MAX_TASK_MESSAGE_LEN }
     }
 
     fn reserve(&mut self, tasks: usize) {
@@ -210,7 +213,7 @@ impl Response {
         attributes.clear();
         super::attributes_of(task, &self.request, &mut attributes);
         let msg = TaskDiagMessage { pid: task.base.pid, tgid: task.base.tgid, flags: 0, attributes };
-        msg.emit_message(self.request.sequence, &mut self.bytes)?;
+        msg.emit_messages(self.request.sequence, self.limit, &mut self.bytes)?;
         self.attributes = msg.attributes;
         if first {
             self.bytes.reserve(self.expected.saturating_sub(1).saturating_mul(self.bytes.len()));
@@ -221,5 +224,57 @@ impl Response {
     fn finish(mut self) -> Vec<u8> {
         emit_done(&mut self.bytes, self.request.sequence);
         self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netlink::NetlinkHeaderBuffer;
+    use crate::task::{Comm, TaskBase, TaskCreds};
+    use crate::task_diag::{parse_response, ShowFlags, TASK_DIAG_FLAG_CONT};
+
+    fn record() -> TaskInfo {
+        TaskInfo {
+            base: TaskBase { tgid: 40, pid: 41, ppid: 1, state: 1, comm: Comm::from_bytes(b"worker"), ..Default::default() },
+            creds: TaskCreds { uid: 1000, euid: 1000, ..Default::default() },
+            dumpable: true,
+            levels: Default::default(),
+            user_ns: 0,
+            dumpable_ns: 0,
+        }
+    }
+
+    /// The flags of every message in `bytes` before `NLMSG_DONE`.
+    fn message_flags(mut bytes: &[u8]) -> Vec<u32> {
+        let mut flags = Vec::new();
+        while let Ok(m) = NetlinkHeaderBuffer::new_checked(bytes) {
+            if m.message_type() == crate::netlink::NLMSG_DONE {
+                break;
+            }
+            flags.push(u32::from_ne_bytes(m.payload()[8..12].try_into().expect("task_diag_msg.flags")));
+            bytes = &bytes[m.length() as usize..];
+        }
+        flags
+    }
+
+    #[test]
+    fn a_task_over_the_message_limit_continues_with_cont() {
+        let req = TaskDiagRequest { show: ShowFlags::BASE | ShowFlags::CRED, strategy: Strategy::All, pid: 0, sequence: 8 };
+        // A test-only limit of 100 bytes: BASE's message is 76, BASE and CRED's 144.
+        let mut small = Response::new(&req);
+        small.limit = 100;
+        small.reserve(2);
+        let mut whole = Response::new(&req);
+        for task in [record(), TaskInfo { base: TaskBase { pid: 42, ..record().base }, ..record() }] {
+            small.push(&task).expect("each group fits a message");
+            whole.push(&task).expect("fits");
+        }
+        let (small, whole) = (small.finish(), whole.finish());
+        assert_eq!(message_flags(&small), [TASK_DIAG_FLAG_CONT, 0, TASK_DIAG_FLAG_CONT, 0]);
+        assert_eq!(message_flags(&whole), [0, 0], "the real limit fits both tasks whole");
+        let tasks = parse_response(&small).expect("parses");
+        assert_eq!(tasks, parse_response(&whole).expect("parses"), "the same tasks either way");
+        assert_eq!(tasks.iter().map(|t| (t.pid, t.attributes.len())).collect::<Vec<_>>(), [(41, 2), (42, 2)]);
     }
 }

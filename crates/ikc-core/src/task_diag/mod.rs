@@ -17,7 +17,7 @@ mod scope;
 pub use dump::{dump, Access};
 // The registry, and each group's own items (its constants, buffer, group type).
 pub use group::*;
-pub use message::{parse_response, TaskDiagMessage, TASK_DIAG_MSG_LEN};
+pub use message::{parse_response, TaskDiagMessage, MAX_TASK_MESSAGE_LEN, TASK_DIAG_MSG_LEN};
 pub use request::{ShowFlags, Strategy, TaskDiagRequest, TASK_DIAG_PID_LEN};
 pub use scope::PidScope;
 // The task records live in `crate::task`; these paths keep working.
@@ -26,7 +26,7 @@ pub use crate::task::{Comm, TaskBase, TaskCreds, TaskInfo, TaskState};
 /// `nlmsg_type` of requests and of each per-task message.
 pub const TASK_DIAG_CMD_GET: u16 = 0xd101;
 
-/// `task_diag_msg.flags`: the next message continues this task (never set by ikc,
-/// which always fits a task in one message).
+/// `task_diag_msg.flags`: the next message continues this task (its attribute
+/// groups did not all fit in `MAX_TASK_MESSAGE_LEN` bytes).
 pub const TASK_DIAG_FLAG_CONT: u32 = 0x1;
 
