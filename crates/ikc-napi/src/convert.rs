@@ -2,7 +2,7 @@
 
 use napi::bindgen_prelude::Buffer;
 
-use crate::types::CommandInfo;
+use crate::types::{AttributeGroupInfo, CommandInfo};
 
 /// The errno name a thrown error carries as `err.code` (e.g. `"EINVAL"`).
 #[derive(Debug, Clone, Copy)]
@@ -27,5 +27,19 @@ pub fn gather_iov(iov: &[Buffer]) -> Vec<&[u8]> {
 impl From<&ikc_core::command::CommandSpec> for CommandInfo {
     fn from(c: &ikc_core::command::CommandSpec) -> Self {
         CommandInfo { name: c.name.to_string(), id: c.id(), ns_type: c.ns_type.name().to_string(), read_only: c.read_only }
+    }
+}
+
+impl From<&ikc_core::task_diag::GroupSpec> for AttributeGroupInfo {
+    fn from(g: &ikc_core::task_diag::GroupSpec) -> Self {
+        AttributeGroupInfo {
+            name: g.name.to_string(),
+            uapi_name: g.uapi_name.to_string(),
+            nla_type: g.kind.into(),
+            show_bit: g.kind.into(),
+            modifies: g.modifies.and_then(ikc_core::task_diag::group_of_kind).map(|m| m.name.to_string()),
+            implemented: g.implemented(),
+            backends: g.backends.iter().map(|b| b.name().to_string()).collect(),
+        }
     }
 }

@@ -13,7 +13,7 @@ use napi::{Env, Task};
 use napi_derive::napi;
 
 use convert::{gather_iov, to_js_error, Code};
-pub use types::CommandInfo;
+pub use types::{AttributeGroupInfo, CommandInfo};
 
 /// `ns` sentinel: the caller's own pid namespace.
 #[napi]
@@ -131,4 +131,11 @@ pub fn encode_addr_dump_request(family: u32, sequence: Option<u32>) -> napi::Res
 #[napi]
 pub fn commands() -> Vec<CommandInfo> {
     ikc_core::command::COMMANDS.iter().map(CommandInfo::from).collect()
+}
+
+/// The task_diag attribute groups, ordered by type: every show bit the uapi
+/// header defines, whether ikc implements it, and which backends fill it.
+#[napi]
+pub fn attribute_groups() -> Vec<AttributeGroupInfo> {
+    ikc_core::task_diag::groups().iter().map(AttributeGroupInfo::from).collect()
 }

@@ -36,6 +36,30 @@ export declare class BrokerConnection {
 /** The address dump command number: the addresses of a network namespace. */
 export declare const ADDR_DUMP: number
 
+/** One row of the task_diag attribute-group registry. */
+export interface AttributeGroupInfo {
+  /** What the SDK and CLI call it (`"base"`, `"creds"`). */
+  name: string
+  /** Its name in the uapi header (`"TASK_DIAG_CRED"`). */
+  uapiName: string
+  /** The header's number (`TASK_DIAG_*`): the `nla_type` of its attribute, if it has one. */
+  nlaType: number
+  /** Its bit in `show_flags` (the flag is `1n << BigInt(showBit)`). */
+  showBit: number
+  /** Set for a show bit with no attribute of its own: the group whose records it changes. */
+  modifies?: string
+  /** Whether ikc produces it (if not, asking for it is `EOPNOTSUPP`). */
+  implemented: boolean
+  /** The backends that fill it (`"procfs"`, `"bpf"`). */
+  backends: Array<string>
+}
+
+/**
+ * The task_diag attribute groups, ordered by type: every show bit the uapi
+ * header defines, whether ikc implements it, and which backends fill it.
+ */
+export declare function attributeGroups(): Array<AttributeGroupInfo>
+
 /** The backend ('procfs' or 'bpf') a task_diag dump issued now with `flags` would use. */
 export declare function backendInUse(flags: number): string
 

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.Broker = nativeBinding.Broker
 module.exports.BrokerConnection = nativeBinding.BrokerConnection
 module.exports.ADDR_DUMP = nativeBinding.ADDR_DUMP
+module.exports.attributeGroups = nativeBinding.attributeGroups
 module.exports.backendInUse = nativeBinding.backendInUse
 module.exports.commands = nativeBinding.commands
 module.exports.CURRENT_NETNS = nativeBinding.CURRENT_NETNS

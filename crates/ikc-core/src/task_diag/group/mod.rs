@@ -183,6 +183,11 @@ pub fn groups() -> Vec<GroupSpec> {
     rows
 }
 
+/// The row of type `kind`.
+pub fn group_of_kind(kind: u16) -> Option<&'static GroupSpec> {
+    GROUPS.iter().find(|g| g.kind == kind)
+}
+
 /// The rows a `show_flags` value selects.
 pub fn shown(show: ShowFlags) -> impl Iterator<Item = &'static GroupSpec> {
     GROUPS.iter().filter(move |g| show.contains(g.show()))
@@ -221,5 +226,20 @@ mod tests {
             ]
         );
         assert_eq!((ShowFlags::SUPPORTED & 0xff, ShowFlags::DEFINED_UNSUPPORTED), (0x3, 0x1c));
+    }
+
+    /// The C header C programs build against numbers the groups as the registry does.
+    #[test]
+    fn the_c_header_agrees_with_the_registry() {
+        let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/ikc/task_diag.h")).expect("task_diag.h");
+        let start = header.find("TASK_DIAG_BASE = 0,").expect("the attribute enum");
+        let names: Vec<&str> = header[start..].split(',').map(|n| n.trim().trim_end_matches(" = 0")).take_while(|n| !n.starts_with("__")).collect();
+        // Every row but the test-only group (type 63), which no header has.
+        let rows: Vec<&str> = groups().iter().filter(|g| g.kind < 63).map(|g| g.uapi_name).collect();
+        assert_eq!(names, rows, "enum order is the kinds");
+        for g in groups().iter().filter(|g| g.kind < 63) {
+            let show = format!("#define {} (1ULL << {})", g.uapi_name.replace("TASK_DIAG_", "TASK_DIAG_SHOW_"), g.uapi_name);
+            assert!(header.contains(&show), "{show}");
+        }
     }
 }
