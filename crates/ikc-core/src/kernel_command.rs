@@ -25,6 +25,33 @@ pub const KNOWN_FLAGS: u32 = FLAG_BACKEND_PROCFS | FLAG_BACKEND_BPF;
 /// Requests larger than this are refused before they are copied.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;
 
+/// What successive calls reuse: the open `/proc` that task records, the
+/// caller's identity and namespace scoping are read through (the procfs
+/// backend; the BPF one is process-wide already). In-process, each call opens
+/// its own; a broker keeps one per connection, so that a request costs no
+/// `open("/proc")`. No backend shows through it.
+pub struct Session {
+    proc: ProcFs,
+}
+
+impl Session {
+    pub fn open() -> Result<Session> {
+        Ok(Session { proc: ProcFs::open()? })
+    }
+
+    /// The calling thread's credentials as the kernel reports them, and how
+    /// many pid-namespace levels separate /proc's namespace from it (1: the same).
+    pub fn current_viewer(&mut self) -> Result<(Viewer, usize)> {
+        self.proc.current_viewer()
+    }
+
+    /// The procfs backend behind the session, for the crate's own readers
+    /// (the broker's identity checks).
+    pub(crate) fn procfs(&mut self) -> &mut ProcFs {
+        &mut self.proc
+    }
+}
+
 /// Who issued a command, captured once when it is issued.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
@@ -56,8 +83,8 @@ impl Caller {
     }
 
     /// The calling thread, as the kernel reports its credentials now.
-    pub fn current(proc: &mut ProcFs) -> Result<Caller> {
-        let (viewer, nspid_levels) = proc.current_viewer()?;
+    pub fn current(session: &mut Session) -> Result<Caller> {
+        let (viewer, nspid_levels) = session.current_viewer()?;
         Ok(Caller {
             viewer,
             connected_as: None,
@@ -78,16 +105,17 @@ pub fn issue_kernel_command(ns: i32, command: u32, iov: &[&[u8]], flags: u32) ->
     // Take our own reference to the caller's fd before opening anything: an fd we
     // open could otherwise reuse the number of one the caller just closed.
     let selector = NsSelector::from_raw(ns)?;
-    let mut proc = ProcFs::open()?;
-    let caller = Caller::current(&mut proc)?;
-    issue_as(&mut proc, &caller, &mut UserNsTree::default(), selector, command, iov, flags)
+    let mut session = Session::open()?;
+    let caller = Caller::current(&mut session)?;
+    issue_as(&mut session, &caller, &mut UserNsTree::default(), selector, command, iov, flags)
 }
 
 /// The call, on behalf of `caller` (in-process use, or a broker answering a
-/// client), with the namespace argument already held. `users`: the user
-/// namespaces known so far (a broker learns the client's before it calls).
+/// client), with the namespace argument already held, reusing `session`.
+/// `users`: the user namespaces known so far (a broker learns the client's
+/// before it calls).
 pub fn issue_as(
-    proc: &mut ProcFs,
+    session: &mut Session,
     caller: &Caller,
     users: &mut UserNsTree,
     selector: NsSelector,
@@ -108,7 +136,7 @@ pub fn issue_as(
             let mut scope = pid_scope(caller, target)?;
             let viewers: Vec<Viewer> = caller.viewers().copied().collect();
             let mut access = Access { viewers: &viewers, judge: caller.judge, users };
-            task_diag::dump(proc, &mut access, &mut scope, &req, backend)?
+            task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, backend)?
         }
         Command::SockDiag => net::sock_diag(&target, &request, net_rights(caller))?,
         Command::LinkDump => net::link_dump(&target, &request, net_rights(caller))?,
@@ -189,8 +217,7 @@ fn check_flags(flags: u32) -> Result<()> {
 /// use (`Err` carries why an explicit BPF request cannot be served).
 pub fn backend_in_use(flags: u32) -> Result<Backend> {
     check_flags(flags)?;
-    let mut proc = ProcFs::open()?;
-    let caller = Caller::current(&mut proc)?;
+    let caller = Caller::current(&mut Session::open()?)?;
     let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
     backend::choose(requested_backend(flags), in_initial_view)
 }

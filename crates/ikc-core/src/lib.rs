@@ -36,6 +36,6 @@ pub mod wire;
 pub use command::{ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};
 pub use ns::NsType;
 pub use error::{Error, Result};
-pub use kernel_command::{issue_as, issue_kernel_command, Caller, MAX_REQUEST_LEN};
+pub use kernel_command::{issue_as, issue_kernel_command, Caller, Session, MAX_REQUEST_LEN};
 pub use ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
 pub use response::ResponseFd;

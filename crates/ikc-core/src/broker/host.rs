@@ -17,10 +17,9 @@ use super::peer::Peer;
 use super::policy;
 use super::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE};
 use super::transport::{self, Incoming, MAX_FDS};
-use crate::backend::procfs::ProcFs;
 use crate::command;
 use crate::error::{Error, Result};
-use crate::kernel_command::issue_as;
+use crate::kernel_command::{issue_as, Session};
 use crate::netlink::Emitable;
 use crate::ns::{self, NsId, NsSelector};
 use crate::NsType;
@@ -215,7 +214,7 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
         log(cfg, LogLevel::Warn, format_args!("setsockopt: {e}"));
         return;
     }
-    let mut proc = match ProcFs::open() {
+    let mut proc = match Session::open() {
         Ok(p) => p,
         Err(e) => {
             log(cfg, LogLevel::Error, format_args!("{e}"));
@@ -265,7 +264,7 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
 }
 
 /// Checks and runs one request. Every failure is an errno for the client.
-fn answer(proc: &mut ProcFs, proc_pid_ns: Option<NsId>, peer: &Peer, mut msg: Incoming) -> Result<ResponseFd> {
+fn answer(proc: &mut Session, proc_pid_ns: Option<NsId>, peer: &Peer, mut msg: Incoming) -> Result<ResponseFd> {
     if msg.truncated {
         return Err(Error::Os { op: format!("request larger than {MAX_REQUEST_MESSAGE} bytes, or too many fds"), errno: nix::errno::Errno::EMSGSIZE as i32 });
     }

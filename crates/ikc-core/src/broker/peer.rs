@@ -11,9 +11,8 @@ use nix::errno::Errno;
 use nix::sys::socket::{getsockopt, sockopt};
 
 use super::pidfd;
-use crate::backend::procfs::ProcFs;
 use crate::error::{Error, Result};
-use crate::kernel_command::Caller;
+use crate::kernel_command::{Caller, Session};
 use crate::ns::{NsId, NsSource};
 use crate::userns::UserNsTree;
 use crate::visibility::{Judge, Viewer};
@@ -41,7 +40,7 @@ impl Peer {
     /// now, once, and kept only if the process still has that thread's euid
     /// and egid (a thread that dropped to another uid has its own credentials,
     /// which capget cannot read: it is taken to hold none).
-    pub fn of_socket(sock: &impl AsFd, proc: &mut ProcFs, proc_pid_ns: Option<NsId>) -> Result<Peer> {
+    pub fn of_socket(sock: &impl AsFd, session: &mut Session, proc_pid_ns: Option<NsId>) -> Result<Peer> {
         let cred = getsockopt(sock, sockopt::PeerCredentials).map_err(|e| Error::os("SO_PEERCRED", e))?;
         let pid = u32::try_from(cred.pid()).map_err(|_| Error::PermissionDenied("peer has no pid in this namespace".into()))?;
         let pidfd = match getsockopt(sock, sockopt::PeerPidfd) {
@@ -51,7 +50,7 @@ impl Peer {
             Err(e) => return Err(Error::os("SO_PEERPIDFD", e)),
         };
         let first = Sender::of(pid, pidfd.try_clone().map_err(|e| io("dup pidfd", e))?)?;
-        let (seen, _, user_ns) = first.identity(proc, proc_pid_ns)?;
+        let (seen, _, user_ns) = first.identity(session, proc_pid_ns)?;
         let same_ids = seen.euid == cred.uid() && seen.fsuid == cred.uid() && seen.fsgid == cred.gid();
         let connected_as = Viewer {
             tgid: pid,
@@ -73,8 +72,8 @@ impl Peer {
 
     /// Who to answer one request as: the sender as it is now, limited by the
     /// connection's first identity, and the user namespaces both live in.
-    pub fn caller(&self, sender: &Sender, proc: &mut ProcFs, proc_pid_ns: Option<NsId>) -> Result<(Caller, UserNsTree)> {
-        let (viewer, levels_below_proc, user_ns) = sender.identity(proc, proc_pid_ns)?;
+    pub fn caller(&self, sender: &Sender, session: &mut Session, proc_pid_ns: Option<NsId>) -> Result<(Caller, UserNsTree)> {
+        let (viewer, levels_below_proc, user_ns) = sender.identity(session, proc_pid_ns)?;
         let mut users = UserNsTree::default();
         users.learn(user_ns)?;
         users.learn(self.user_ns.try_clone().map_err(|e| io("dup user namespace", e))?)?;
@@ -149,7 +148,7 @@ impl Sender {
     /// objective credentials `/proc/PID/status` prints. Anyone else, or any
     /// kernel before 6.13, is read from `status`. The ids are kernel ids: the
     /// broker reads them from the initial user namespace.
-    fn identity(&self, proc: &mut ProcFs, proc_pid_ns: Option<NsId>) -> Result<(Viewer, usize, OwnedFd)> {
+    fn identity(&self, session: &mut Session, proc_pid_ns: Option<NsId>) -> Result<(Viewer, usize, OwnedFd)> {
         let pid_ns = NsSource::Process(self.pid).id(crate::NsType::Pid)?;
         let user_ns_fd = match pidfd::user_namespace(&self.pidfd)? {
             Some(fd) => fd,
@@ -167,7 +166,7 @@ impl Sender {
         let (viewer, levels_below_proc) = match from_pidfd {
             Some(read) => read,
             None => {
-                let status = proc.status_of(self.pid)?.ok_or_else(|| Error::PermissionDenied("the client process has exited".into()))?;
+                let status = session.procfs().status_of(self.pid)?.ok_or_else(|| Error::PermissionDenied("the client process has exited".into()))?;
                 (status.viewer(self.pid, user_ns), status.levels.len().saturating_sub(1))
             }
         };
