@@ -1,18 +1,20 @@
 //! ikc-core: Lutomirski's `issue_kernel_command` and Vagin's task_diag, made real
-//! in userspace. Module map (one concept each):
-//! - `caps`: capability numbers and `capget`/`capset`
-//! - `command`: the command table (number, namespace type, read-only bit)
-//! - `ns`: namespace handles and the `CURRENT_*` / `GLOBAL` sentinels
-//! - `net`: network-namespace commands (SOCK_DIAG, LINK_DUMP, ADDR_DUMP)
-//! - `netlink`: message and attribute codec (checked buffers, emit/parse)
-//! - `task`: the task records (ids, state, credentials, namespace levels), plain data
-//! - `task_diag`: the task_diag request, attribute groups, messages and dump
+//! in userspace. Module map (one concept each); each module depends only on
+//! those above it (tests aside):
 //! - `wire`: `buffer!`, the checked field declarations every wire struct uses
+//! - `error`: the one error type, each failure one errno
+//! - `caps`: capability numbers and `capget`/`capset`
+//! - `task`: the task records (ids, state, credentials, namespace levels), plain data
+//! - `ns`: namespace types and handles, the `CURRENT_*` / `GLOBAL` sentinels
+//! - `command`: the command table (number, namespace type, read-only bit)
+//! - `netlink`: message and attribute codec (checked buffers, emit/parse)
 //! - `visibility`: the hidepid=2 / ptrace-read rule, as a pure function
 //! - `userns`: the user-namespace tree that rule walks, learned from the kernel
-//! - `backend`: where task data comes from (procfs)
+//! - `backend`: where task records come from (procfs, the BPF task iterator)
+//! - `task_diag`: the request, the registry of attribute groups, messages, the dump
+//! - `net`: network-namespace commands (SOCK_DIAG, LINK_DUMP, ADDR_DUMP)
 //! - `response`: the sealed, read-only, close-on-exec response fd
-//! - `kernel_command`: the call itself
+//! - `kernel_command`: the call itself, and the `Session` successive calls reuse
 //! - `sandbox`: runs a program under seccomp with only its broker connection
 //! - `broker`: the daemon that answers for other processes, its protocol and client
 
@@ -34,8 +36,7 @@ pub mod visibility;
 pub mod wire;
 
 pub use command::{ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};
-pub use ns::NsType;
 pub use error::{Error, Result};
 pub use kernel_command::{issue_as, issue_kernel_command, Caller, Session, MAX_REQUEST_LEN};
-pub use ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
+pub use ns::{NsType, CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
 pub use response::ResponseFd;
