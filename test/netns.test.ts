@@ -26,11 +26,11 @@ import {
   type Socket,
 } from '@ikc/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IKC } from './helpers/broker.js';
 import { closedFd, codeOf } from './helpers/errno.js';
 import { killFixtures, openFds, ROOT, startProcess } from './helpers/fixture.js';
 
 const run = promisify(execFile);
-const IKC = `${ROOT}packages/cli/bin/ikc.js`;
 const isRoot = process.getuid?.() === 0;
 const tag = randomBytes(3).toString('hex');
 const NS = `ikc-${tag}`;

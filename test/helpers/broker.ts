@@ -5,8 +5,13 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './fixture.js';
+import { copyCli, reachableDir } from './reachable.js';
 
-export const IKC = join(ROOT, 'packages/cli/bin/ikc.js');
+/** The `ikc` command to run with node: not the checkout's packages/cli/bin/ikc.js but
+ *  its copy (with the bundle and the native addon it loads) in the run's reachable
+ *  dir, made by test/setup.ts, so that it runs as any uid even when the checkout is
+ *  closed to other users. */
+export const IKC = copyCli(reachableDir(), ROOT);
 
 export interface TestBroker {
   socket: string;
