@@ -335,7 +335,7 @@ static int pin(const char *path, int n, __u32 flags, __u64 show)
 {
 	struct counts c = { 0 };
 	int s = connect_to(path), fd, first_refusal = -1, first_errno = 0;
-	long long held = 0, biggest = 0;
+	long long held = 0, pinned = 0, biggest = 0;
 	struct request m = task_request(TASK_DIAG_DUMP_ALL, 0, flags, show);
 	double t0 = now_ms(), refused_ms = -1;
 
@@ -352,6 +352,7 @@ static int pin(const char *path, int n, __u32 flags, __u64 show)
 			struct stat st;
 			if (fstat(fd, &st) == 0) {
 				held += st.st_size;
+				pinned += (long long)st.st_blocks * 512;
 				if (st.st_size > biggest)
 					biggest = st.st_size;
 			}
@@ -364,7 +365,7 @@ static int pin(const char *path, int n, __u32 flags, __u64 show)
 		if (got == 1 || got == 2 || e < 0)
 			break;
 	}
-	printf("{\"held_bytes\":%lld,\"biggest\":%lld,\"first_refusal\":%d,\"first_errno\":%d,\"refusal_ms\":%.2f,\"ms\":%.0f,", held, biggest,
+	printf("{\"held_bytes\":%lld,\"pinned_bytes\":%lld,\"biggest\":%lld,\"first_refusal\":%d,\"first_errno\":%d,\"refusal_ms\":%.2f,\"ms\":%.0f,", held, pinned, biggest,
 	       first_refusal, first_errno, refused_ms, now_ms() - t0);
 	print_counts("replies", &c);
 	printf("}\n");
