@@ -25,6 +25,15 @@ pub struct BrokerOptions {
     /// Group owning the socket.
     pub gid: Option<u32>,
     pub max_clients: Option<u32>,
+    /// Connections one uid may hold (root is not limited per uid).
+    pub max_clients_per_uid: Option<u32>,
+    /// Requests one uid may have in flight.
+    pub max_requests_per_uid: Option<u32>,
+    /// The largest response handed out, in bytes (EMSGSIZE beyond).
+    pub max_response_bytes: Option<i64>,
+    /// Response bytes one uid is handed per `responseWindowMs` (ENOBUFS beyond).
+    pub response_budget_bytes: Option<i64>,
+    pub response_window_ms: Option<u32>,
     pub idle_timeout_ms: Option<u32>,
     /// 'error' | 'warn' | 'info' | 'debug'
     pub log_level: Option<String>,
@@ -36,8 +45,17 @@ fn config(o: &BrokerOptions) -> Result<Config, ikc_core::Error> {
         None => d.log_level,
         Some(s) => LogLevel::parse(s).ok_or_else(|| ikc_core::Error::invalid(format!("unknown log level '{s}' (error, warn, info, debug)")))?,
     };
+    let bytes = |v: Option<i64>, default: u64, what: &str| match v {
+        None => Ok(default),
+        Some(n) => u64::try_from(n).map_err(|_| ikc_core::Error::invalid(format!("{what} must not be negative"))),
+    };
     Ok(Config {
         max_clients: o.max_clients.map(|n| n as usize).unwrap_or(d.max_clients),
+        max_clients_per_uid: o.max_clients_per_uid.map(|n| n as usize).unwrap_or(d.max_clients_per_uid),
+        max_requests_per_uid: o.max_requests_per_uid.map(|n| n as usize).unwrap_or(d.max_requests_per_uid),
+        max_response_bytes: bytes(o.max_response_bytes, d.max_response_bytes, "maxResponseBytes")?,
+        response_budget_bytes: bytes(o.response_budget_bytes, d.response_budget_bytes, "responseBudgetBytes")?,
+        response_window: o.response_window_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or(d.response_window),
         idle_timeout: o.idle_timeout_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or(d.idle_timeout),
         log_level,
         ..d

@@ -48,6 +48,15 @@ export interface BrokerOptions {
   /** Group owning the socket. */
   gid?: number
   maxClients?: number
+  /** Connections one uid may hold (root is not limited per uid). */
+  maxClientsPerUid?: number
+  /** Requests one uid may have in flight. */
+  maxRequestsPerUid?: number
+  /** The largest response handed out, in bytes (EMSGSIZE beyond). */
+  maxResponseBytes?: number
+  /** Response bytes one uid is handed per `responseWindowMs` (ENOBUFS beyond). */
+  responseBudgetBytes?: number
+  responseWindowMs?: number
   idleTimeoutMs?: number
   /** 'error' | 'warn' | 'info' | 'debug' */
   logLevel?: string

@@ -49,8 +49,18 @@ export interface BrokerOptions {
   mode?: number;
   /** Group owning the socket file. */
   gid?: number;
-  /** Connections served at once (default 256). */
+  /** Connections served at once (default 256; the last sixteenth is kept for root). */
   maxClients?: number;
+  /** Connections one uid may hold at once (default 32; root is not limited per uid). */
+  maxClientsPerUid?: number;
+  /** Requests one uid may have in flight at once (default 8). */
+  maxRequestsPerUid?: number;
+  /** The largest response handed out, in bytes (default 64 MiB; EMSGSIZE beyond). */
+  maxResponseBytes?: number;
+  /** Response bytes one uid is handed per `responseWindowMs` (default 256 MiB; ENOBUFS beyond). */
+  responseBudgetBytes?: number;
+  /** The window of the response budget (default 60 s). */
+  responseWindowMs?: number;
   /** Idle connections are closed after this long (default 60 s). */
   idleTimeoutMs?: number;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';

@@ -10,6 +10,8 @@ pub mod peer;
 pub(crate) mod pidfd;
 pub mod policy;
 pub mod protocol;
+pub mod quota;
+pub(crate) mod throttle;
 pub(crate) mod transport;
 
 pub use client::Client;
