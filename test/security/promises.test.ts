@@ -465,6 +465,35 @@ describe.skipIf(!isRoot)('promises S1-S16, S19 (needs root: users, namespaces, a
     row({ id: 'S8', scenario: 'the same, 50 sync calls through the broker', expected: 'EBADF 50/50', observed: tally(viaBroker) });
   });
 
+  describe('S8: async calls naming a closed fd number, racing valid calls whose own opens take that number', () => {
+    const rounds = FULL ? 400 : 80;
+    const n = rounds * 8;
+    const tally = (codes: string[]) => [...new Set(codes)].map((c) => `${c} ${codes.filter((x) => x === c).length}/${codes.length}`).join(', ');
+    let out: Record<string, string[]> = { inProcess: [], broker: [] };
+    beforeAll(() => {
+      out = node<Record<string, string[]>>(`
+        import { openSync, closeSync } from 'node:fs';
+        import { issueKernelCommandAsync, BrokerClient, encodeTaskDiagRequest, TASK_DIAG, CURRENT_PIDNS } from '@ikc/sdk';
+        const one = encodeTaskDiagRequest({ strategy: 'one', pid: process.pid });
+        const all = encodeTaskDiagRequest({ strategy: 'all' });
+        const c = BrokerClient.connect(${JSON.stringify(broker.socket)});
+        const out = { inProcess: [], broker: [] };
+        for (const [k, issue, valid] of [['inProcess', issueKernelCommandAsync, [all, one]], ['broker', (...a) => c.issueKernelCommandAsync(...a), [one, one]]]) {
+          for (let round = 0; round < ${rounds}; round++) {
+            const fd = openSync('/proc/self/stat', 'r'); closeSync(fd);
+            const calls = Array.from({ length: 16 }, (_, i) => (i % 2 ? issue(CURRENT_PIDNS, TASK_DIAG, [valid[(i >> 1) % 2]]).then((f) => (closeSync(f), null)) : issue(fd, TASK_DIAG, [one])));
+            (await Promise.allSettled(calls)).forEach((r, i) => {
+              if (i % 2) return;
+              if (r.status === 'fulfilled') { closeSync(r.value); out[k].push('OK'); } else out[k].push(r.reason.code + (r.reason.code === 'EBADF' ? '' : ' (' + r.reason.message.replace(/^E[A-Z]+: /, '').slice(0, 40) + ')'));
+            });
+          }
+        }
+        console.log(JSON.stringify(out));`, { env: { UV_THREADPOOL_SIZE: '16' } });
+    });
+    it('S8: in-process', () => row({ id: 'S8', scenario: `async: ${n} calls naming a closed fd number racing ${n} valid ones, in-process`, expected: `EBADF ${n}/${n}`, observed: tally(out.inProcess) }));
+    it('S8: through the broker', () => row({ id: 'S8', scenario: 'async: the same through the broker', expected: `EBADF ${n}/${n}`, observed: tally(out.broker) }));
+  });
+
   it('S9, S12, S16: GLOBAL and ancestor namespaces from a child pid namespace', () => {
     const host = openSync('/proc/self/ns/pid', 'r');
     try {
