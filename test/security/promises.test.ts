@@ -6,7 +6,7 @@
 // (a connection still established, an address still there) after an attack.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, cpSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -1092,5 +1092,76 @@ describe.skipIf(!isRoot)('promise S10: decoders never panic, nothing panics acro
     row({ id: 'S10', scenario: `${out.n} mutated requests of every command (and random ns, command, flags), in-process`, expected: 'only errno codes', observed: out.bad.length ? `non-errno errors: ${out.bad.join(' | ')}` : 'only errno codes' });
     row({ id: 'S10', scenario: `${out.bn} of them through the broker, then a valid request on the same connection`, expected: 'only errno codes; OK', observed: `${out.bbad.length ? `non-errno errors: ${out.bbad.join(' | ')}` : 'only errno codes'}; ${out.after}` });
     row({ id: 'S10', scenario: '  the broker process after them', expected: 'alive', observed: broker.process.exitCode === null && broker.process.signalCode === null ? 'alive' : `ended (${broker.process.exitCode ?? broker.process.signalCode})` });
+  });
+});
+
+// ------------------------------------------ S3: a /proc view the caller built
+// In-process, ikc takes the caller's user namespace from a stat of
+// /proc/thread-self/ns/user and its capabilities from /proc/thread-self/status.
+// A process that may mount (the root of its own user+mount namespace, which any
+// user can make) can put a tmpfs over its own task's ns directory, so that
+// `user` names the initial user namespace through an fd it kept: its full
+// capabilities there then read as CAP_SYS_PTRACE over the whole system.
+
+describe.skipIf(!isRoot)('promise S3: the caller\'s credentials come from the kernel, not from a view the caller built', () => {
+  it('S3: a user+mount namespace\'s root forges /proc/thread-self/ns/user', () => {
+    // The SDK where an unprivileged process that never was root can import it.
+    const sdk = join(work, 'sdk');
+    if (!existsSync(sdk)) {
+      cpSync(join(ROOT, 'packages/ikc'), sdk, { recursive: true, filter: (p) => !p.includes('/src') });
+      execFileSync('chmod', ['-R', 'a+rX', sdk]);
+    }
+    const view = join(work, 'forge-view.mjs');
+    writeFileSync(
+      view,
+      `import { readdirSync } from 'node:fs';
+      const { inProcess, BrokerClient } = await import(${JSON.stringify(join(sdk, 'dist/index.js'))});
+      const [mnt, sock] = process.argv.slice(2);
+      const numeric = () => readdirSync(mnt).filter((n) => /^\\d+$/.test(n)).map(Number);
+      const list = (c) => { try { return c.taskDiagSync({ strategy: 'all' }).map((t) => t.pid); } catch (e) { return [e.code]; } };
+      const before = numeric();
+      const ikc = list(inProcess);
+      const viaBroker = list(BrokerClient.connect(sock));
+      const after = numeric();
+      console.log(JSON.stringify({ self: process.pid, before, ikc, viaBroker, after }));`,
+      { mode: 0o644 },
+    );
+    // As uid UID: keep an fd of the initial user namespace, make a user+mount namespace,
+    // and (when asked) mount a tmpfs over its own /proc/PID/task/PID/ns whose links name
+    // fds it holds: `user` the initial user namespace, the others its real ones.
+    const forge = join(work, 'forge.sh');
+    writeFileSync(
+      forge,
+      `forge=$1; shift
+exec 9</proc/self/ns/user
+exec unshare -Urm sh -c '
+  if [ "$0" = 1 ]; then
+    exec 5</proc/$$/ns/pid 6</proc/$$/ns/net 7</proc/$$/ns/mnt
+    d=/proc/$$/task/$$/ns
+    mount -t tmpfs none $d && ln -s /proc/self/fd/9 $d/user && ln -s /proc/self/fd/5 $d/pid && ln -s /proc/self/fd/6 $d/net && ln -s /proc/self/fd/7 $d/mnt || exit 9
+  fi
+  exec "$@"' "$forge" "$@"
+`,
+      { mode: 0o755 },
+    );
+    const mnt = join(work, 'forge-proc');
+    if (!existsSync(mnt)) mkdirSync(mnt, { mode: 0o755 });
+    const run = (forged: boolean) => {
+      const out = execFileSync(
+        'unshare',
+        ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t proc -o hidepid=2 proc "$0" && exec "$@"', mnt,
+          'setpriv', `--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', 'sh', forge, forged ? '1' : '0', process.execPath, view, mnt, broker.socket],
+        { encoding: 'utf8', cwd: work },
+      );
+      const r = JSON.parse(out) as ViewerReport & { viaBroker: number[] };
+      const base = { threadsBefore: [], ikcThreads: [], threadsAfter: [] };
+      return { inProcess: verdict({ ...r, ...base }), broker: verdict({ ...r, ...base, ikc: r.viaBroker }), shown: r.ikc.length, kernel: r.before.length };
+    };
+    const plain = run(false);
+    row({ id: 'S3', scenario: `control: uid ${UID} as root of its own user+mount namespace lists in-process`, expected: 'same as the kernel', observed: plain.inProcess });
+    const forged = run(true);
+    figure('S3 forged user-namespace link', `in-process ikc showed ${forged.shown} processes; the hidepid=2 procfs showed ${forged.kernel}`);
+    row({ id: 'S3', scenario: '  after a tmpfs over its /proc/self/task/TID/ns names the initial user namespace, asking the broker', expected: 'same as the kernel', observed: forged.broker });
+    row({ id: 'S3', scenario: '  the same forged process listing in-process', expected: 'same as the kernel', observed: forged.inProcess });
   });
 });
