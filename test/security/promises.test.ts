@@ -490,8 +490,13 @@ describe.skipIf(!isRoot)('promises S1-S16, S19 (needs root: users, namespaces, a
         }
         console.log(JSON.stringify(out));`, { env: { UV_THREADPOOL_SIZE: '16' } });
     });
-    it('S8: in-process', () => row({ id: 'S8', scenario: `async: ${n} calls naming a closed fd number racing ${n} valid ones, in-process`, expected: `EBADF ${n}/${n}`, observed: tally(out.inProcess) }));
-    it('S8: through the broker', () => row({ id: 'S8', scenario: 'async: the same through the broker', expected: `EBADF ${n}/${n}`, observed: tally(out.broker) }));
+    // The fd is duplicated when the call is made, in the caller's turn; but another
+    // call's worker, already running on the thread pool, may have taken the number
+    // since the caller closed it: then the number names that fd, which is no
+    // namespace (EINVAL). Never an answer about anything the caller did not name.
+    const verdict = (codes: string[]) => (codes.every((c) => c === 'EBADF' || c.startsWith('EINVAL (fd is not a namespace')) ? 'EBADF, or EINVAL where a worker took the number; never an answer' : tally(codes));
+    it('S8: in-process', () => row({ id: 'S8', scenario: `async: ${n} calls naming a closed fd number racing ${n} valid ones, in-process (${tally(out.inProcess)})`, expected: 'EBADF, or EINVAL where a worker took the number; never an answer', observed: verdict(out.inProcess) }));
+    it('S8: through the broker', () => row({ id: 'S8', scenario: `async: the same through the broker (${tally(out.broker)})`, expected: 'EBADF, or EINVAL where a worker took the number; never an answer', observed: verdict(out.broker) }));
   });
 
   it('S9, S12, S16: GLOBAL and ancestor namespaces from a child pid namespace', () => {
@@ -1155,13 +1160,16 @@ exec unshare -Urm sh -c '
       );
       const r = JSON.parse(out) as ViewerReport & { viaBroker: number[] };
       const base = { threadsBefore: [], ikcThreads: [], threadsAfter: [] };
-      return { inProcess: verdict({ ...r, ...base }), broker: verdict({ ...r, ...base, ikc: r.viaBroker }), shown: r.ikc.length, kernel: r.before.length };
+      const refused = (ikc: unknown[]) => (typeof ikc[0] === 'string' ? `refused (${ikc[0]})` : undefined);
+      return { inProcess: refused(r.ikc) ?? verdict({ ...r, ...base }), broker: refused(r.viaBroker) ?? verdict({ ...r, ...base, ikc: r.viaBroker }), shown: r.ikc.length, kernel: r.before.length };
     };
     const plain = run(false);
     row({ id: 'S3', scenario: `control: uid ${UID} as root of its own user+mount namespace lists in-process`, expected: 'same as the kernel', observed: plain.inProcess });
     const forged = run(true);
     figure('S3 forged user-namespace link', `in-process ikc showed ${forged.shown} processes; the hidepid=2 procfs showed ${forged.kernel}`);
     row({ id: 'S3', scenario: '  after a tmpfs over its /proc/self/task/TID/ns names the initial user namespace, asking the broker', expected: 'same as the kernel', observed: forged.broker });
-    row({ id: 'S3', scenario: '  the same forged process listing in-process', expected: 'same as the kernel', observed: forged.inProcess });
+    // ikc reads /proc without crossing a mount (openat2 RESOLVE_NO_XDEV): a procfs with
+    // something mounted inside it is refused, never believed.
+    row({ id: 'S3', scenario: '  the same forged process listing in-process', expected: 'refused (EXDEV)', observed: forged.inProcess });
   });
 });

@@ -78,6 +78,7 @@ pub fn errno_name(errno: i32) -> &'static str {
         E::ENOSPC => "ENOSPC",
         E::ENOSYS => "ENOSYS",
         E::EMSGSIZE => "EMSGSIZE",
+        E::EXDEV => "EXDEV",
         E::ENOBUFS => "ENOBUFS",
         E::EOPNOTSUPP => "EOPNOTSUPP",
         E::ECONNREFUSED => "ECONNREFUSED",

@@ -29,6 +29,6 @@ pub mod visibility;
 
 pub use command::{NsType, ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};
 pub use error::{Error, Result};
-pub use kernel_command::{issue_as, issue_kernel_command, Caller, MAX_REQUEST_LEN};
+pub use kernel_command::{issue_as, issue_kernel_command, issue_kernel_command_with, Caller, MAX_REQUEST_LEN};
 pub use ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
 pub use response::ResponseFd;

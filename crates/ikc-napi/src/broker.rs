@@ -160,6 +160,8 @@ impl BrokerConnection {
     #[napi(ts_return_type = "Promise<number>")]
     pub fn issue_async(&self, ns: i32, command: u32, iov: Vec<Buffer>, flags: Option<u32>) -> AsyncTask<BrokerIssue> {
         let request = iov.iter().map(|b| b.to_vec()).collect();
+        // The fd is duplicated now, in the caller's turn, not on the worker thread.
+        let ns = Some(ikc_core::ns::NsSelector::from_raw(ns));
         AsyncTask::new(BrokerIssue { client: self.client.clone(), ns, command, request, flags: flags.unwrap_or(0) })
     }
 
@@ -171,7 +173,7 @@ impl BrokerConnection {
 
 pub struct BrokerIssue {
     client: Option<Arc<Client>>,
-    ns: i32,
+    ns: Option<ikc_core::Result<ikc_core::ns::NsSelector>>,
     command: u32,
     request: Vec<Vec<u8>>,
     flags: u32,
@@ -183,7 +185,10 @@ impl Task for BrokerIssue {
     fn compute(&mut self) -> napi::Result<i32> {
         let client = self.client.as_ref().ok_or_else(|| napi::Error::from_reason(closed().to_string()))?;
         let parts: Vec<&[u8]> = self.request.iter().map(Vec::as_slice).collect();
-        client.issue(self.ns, self.command, &parts, self.flags).map(IntoRawFd::into_raw_fd).map_err(|e| napi::Error::from_reason(e.to_string()))
+        let ns = self.ns.take().unwrap_or_else(|| Err(ikc_core::Error::invalid("the task ran twice")));
+        ns.and_then(|ns| client.issue_with(ns, self.command, &parts, self.flags))
+            .map(IntoRawFd::into_raw_fd)
+            .map_err(|e| napi::Error::from_reason(e.to_string()))
     }
     fn resolve(&mut self, _env: Env, fd: i32) -> napi::Result<i32> {
         Ok(fd)

@@ -67,11 +67,13 @@ pub fn issue_kernel_command(ns: i32, command: u32, iov: Vec<Buffer>, flags: Opti
 #[napi(ts_return_type = "Promise<number>")]
 pub fn issue_kernel_command_async(ns: i32, command: u32, iov: Vec<Buffer>, flags: Option<u32>) -> AsyncTask<IssueTask> {
     let request = iov.iter().map(|b| b.to_vec()).collect();
+    // The fd is duplicated now, in the caller's turn, not on the worker thread.
+    let ns = Some(ikc_core::ns::NsSelector::from_raw(ns));
     AsyncTask::new(IssueTask { ns, command, request, flags: flags.unwrap_or(0) })
 }
 
 pub struct IssueTask {
-    ns: i32,
+    ns: Option<ikc_core::Result<ikc_core::ns::NsSelector>>,
     command: u32,
     request: Vec<Vec<u8>>,
     flags: u32,
@@ -83,7 +85,8 @@ impl Task for IssueTask {
 
     fn compute(&mut self) -> napi::Result<i32> {
         let parts: Vec<&[u8]> = self.request.iter().map(Vec::as_slice).collect();
-        ikc_core::issue_kernel_command(self.ns, self.command, &parts, self.flags)
+        let ns = self.ns.take().unwrap_or_else(|| Err(ikc_core::Error::invalid("the task ran twice")));
+        ns.and_then(|ns| ikc_core::issue_kernel_command_with(ns, self.command, &parts, self.flags))
             .map(|fd| fd.into_raw_fd())
             .map_err(|e| napi::Error::from_reason(e.to_string()))
     }

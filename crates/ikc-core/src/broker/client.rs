@@ -9,8 +9,8 @@ use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixA
 
 use super::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE, MAX_REPLY_MESSAGE, REPLY_HEADER_LEN};
 use super::transport;
+use crate::ns::NsSelector;
 use crate::error::{Error, Result};
-use crate::ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
 
 /// A connection to a broker. Requests from several threads are sent one at a
 /// time, so each reply reaches the thread that asked.
@@ -46,34 +46,28 @@ impl Client {
     /// `issue_kernel_command` through the broker; `ns` as in-process (a sentinel
     /// or an fd of this process, which is passed along).
     pub fn issue(&self, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+        self.issue_with(NsSelector::from_raw(ns)?, command, iov, flags)
+    }
+
+    /// `issue` with the namespace argument already held: an asynchronous
+    /// caller takes its reference to the fd when it is called, not later on
+    /// another thread, where the number may have been closed and reused.
+    pub fn issue_with(&self, ns: NsSelector, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
         let request = iov.concat();
         if request.len() + super::protocol::REQUEST_HEADER_LEN > MAX_REQUEST_MESSAGE {
             return Err(Error::invalid(format!("request exceeds {} bytes", crate::MAX_REQUEST_LEN)));
         }
         let (kind, fd) = match ns {
-            CURRENT_PIDNS => (NsKind::CurrentPid, None),
-            CURRENT_NETNS => (NsKind::CurrentNet, None),
-            GLOBAL => (NsKind::Global, None),
-            fd if fd < 0 => return Err(Error::BadFd(fd)),
-            fd => (NsKind::PassedFd, Some(fd)),
+            NsSelector::CurrentPid => (NsKind::CurrentPid, None),
+            NsSelector::CurrentNet => (NsKind::CurrentNet, None),
+            NsSelector::Global => (NsKind::Global, None),
+            NsSelector::Fd(fd) => (NsKind::PassedFd, Some(fd)),
         };
         let message = RequestHeader::message(kind, command, flags, &request);
-        let dup = match fd {
-            Some(raw) => Some(dup_caller_fd(raw)?),
-            None => None,
-        };
         let _turn = self.in_flight.lock().map_err(|_| Error::invalid("broker connection poisoned by a panic"))?;
-        transport::send(&self.sock, &message, dup.as_ref())?;
+        transport::send(&self.sock, &message, fd.as_ref())?;
         let (reply, fd) = receive_reply(&self.sock)?;
         reply.into_response(fd)
-    }
-}
-
-/// Our own reference to a caller's fd: EBADF for a closed one, before anything is sent.
-fn dup_caller_fd(raw: i32) -> Result<OwnedFd> {
-    match crate::ns::NsSelector::from_raw(raw)? {
-        crate::ns::NsSelector::Fd(fd) => Ok(fd),
-        _ => Err(Error::BadFd(raw)),
     }
 }
 
