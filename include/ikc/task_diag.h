@@ -47,7 +47,8 @@ enum {
 	TASK_DIAG_TRACE_STOP,
 	TASK_DIAG_DEAD,
 	TASK_DIAG_ZOMBIE,
-	TASK_DIAG_IDLE, /* ikc addition: TASK_IDLE ('I' in /proc) */
+	TASK_DIAG_PARKED, /* 7, 'P' in /proc */
+	TASK_DIAG_IDLE,   /* 8, 'I' in /proc (TASK_IDLE) */
 };
 
 #define TASK_DIAG_COMM_LEN 16
