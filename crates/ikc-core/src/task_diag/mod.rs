@@ -29,6 +29,14 @@ pub const TASK_DIAG_CRED: u16 = 1;
 pub const TASK_DIAG_VMA: u16 = 2;
 pub const TASK_DIAG_VMA_STAT: u16 = 3;
 pub const TASK_DIAG_STAT: u16 = 4;
+/// Attribute types ikc adds, which the reference never had, are numbered in
+/// `TASK_DIAG_IKC_FIRST..=TASK_DIAG_IKC_LAST` (32-63): requestable (`show_flags`
+/// is `1 << type`, so 0-63), and clear of the reference's numbers, which grow
+/// from 0 (0-4 in its header, 5-31 left to it: its implementation already emits
+/// STATM and CMDLINE, which no header revision found numbers) and of the
+/// unrequestable 64 and 65 its early revisions used. See docs/wire-format.md.
+pub const TASK_DIAG_IKC_FIRST: u16 = 32;
+pub const TASK_DIAG_IKC_LAST: u16 = 63;
 
 /// `task_diag_base.state`, numbered as the reference header numbers them
 /// (`TASK_DIAG_PARKED` 7, `TASK_DIAG_IDLE` 8, as `fs/proc/array.c` orders its letters).
@@ -129,5 +137,11 @@ mod tests {
             assert_eq!(TaskState::from_proc_letter(s.letter() as u8), Some(*s), "{s:?}");
         }
         assert_eq!((TaskState::Parked as u8, TaskState::Idle as u8), (7, 8));
+    }
+
+    #[test]
+    fn the_ikc_attribute_range_is_requestable_and_clear_of_the_reference() {
+        assert!(TASK_DIAG_STAT < TASK_DIAG_IKC_FIRST && TASK_DIAG_IKC_FIRST <= TASK_DIAG_IKC_LAST);
+        assert!(TASK_DIAG_IKC_LAST < 64, "show_flags is 1 << type");
     }
 }
