@@ -37,6 +37,8 @@ pub const TASK_DIAG_STAT: u16 = 4;
 /// unrequestable 64 and 65 its early revisions used. See docs/wire-format.md.
 pub const TASK_DIAG_IKC_FIRST: u16 = 32;
 pub const TASK_DIAG_IKC_LAST: u16 = 63;
+// Requestable (a show bit exists for each) and above every reference number.
+const _: () = assert!(TASK_DIAG_STAT < TASK_DIAG_IKC_FIRST && TASK_DIAG_IKC_FIRST <= TASK_DIAG_IKC_LAST && TASK_DIAG_IKC_LAST < 64);
 
 /// `task_diag_base.state`, numbered as the reference header numbers them
 /// (`TASK_DIAG_PARKED` 7, `TASK_DIAG_IDLE` 8, as `fs/proc/array.c` orders its letters).
@@ -137,11 +139,5 @@ mod tests {
             assert_eq!(TaskState::from_proc_letter(s.letter() as u8), Some(*s), "{s:?}");
         }
         assert_eq!((TaskState::Parked as u8, TaskState::Idle as u8), (7, 8));
-    }
-
-    #[test]
-    fn the_ikc_attribute_range_is_requestable_and_clear_of_the_reference() {
-        assert!(TASK_DIAG_STAT < TASK_DIAG_IKC_FIRST && TASK_DIAG_IKC_FIRST <= TASK_DIAG_IKC_LAST);
-        assert!(TASK_DIAG_IKC_LAST < 64, "show_flags is 1 << type");
     }
 }
