@@ -68,7 +68,7 @@ describe('bad input', () => {
       ['task_diag_pid padded as the reference selftest pads it (28 bytes, zero tail)', call(CURRENT_PIDNS, TASK_DIAG, [request({ extra: 4 })]), 'OK'],
       ['longer task_diag_pid, zero tail', call(CURRENT_PIDNS, TASK_DIAG, [request({ extra: 8 })]), 'OK'],
       ['longer task_diag_pid, a non-zero byte in the tail', call(CURRENT_PIDNS, TASK_DIAG, [dirty(request({ extra: 8 }), 45)]), 'E2BIG'],
-      ['task_diag_pid whose own padding is not zero', call(CURRENT_PIDNS, TASK_DIAG, [dirty(request(), 37)]), 'EINVAL'],
+      ['task_diag_pid whose own padding is not zero (ignored, as C leaves it)', call(CURRENT_PIDNS, TASK_DIAG, [dirty(request(), 37)]), 'OK'],
       ['wrong nlmsg_type', call(CURRENT_PIDNS, TASK_DIAG, [request({ type: 0x10 })]), 'EINVAL'],
       ['unknown nlmsg_flags', call(CURRENT_PIDNS, TASK_DIAG, [request({ flags: 0x305 })]), 'EINVAL'],
       ['unknown show bit', call(CURRENT_PIDNS, TASK_DIAG, [request({ show: 1n << 33n })]), 'EINVAL'],
