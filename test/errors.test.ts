@@ -32,6 +32,12 @@ function request(o: { len?: number; type?: number; flags?: number; show?: bigint
   return b;
 }
 
+/** `b` with byte `at` set to 1. */
+const dirty = (b: Buffer, at: number) => {
+  b[at] = 1;
+  return b;
+};
+
 const call = (ns: number, command: number, iov: Buffer[], flags = 0) => () => issueKernelCommand(ns, command, iov, flags);
 
 describe('bad input', () => {
@@ -59,7 +65,10 @@ describe('bad input', () => {
       ['header only', call(CURRENT_PIDNS, TASK_DIAG, [good().subarray(0, 16)]), 'EINVAL'],
       ['nlmsg_len larger than the bytes', call(CURRENT_PIDNS, TASK_DIAG, [request({ len: 400 })]), 'EINVAL'],
       ['trailing bytes after nlmsg_len', call(CURRENT_PIDNS, TASK_DIAG, [request({ len: 40, extra: 8 })]), 'EINVAL'],
-      ['over-long task_diag_pid', call(CURRENT_PIDNS, TASK_DIAG, [request({ extra: 8 })]), 'EINVAL'],
+      ['task_diag_pid padded as the reference selftest pads it (28 bytes, zero tail)', call(CURRENT_PIDNS, TASK_DIAG, [request({ extra: 4 })]), 'OK'],
+      ['longer task_diag_pid, zero tail', call(CURRENT_PIDNS, TASK_DIAG, [request({ extra: 8 })]), 'OK'],
+      ['longer task_diag_pid, a non-zero byte in the tail', call(CURRENT_PIDNS, TASK_DIAG, [dirty(request({ extra: 8 }), 45)]), 'E2BIG'],
+      ['task_diag_pid whose own padding is not zero (ignored, as C leaves it)', call(CURRENT_PIDNS, TASK_DIAG, [dirty(request(), 37)]), 'OK'],
       ['wrong nlmsg_type', call(CURRENT_PIDNS, TASK_DIAG, [request({ type: 0x10 })]), 'EINVAL'],
       ['unknown nlmsg_flags', call(CURRENT_PIDNS, TASK_DIAG, [request({ flags: 0x305 })]), 'EINVAL'],
       ['unknown show bit', call(CURRENT_PIDNS, TASK_DIAG, [request({ show: 1n << 33n })]), 'EINVAL'],
@@ -85,6 +94,7 @@ describe('bad input', () => {
     await expect(issueKernelCommandAsync(CURRENT_NETNS, TASK_DIAG, [good()])).rejects.toMatchObject({ code: 'EINVAL', errno: 22 });
     await expect(taskDiag({ strategy: 'one', pid: 4_000_000 })).rejects.toMatchObject({ code: 'ESRCH', errno: 3 });
     await expect(taskDiag({ ns: 99999 })).rejects.toMatchObject({ code: 'EBADF' });
+    await expect(issueKernelCommandAsync(CURRENT_PIDNS, TASK_DIAG, [dirty(request({ extra: 4 }), 43)])).rejects.toMatchObject({ code: 'E2BIG', errno: 7 });
   });
 
   it('GLOBAL works in the initial pid namespace and is EPERM from a child one', () => {

@@ -17,6 +17,9 @@ pub enum Error {
     NoSuchProcess(u32),
     /// A request that is well-formed but asks for something ikc does not implement.
     NotSupported(String),
+    /// A request struct longer than ikc's whose extra bytes are not all zero:
+    /// fields of a newer header that ikc cannot honour (`E2BIG`, as `copy_struct_from_user`).
+    TooBig(String),
     /// A system call failed in a way the request did not cause.
     Os { op: String, errno: i32 },
     /// A broker refused a request: its errno and its message (which starts with the code).
@@ -43,6 +46,7 @@ impl Error {
             Error::PermissionDenied(_) => E::EPERM as i32,
             Error::NoSuchProcess(_) => E::ESRCH as i32,
             Error::NotSupported(_) => E::EOPNOTSUPP as i32,
+            Error::TooBig(_) => E::E2BIG as i32,
             Error::Os { errno, .. } | Error::Broker { errno, .. } => *errno,
         }
     }
@@ -63,6 +67,7 @@ pub fn errno_name(errno: i32) -> &'static str {
         E::ESRCH => "ESRCH",
         E::EINTR => "EINTR",
         E::EIO => "EIO",
+        E::E2BIG => "E2BIG",
         E::EBADF => "EBADF",
         E::EAGAIN => "EAGAIN",
         E::ENOMEM => "ENOMEM",
@@ -100,6 +105,7 @@ impl fmt::Display for Error {
             Error::PermissionDenied(m) => write!(f, "EPERM: {m}"),
             Error::NoSuchProcess(pid) => write!(f, "ESRCH: no visible process with pid {pid}"),
             Error::NotSupported(m) => write!(f, "EOPNOTSUPP: {m}"),
+            Error::TooBig(m) => write!(f, "E2BIG: {m}"),
             Error::Os { op, errno } => {
                 let desc = nix::errno::Errno::from_raw(*errno).desc();
                 write!(f, "{}: {op}: {desc}", errno_name(*errno))
@@ -123,6 +129,8 @@ mod tests {
         assert_eq!(Error::PermissionDenied("x".into()).errno(), 1);
         assert_eq!(Error::NoSuchProcess(1).errno(), 3);
         assert_eq!(Error::NotSupported("x".into()).code(), "EOPNOTSUPP");
+        assert_eq!((Error::TooBig("x".into()).errno(), Error::TooBig("x".into()).code()), (7, "E2BIG"));
+        assert_eq!(errno_name(7), "E2BIG");
         assert_eq!(Error::os("read", nix::errno::Errno::EMFILE).code(), "EMFILE");
     }
 

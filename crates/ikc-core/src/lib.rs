@@ -4,6 +4,7 @@
 //! - `ns`: namespace handles and the `CURRENT_*` / `GLOBAL` sentinels
 //! - `net`: network-namespace commands (SOCK_DIAG, LINK_DUMP, ADDR_DUMP)
 //! - `netlink`: message and attribute codec (checked buffers, emit/parse)
+//! - `extensible`: the size rule for request structs (`copy_struct_from_user`'s)
 //! - `task_diag`: the task_diag request, attribute groups, messages and dump
 //! - `visibility`: the hidepid=2 / ptrace-read rule, as a pure function
 //! - `userns`: the user-namespace tree that rule walks, learned from the kernel
@@ -17,6 +18,7 @@ pub mod backend;
 pub mod broker;
 pub mod command;
 pub mod error;
+pub mod extensible;
 pub mod kernel_command;
 pub mod net;
 pub mod netlink;

@@ -23,7 +23,7 @@ export { BrokerClient, runSandboxed, startBroker } from './broker.js';
 export type { BrokerOptions, RunningBroker } from './broker.js';
 
 /** `task_diag_base.state` numbers and the letters ps prints for them. */
-export const TaskState = ['R', 'S', 'D', 'T', 't', 'X', 'Z', 'I'] as const;
+export const TaskState = ['R', 'S', 'D', 'T', 't', 'X', 'Z', 'P', 'I'] as const;
 export function stateLetter(state: number): string {
   return TaskState[state] ?? '?';
 }

@@ -29,10 +29,19 @@ pub const TASK_DIAG_CRED: u16 = 1;
 pub const TASK_DIAG_VMA: u16 = 2;
 pub const TASK_DIAG_VMA_STAT: u16 = 3;
 pub const TASK_DIAG_STAT: u16 = 4;
+/// Attribute types ikc adds, which the reference never had, are numbered in
+/// `TASK_DIAG_IKC_FIRST..=TASK_DIAG_IKC_LAST` (32-63): requestable (`show_flags`
+/// is `1 << type`, so 0-63), and clear of the reference's numbers, which grow
+/// from 0 (0-4 in its header, 5-31 left to it: its implementation already emits
+/// STATM and CMDLINE, which no header revision found numbers) and of the
+/// unrequestable 64 and 65 its early revisions used. See docs/wire-format.md.
+pub const TASK_DIAG_IKC_FIRST: u16 = 32;
+pub const TASK_DIAG_IKC_LAST: u16 = 63;
+// Requestable (a show bit exists for each) and above every reference number.
+const _: () = assert!(TASK_DIAG_STAT < TASK_DIAG_IKC_FIRST && TASK_DIAG_IKC_FIRST <= TASK_DIAG_IKC_LAST && TASK_DIAG_IKC_LAST < 64);
 
-/// `task_diag_base.state`, numbered as the uapi header numbers them.
-/// `Idle` (7) is an ikc addition for kernels that report `I` (TASK_IDLE),
-/// which the 2016 header predates.
+/// `task_diag_base.state`, numbered as the reference header numbers them
+/// (`TASK_DIAG_PARKED` 7, `TASK_DIAG_IDLE` 8, as `fs/proc/array.c` orders its letters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum TaskState {
@@ -43,7 +52,8 @@ pub enum TaskState {
     TraceStop = 4,
     Dead = 5,
     Zombie = 6,
-    Idle = 7,
+    Parked = 7,
+    Idle = 8,
 }
 
 impl TaskState {
@@ -57,10 +67,11 @@ impl TaskState {
             b't' => TaskState::TraceStop,
             b'X' | b'x' => TaskState::Dead,
             b'Z' => TaskState::Zombie,
+            b'P' => TaskState::Parked,
             b'I' => TaskState::Idle,
-            // 'P' (parked), 'W', 'K' only appear on old kernels; they were
-            // uninterruptible sleeps in all but name.
-            b'P' | b'W' | b'K' => TaskState::Uninterruptible,
+            // 'W' (waking) and 'K' (wakekill) only appear on old kernels; they
+            // were uninterruptible sleeps in all but name.
+            b'W' | b'K' => TaskState::Uninterruptible,
             _ => return None,
         })
     }
@@ -75,6 +86,7 @@ impl TaskState {
             TaskState::TraceStop => 't',
             TaskState::Dead => 'X',
             TaskState::Zombie => 'Z',
+            TaskState::Parked => 'P',
             TaskState::Idle => 'I',
         }
     }
@@ -100,4 +112,32 @@ pub struct TaskInfo {
     /// Inode of the user namespace whose `CAP_SYS_PTRACE` overrides non-dumpability:
     /// `mm->user_ns`, or the initial user namespace for a task without an mm; 0 as for `user_ns`.
     pub dumpable_ns: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_are_numbered_as_the_reference_header_numbers_them() {
+        // include/uapi/linux/task_diag.h (avagin/linux-task-diag): RUNNING .. ZOMBIE, PARKED, IDLE.
+        let all = [
+            TaskState::Running,
+            TaskState::Interruptible,
+            TaskState::Uninterruptible,
+            TaskState::Stopped,
+            TaskState::TraceStop,
+            TaskState::Dead,
+            TaskState::Zombie,
+            TaskState::Parked,
+            TaskState::Idle,
+        ];
+        let letters: String = all.iter().map(|s| s.letter()).collect();
+        assert_eq!(letters, "RSDTtXZPI", "fs/proc/array.c's task_state_array order");
+        for (n, s) in all.iter().enumerate() {
+            assert_eq!(*s as usize, n);
+            assert_eq!(TaskState::from_proc_letter(s.letter() as u8), Some(*s), "{s:?}");
+        }
+        assert_eq!((TaskState::Parked as u8, TaskState::Idle as u8), (7, 8));
+    }
 }

@@ -1,10 +1,12 @@
 //! The task_diag request: an `nlmsghdr` of type `TASK_DIAG_CMD_GET` followed by
 //! `struct task_diag_pid { u64 show_flags; u64 dump_strategy; u32 pid; }`
-//! (24 bytes with the C struct's tail padding). Parsing validates everything a
-//! caller can get wrong; what passes is a `TaskDiagRequest` the dump can trust.
+//! (24 bytes with the C struct's tail padding, which is ignored). Its size
+//! follows `extensible::read_struct`. Parsing validates everything a caller can
+//! get wrong; what passes is a `TaskDiagRequest` the dump can trust.
 
 use super::{TASK_DIAG_BASE, TASK_DIAG_CMD_GET, TASK_DIAG_CRED, TASK_DIAG_STAT, TASK_DIAG_VMA, TASK_DIAG_VMA_STAT};
 use crate::error::{Error, Result};
+use crate::extensible::read_struct;
 use crate::netlink::{get_u32, get_u64, put_u32, put_u64, Emitable, Field};
 use crate::netlink::{NetlinkHeader, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
@@ -95,12 +97,13 @@ impl TaskDiagRequest {
         if unknown_flags != 0 {
             return Err(Error::invalid(format!("unsupported nlmsg_flags bits {unknown_flags:#x}")));
         }
-        if payload.len() != TASK_DIAG_PID_LEN {
-            return Err(Error::invalid(format!(
-                "struct task_diag_pid is {TASK_DIAG_PID_LEN} bytes, request carries {}",
-                payload.len()
-            )));
-        }
+        // Every revision of the header has the same 24 bytes: oldest and known agree.
+        let payload = &*read_struct("task_diag_pid", payload, TASK_DIAG_PID_LEN, TASK_DIAG_PID_LEN)?;
+        // Bytes 20-23 are the struct's own padding, not a tail: ignored, as the
+        // reference kernel ignores them. C leaves padding indeterminate even
+        // under an initializer (`struct task_diag_pid req = { ... }`), so
+        // refusing it would refuse ordinary clients; and no revision can put a
+        // field there without the size telling it apart.
         let show = get_u64(payload, SHOW_FLAGS);
         let strategy_raw = get_u64(payload, DUMP_STRATEGY);
         let pid = get_u32(payload, PID);
@@ -207,9 +210,6 @@ mod tests {
         let mut long = good.clone();
         long.extend_from_slice(&[0; 4]);
         assert_eq!(code(&long), "EINVAL", "trailing bytes after nlmsg_len");
-        let mut lying = long.clone();
-        lying[0] = 44;
-        assert_eq!(code(&lying), "EINVAL", "payload longer than task_diag_pid");
         let mut wrong_type = good.clone();
         wrong_type[4] = 0x02;
         assert_eq!(code(&wrong_type), "EINVAL", "nlmsg_type");
@@ -220,6 +220,54 @@ mod tests {
         assert_eq!(code(&request_bytes(1, 5, 0)), "EINVAL", "unknown strategy");
         assert_eq!(code(&request_bytes(1, 1, 0)), "EINVAL", "ONE without pid");
         assert_eq!(code(&request_bytes(1, 1, u32::MAX)), "EINVAL", "pid out of range");
+    }
+
+    /// A message whose payload is `payload` (`nlmsg_len` covers it).
+    fn with_payload(payload: &[u8]) -> Vec<u8> {
+        let mut v = request_bytes(1, 0, 0)[..16].to_vec();
+        v[..4].copy_from_slice(&(16 + payload.len() as u32).to_ne_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn payload_size_follows_the_extensible_struct_rule() {
+        let pid = &request_bytes(3, 1, 42)[16..];
+        let want = TaskDiagRequest { show: ShowFlags::BASE | ShowFlags::CRED, strategy: Strategy::One, pid: 42, sequence: 9 };
+        for len in 0..TASK_DIAG_PID_LEN {
+            assert_eq!(code(&with_payload(&pid[..len])), "EINVAL", "{len}-byte payload, shorter than the struct");
+        }
+        assert_eq!(TaskDiagRequest::from_message(&with_payload(pid)), Ok(want), "exact");
+        for extra in 1..=16 {
+            let mut long = pid.to_vec();
+            long.resize(TASK_DIAG_PID_LEN + extra, 0);
+            assert_eq!(TaskDiagRequest::from_message(&with_payload(&long)), Ok(want), "{extra} zero bytes past the struct");
+            for at in 0..extra {
+                let mut dirty = long.clone();
+                dirty[TASK_DIAG_PID_LEN + at] = 1;
+                assert_eq!(code(&with_payload(&dirty)), "E2BIG", "byte {at} of a {extra}-byte tail");
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_sized_as_the_reference_selftest_sizes_it_is_accepted() {
+        // task_diag_all.c: nlmsg_len = nlmsg_total_size(0) + nla_total_size(sizeof(*req)) = 16 + 28.
+        let mut selftest = request_bytes(1, 2, 0);
+        selftest[..4].copy_from_slice(&44u32.to_ne_bytes());
+        selftest.extend_from_slice(&[0; 4]);
+        assert_eq!(selftest.len(), 44);
+        let req = TaskDiagRequest::from_message(&selftest).expect("zeroed selftest request");
+        assert_eq!((req.show, req.strategy), (ShowFlags::BASE, Strategy::AllThread));
+    }
+
+    #[test]
+    fn the_struct_s_own_padding_is_ignored() {
+        for at in 20..TASK_DIAG_PID_LEN {
+            let mut b = request_bytes(1, 0, 0);
+            b[16 + at] = 0xff;
+            assert_eq!(TaskDiagRequest::from_message(&b).map(|r| r.strategy), Ok(Strategy::All), "padding byte {at}");
+        }
     }
 
     #[test]

@@ -239,7 +239,7 @@ fn until_nul(b: &[u8]) -> &[u8] {
 }
 
 fn state_letter(state: u8) -> u8 {
-    const BY_NUMBER: [TaskState; 8] = [
+    const BY_NUMBER: [TaskState; 9] = [
         TaskState::Running,
         TaskState::Interruptible,
         TaskState::Uninterruptible,
@@ -247,6 +247,7 @@ fn state_letter(state: u8) -> u8 {
         TaskState::TraceStop,
         TaskState::Dead,
         TaskState::Zombie,
+        TaskState::Parked,
         TaskState::Idle,
     ];
     BY_NUMBER.get(state as usize).map_or(b'D', |s| s.letter() as u8)
