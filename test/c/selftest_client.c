@@ -4,8 +4,9 @@
  * nla_total_size(sizeof(struct task_diag_pid)) = 16 + 28 = 44 bytes, with the
  * struct at NLMSG_DATA and 4 bytes of alignment after it. Unlike the selftest,
  * whose stack buffer is left uninitialized, the buffer is zeroed first (a
- * strict reader cannot accept garbage past the struct), and the header says
- * what it is (the reference kernel ignored nlmsg_type; ikc does not).
+ * strict reader cannot accept garbage past the struct). Like the selftest it
+ * sets neither nlmsg_type nor nlmsg_flags (the reference kernel took the
+ * command from the call; ikc reads type 0 as the command it is issued as).
  * It asks an ikc broker and prints, for test/c-abi.test.ts:
  *   request LEN PAYLOAD          the sizes sent
  *   PID TGID PPID STATE COMM     one line per task
@@ -112,8 +113,6 @@ int main(int argc, char **argv)
 	hdr->nlmsg_len = nlmsg_total_size(0);
 	req = NLMSG_DATA(hdr);
 	hdr->nlmsg_len += nla_total_size(sizeof(*req));
-	hdr->nlmsg_type = TASK_DIAG_CMD_GET;
-	hdr->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req->show_flags = TASK_DIAG_SHOW_BASE;
 	req->pid = argc > 3 ? (__u32)atoi(argv[3]) : 0;
 	switch (argv[2][0]) {

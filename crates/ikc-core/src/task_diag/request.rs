@@ -87,7 +87,9 @@ impl TaskDiagRequest {
     /// Reads and validates a whole request message. `bytes` must be exactly one message.
     pub fn from_message(bytes: &[u8]) -> Result<TaskDiagRequest> {
         let (header, payload) = NetlinkHeader::parse_request(bytes)?;
-        if header.message_type != TASK_DIAG_CMD_GET {
+        // The reference selftest never sets nlmsg_type (its kernel took the
+        // command from the call, as ikc does): 0, "unspecified", means this command.
+        if header.message_type != TASK_DIAG_CMD_GET && header.message_type != 0 {
             return Err(Error::invalid(format!(
                 "nlmsg_type {:#x} is not TASK_DIAG_CMD_GET ({TASK_DIAG_CMD_GET:#x})",
                 header.message_type
@@ -213,6 +215,9 @@ mod tests {
         let mut wrong_type = good.clone();
         wrong_type[4] = 0x02;
         assert_eq!(code(&wrong_type), "EINVAL", "nlmsg_type");
+        let mut unset_type = good.clone();
+        unset_type[4..6].copy_from_slice(&[0, 0]);
+        assert!(TaskDiagRequest::from_message(&unset_type).is_ok(), "nlmsg_type 0, as the reference selftest sends it");
         let mut ack = good.clone();
         ack[6] |= 0x4;
         assert_eq!(code(&ack), "EINVAL", "NLM_F_ACK is not supported");
