@@ -57,6 +57,19 @@ impl Error {
     }
 }
 
+/// Runs `f`, turning a panic into ikc's own `EIO` so that none unwinds across a
+/// foreign boundary (the napi binding calls every core function through this).
+pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+            (Some(s), _) => s.to_string(),
+            (_, Some(s)) => s.clone(),
+            _ => "a panic with no message".to_string(),
+        };
+        Err(Error::Os { op: format!("ikc panicked: {what}"), errno: nix::errno::Errno::EIO as i32 })
+    })
+}
+
 /// Names for the errnos ikc can return; any other number is spelled `EUNKNOWN`
 /// (the number itself still travels in `errno()`).
 pub fn errno_name(errno: i32) -> &'static str {
@@ -132,6 +145,15 @@ mod tests {
         assert_eq!((Error::TooBig("x".into()).errno(), Error::TooBig("x".into()).code()), (7, "E2BIG"));
         assert_eq!(errno_name(7), "E2BIG");
         assert_eq!(Error::os("read", nix::errno::Errno::EMFILE).code(), "EMFILE");
+    }
+
+    #[test]
+    fn a_panic_is_eio_and_the_value_passes_through() {
+        assert_eq!(catch_panic(|| Ok(7)), Ok(7));
+        assert_eq!(catch_panic::<()>(|| Err(Error::BadFd(3))), Err(Error::BadFd(3)));
+        let e = catch_panic::<()>(|| panic!("boom {}", 1)).unwrap_err();
+        assert_eq!((e.code(), e.errno()), ("EIO", 5));
+        assert!(e.to_string().starts_with("EIO: ikc panicked: boom 1"), "{e}");
     }
 
     #[test]

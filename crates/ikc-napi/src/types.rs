@@ -1,4 +1,6 @@
-//! JavaScript-facing objects returned by the binding.
+//! The JavaScript-facing objects of the binding: plain objects it returns or
+//! takes, and string enums for every choice it exposes. Their conversions to and
+//! from ikc-core values are in `convert.rs`.
 
 use napi_derive::napi;
 
@@ -8,7 +10,48 @@ pub struct CommandInfo {
     pub name: String,
     /// The number to pass as `command` (read-only bit included).
     pub id: u32,
-    /// `"pid"` or `"net"`: the namespace type the command needs.
-    pub ns_type: String,
+    /// The namespace type the command needs.
+    pub ns_type: NsType,
     pub read_only: bool,
+}
+
+/// The kind of namespace a command is scoped to.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsType {
+    Pid,
+    Net,
+}
+
+/// Where task_diag dumps read tasks: the caller's choice, or what `auto` resolved to.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Auto,
+    Procfs,
+    Bpf,
+}
+
+/// How loud a broker is on stderr.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+/// How to start a broker. Unset fields take the core's defaults.
+#[napi(object)]
+pub struct BrokerOptions {
+    /// Where to bind; ignored when systemd passed a socket (LISTEN_FDS).
+    pub socket_path: Option<String>,
+    /// File mode of the socket (default 0o660).
+    pub mode: Option<u32>,
+    /// Group owning the socket.
+    pub gid: Option<u32>,
+    pub max_clients: Option<u32>,
+    pub idle_timeout_ms: Option<u32>,
+    pub log_level: Option<LogLevel>,
 }

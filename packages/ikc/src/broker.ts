@@ -2,7 +2,7 @@
 // by a broker over a unix socket), startBroker (the daemon), runSandboxed.
 import { native } from './binding.js';
 import { IkcClient } from './client.js';
-import { IkcError, wrap } from './errors.js';
+import { wrap } from './errors.js';
 
 type NativeConnection = InstanceType<typeof native.BrokerConnection>;
 
@@ -76,7 +76,7 @@ export interface RunningBroker {
 /** Starts a broker on a thread of this process. */
 export function startBroker(options: BrokerOptions): RunningBroker {
   const broker = wrap(() => native.Broker.start(options));
-  const closed = broker.closed();
+  const closed = wrap(() => broker.closed());
   return {
     stop: () => broker.stop(),
     get activeClients() {
@@ -88,9 +88,5 @@ export function startBroker(options: BrokerOptions): RunningBroker {
 
 /** Runs `argv` under ikc's seccomp sandbox, `keepFd` inherited as IKC_BROKER_FD; resolves to its exit status. */
 export async function runSandboxed(argv: string[], keepFd?: number): Promise<number> {
-  try {
-    return await native.runSandboxed(argv, keepFd);
-  } catch (err) {
-    throw IkcError.from(err);
-  }
+  return wrap(() => native.runSandboxed(argv, keepFd));
 }

@@ -91,13 +91,9 @@ export class IkcClient {
     return wrap(() => this.issuer.issue(ns, command, iov, flags));
   }
 
-  /** The raw call off the main thread. */
+  /** The raw call off the main thread (every failure, even of the arguments, is a rejection). */
   async issueKernelCommandAsync(ns: number, command: number, iov: Buffer[], flags = 0): Promise<number> {
-    try {
-      return await this.issuer.issueAsync(ns, command, iov, flags);
-    } catch (err) {
-      throw IkcError.from(err);
-    }
+    return wrap(() => this.issuer.issueAsync(ns, command, iov, flags));
   }
 
   /** Issues task_diag and returns the response fd. You close it (or hand it to another process). */

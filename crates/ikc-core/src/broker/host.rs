@@ -183,9 +183,11 @@ impl Stopper {
 }
 
 /// A running broker: `stop()` closes the listener and ends the accept loop.
+/// Every method takes `&self`, so the handle can be shared (`Arc`) between an
+/// owner that stops it and a thread that waits for it.
 pub struct BrokerHandle {
     stop: Stopper,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
     active: Arc<AtomicUsize>,
 }
 
@@ -202,13 +204,15 @@ impl BrokerHandle {
         self.stop.clone()
     }
     /// Asks the accept loop to end (connections in progress finish their request).
-    pub fn stop(&mut self) {
+    pub fn stop(&self) {
         self.stop.stop();
     }
-    /// Waits for the accept loop to end.
-    pub fn join(&mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    /// Waits for the accept loop to end; a second caller waits for the first.
+    pub fn join(&self) {
+        if let Ok(mut thread) = self.thread.lock() {
+            if let Some(t) = thread.take() {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -246,8 +250,11 @@ fn serve_and_clean(listener: OwnedFd, cfg: Config, created: Option<std::path::Pa
             }
         })
         .map_err(|e| Error::os("spawn broker thread", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
-    Ok(BrokerHandle { stop: Stopper(Arc::new(Mutex::new(Some(stop_tx)))), thread: Some(thread), active })
+    Ok(BrokerHandle { stop: Stopper(Arc::new(Mutex::new(Some(stop_tx)))), thread: Mutex::new(Some(thread)), active })
 }
+
+/// The socket file's mode when the caller gives none: owner and group.
+pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
 
 /// Where the broker listens: the socket systemd passed if there is one for this
 /// process, else a new socket at `path` with `mode` and group `gid`.

@@ -14,5 +14,5 @@ pub mod quota;
 pub(crate) mod throttle;
 pub(crate) mod transport;
 
-pub use client::Client;
-pub use host::{serve, start, BrokerHandle, Config, LogLevel, Stopper};
+pub use client::{Client, Connection};
+pub use host::{serve, start, BrokerHandle, Config, LogLevel, Stopper, DEFAULT_SOCKET_MODE};
