@@ -95,16 +95,24 @@ impl From<LogLevel> for ikc_core::broker::LogLevel {
     }
 }
 
-impl From<&BrokerOptions> for Config {
-    fn from(o: &BrokerOptions) -> Self {
-        let d = Config::default();
-        Config {
-            max_clients: o.max_clients.map_or(d.max_clients, |n| n as usize),
-            idle_timeout: o.idle_timeout_ms.map_or(d.idle_timeout, |ms| Duration::from_millis(ms.into())),
-            log_level: o.log_level.map_or(d.log_level, Into::into),
-            ..d
-        }
-    }
+/// The broker's configuration from JS options; a negative byte count is EINVAL.
+pub fn broker_config(o: &BrokerOptions) -> ikc_core::Result<Config> {
+    let d = Config::default();
+    let bytes = |v: Option<i64>, default: u64, what: &str| match v {
+        None => Ok(default),
+        Some(n) => u64::try_from(n).map_err(|_| ikc_core::Error::invalid(format!("{what} must not be negative"))),
+    };
+    Ok(Config {
+        max_clients: o.max_clients.map_or(d.max_clients, |n| n as usize),
+        max_clients_per_uid: o.max_clients_per_uid.map_or(d.max_clients_per_uid, |n| n as usize),
+        max_requests_per_uid: o.max_requests_per_uid.map_or(d.max_requests_per_uid, |n| n as usize),
+        max_response_bytes: bytes(o.max_response_bytes, d.max_response_bytes, "maxResponseBytes")?,
+        response_budget_bytes: bytes(o.response_budget_bytes, d.response_budget_bytes, "responseBudgetBytes")?,
+        response_window: o.response_window_ms.map_or(d.response_window, |ms| Duration::from_millis(ms.into())),
+        idle_timeout: o.idle_timeout_ms.map_or(d.idle_timeout, |ms| Duration::from_millis(ms.into())),
+        log_level: o.log_level.map_or(d.log_level, Into::into),
+        ..d
+    })
 }
 
 /// The value a task was built with, for its one run (`compute` runs once; a

@@ -17,7 +17,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::Env;
 use napi_derive::napi;
 
-use ikc_core::broker::{BrokerHandle, Config, Connection, DEFAULT_SOCKET_MODE};
+use ikc_core::broker::{BrokerHandle, Connection, DEFAULT_SOCKET_MODE};
 
 use convert::{call, CoreTask};
 pub use types::{Backend, BrokerOptions, CommandInfo, LogLevel, NsType};
@@ -127,7 +127,7 @@ impl Broker {
     pub fn start(env: Env, options: BrokerOptions) -> napi::Result<Broker> {
         let path = options.socket_path.as_deref().map(Path::new);
         let mode = options.mode.unwrap_or(DEFAULT_SOCKET_MODE);
-        call(&env, || ikc_core::broker::start(path, mode, options.gid, Config::from(&options)).map(|h| Broker(Arc::new(h))))
+        call(&env, || ikc_core::broker::start(path, mode, options.gid, convert::broker_config(&options)?).map(|h| Broker(Arc::new(h))))
     }
 
     /// Stops accepting; requests in progress finish.

@@ -52,6 +52,15 @@ pub struct BrokerOptions {
     /// Group owning the socket.
     pub gid: Option<u32>,
     pub max_clients: Option<u32>,
+    /// Connections one uid may hold (root is not limited per uid).
+    pub max_clients_per_uid: Option<u32>,
+    /// Requests one uid may have in flight.
+    pub max_requests_per_uid: Option<u32>,
+    /// The largest response handed out, in bytes (EMSGSIZE beyond).
+    pub max_response_bytes: Option<i64>,
+    /// Response bytes one uid is handed per `responseWindowMs` (ENOBUFS beyond).
+    pub response_budget_bytes: Option<i64>,
+    pub response_window_ms: Option<u32>,
     pub idle_timeout_ms: Option<u32>,
     pub log_level: Option<LogLevel>,
 }
