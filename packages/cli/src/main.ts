@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { IkcError } from '@ikc/sdk';
 import yargs from 'yargs';
-import { UsageError } from './columns.js';
 import { setBrokerPath } from './client.js';
+import { UsageError, type RunContext } from './command.js';
 import { backendCommand } from './commands/backend.js';
 import { brokerCommand } from './commands/broker.js';
 import { commandsCommand } from './commands/commands.js';
@@ -15,11 +15,6 @@ import { socketsCommand } from './commands/sockets.js';
 import { linksCommand } from './commands/links.js';
 import { addrsCommand } from './commands/addrs.js';
 import { printError, printText } from './output.js';
-
-/** Handed to every handler through yargs' context: the handler sets `status.code`. */
-export interface RunContext {
-  status: { code: number };
-}
 
 const EPILOGUE = [
   "ikc issues Lutomirski's issue_kernel_command from userspace. task_diag is Vagin's binary netlink process dump, filtered by hidepid=2 rules: you see the tasks whose /proc entries you could see.",

@@ -1,14 +1,13 @@
 // `ikc addrs`: the addresses of a network namespace, one `ip -o addr` line each,
 // from an ADDR_DUMP (and a LINK_DUMP for the link names) issued in it.
 import { addrs } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { client } from '../client.js';
-import { UsageError } from '../columns.js';
-import type { RunContext } from '../main.js';
+import { defineCommand, UsageError } from '../command.js';
 import { ifNames, netnsArg, netOptions, withoutOther } from '../netns.js';
 import { printAddrs, printJson } from '../output.js';
 
-interface AddrsArgs extends RunContext {
+interface AddrsArgs {
   '4'?: boolean;
   '6'?: boolean;
   netns: string;
@@ -38,11 +37,9 @@ function builder(y: Argv): Argv<AddrsArgs> {
     .epilogue('One line per address: INDEX: LINK    inet|inet6 ADDRESS/PREFIX [peer P] [brd B] scope S [flags] [LABEL]\\       valid_lft V preferred_lft P, as ip -o addr prints it.') as unknown as Argv<AddrsArgs>;
 }
 
-export const addrsCommand: CommandModule<object, AddrsArgs> = {
+export const addrsCommand = defineCommand({
   command: 'addrs',
   describe: 'List the addresses of a network namespace like ip -o addr (-4, -6, --netns, --json)',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runAddrs(argv);
-  },
-};
+  run: runAddrs,
+});

@@ -1,13 +1,13 @@
 // `ikc links`: the links of a network namespace, one `ip -o link` line each,
 // from a LINK_DUMP issued in that namespace.
 import { links } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { client } from '../client.js';
-import type { RunContext } from '../main.js';
+import { defineCommand } from '../command.js';
 import { netnsArg, netOptions, withoutOther } from '../netns.js';
 import { printJson, printLinks } from '../output.js';
 
-interface LinksArgs extends RunContext {
+interface LinksArgs {
   s?: boolean;
   netns: string;
   json?: boolean;
@@ -30,11 +30,9 @@ function builder(y: Argv): Argv<LinksArgs> {
     .epilogue('One line per link: INDEX: NAME[@PEER]: <FLAGS> mtu N qdisc Q state S mode M group G qlen N\\    link/TYPE ADDRESS brd BROADCAST, as ip -o link prints it.') as unknown as Argv<LinksArgs>;
 }
 
-export const linksCommand: CommandModule<object, LinksArgs> = {
+export const linksCommand = defineCommand({
   command: 'links',
   describe: 'List the links of a network namespace like ip -o link (-s, --netns, --json)',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runLinks(argv);
-  },
-};
+  run: runLinks,
+});

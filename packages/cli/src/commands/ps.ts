@@ -3,16 +3,16 @@
 // then hands both to output.ts.
 import { readFileSync } from 'node:fs';
 import type { BackendName } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
-import { needsCreds, needsNlwp, parseFormat, SUPPORTED_COLUMNS, UsageError } from '../columns.js';
-import type { RunContext } from '../main.js';
+import type { Argv } from 'yargs';
+import { needsCreds, needsNlwp, parseFormat, SUPPORTED_COLUMNS } from '../columns.js';
+import { defineCommand, UsageError } from '../command.js';
 import { printPsJson, printPsTable } from '../output.js';
 import { isDefaultSelection, selectRows, type Selection } from '../select.js';
 
 export const DEFAULT_FORMAT = 'pid,ppid,state,comm';
 export const DEFAULT_THREAD_FORMAT = 'pid,lwp,state,comm';
 
-interface PsArgs extends RunContext {
+interface PsArgs {
   e?: boolean;
   p?: string[];
   ppid?: string[];
@@ -188,11 +188,9 @@ function builder(y: Argv): Argv<PsArgs> {
     ) as unknown as Argv<PsArgs>;
 }
 
-export const psCommand: CommandModule<object, PsArgs> = {
+export const psCommand = defineCommand({
   command: 'ps [bsd..]',
   describe: 'List processes like ps (-e, ax, -p, --ppid, -L, -o, --json)',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runPs(argv);
-  },
-};
+  run: runPs,
+});

@@ -1,13 +1,13 @@
 // `ikc sockets`: the sockets of a network namespace, like `ss -tuxan`, from
 // SOCK_DIAG dumps issued in that namespace.
 import { sockets } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { client } from '../client.js';
-import type { RunContext } from '../main.js';
+import { defineCommand } from '../command.js';
 import { ifNames, netnsArg, netOptions, withoutOther } from '../netns.js';
 import { printJson, printSockets } from '../output.js';
 
-interface SocketsArgs extends RunContext {
+interface SocketsArgs {
   t?: boolean;
   u?: boolean;
   x?: boolean;
@@ -54,11 +54,9 @@ function builder(y: Argv): Argv<SocketsArgs> {
     ) as unknown as Argv<SocketsArgs>;
 }
 
-export const socketsCommand: CommandModule<object, SocketsArgs> = {
+export const socketsCommand = defineCommand({
   command: 'sockets',
   describe: 'List the sockets of a network namespace like ss (-t, -u, -x, -l, -a, --netns, --json)',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runSockets(argv);
-  },
-};
+  run: runSockets,
+});

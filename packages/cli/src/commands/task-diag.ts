@@ -1,17 +1,16 @@
 // `ikc task-diag`: one task_diag request with every knob exposed, printed as
 // lines, JSON or the exact response bytes (--raw, for C programs).
 import { readResponseSync, type BackendName, type ShowName, type StrategyName, type TaskDiagOptions } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../columns.js';
-import type { RunContext } from '../main.js';
-import { printJson, printRaw, printTasks } from '../output.js';
+import type { Argv } from 'yargs';
 import { client } from '../client.js';
+import { defineCommand, UsageError } from '../command.js';
+import { printJson, printRaw, printTasks } from '../output.js';
 
 const STRATEGIES = ['all', 'all-thread', 'one', 'children', 'thread'] as const;
 const NEEDS_PID: readonly string[] = ['one', 'children', 'thread'];
 const SHOW = ['base', 'creds'] as const;
 
-interface TaskDiagArgs extends RunContext {
+interface TaskDiagArgs {
   strategy: StrategyName;
   pid?: number;
   show: ShowName[];
@@ -86,11 +85,9 @@ function builder(y: Argv): Argv<TaskDiagArgs> {
     ) as unknown as Argv<TaskDiagArgs>;
 }
 
-export const taskDiagCommand: CommandModule<object, TaskDiagArgs> = {
+export const taskDiagCommand = defineCommand({
   command: 'task-diag',
   describe: 'Run one task_diag request (--strategy, --pid, --show, --ns) and print lines, --json or --raw bytes',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runTaskDiag(argv);
-  },
-};
+  run: runTaskDiag,
+});
