@@ -4,7 +4,8 @@ import { links } from '@ikc/sdk';
 import type { Argv } from 'yargs';
 import { client } from '../client.js';
 import { defineCommand } from '../command.js';
-import { netnsArg, netOptions, withoutOther } from '../netns.js';
+import { withoutOther } from '../netns.js';
+import { netnsArg, netnsOption } from '../options.js';
 import { printJson, printLinks } from '../output.js';
 
 interface LinksArgs {
@@ -21,10 +22,11 @@ async function runLinks(argv: LinksArgs): Promise<number> {
 }
 
 function builder(y: Argv): Argv<LinksArgs> {
-  const b = y
+  return y
     .usage('$0 links [options]\n\nList the links of a network namespace like ip -o link, from a LINK_DUMP issued in it.')
-    .option('s', { alias: 'stats', type: 'boolean', describe: 'Append the RX and TX counters (IFLA_STATS64)' });
-  return netOptions(b, 'Print a JSON array of links (index, name, type, flags, mtu, operstate, address, broadcast, qdisc, txqlen, stats64...)')
+    .option('s', { alias: 'stats', type: 'boolean', describe: 'Append the RX and TX counters (IFLA_STATS64)' })
+    .options(netnsOption())
+    .option('json', { type: 'boolean', describe: 'Print a JSON array of links (index, name, type, flags, mtu, operstate, address, broadcast, qdisc, txqlen, stats64...)' })
     .example('$0 links', 'every link of this namespace')
     .example('$0 links -s --netns blue', 'the links of /run/netns/blue with their counters')
     .epilogue('One line per link: INDEX: NAME[@PEER]: <FLAGS> mtu N qdisc Q state S mode M group G qlen N\\    link/TYPE ADDRESS brd BROADCAST, as ip -o link prints it.') as unknown as Argv<LinksArgs>;
