@@ -9,10 +9,8 @@ type NativeConnection = InstanceType<typeof native.BrokerConnection>;
 /** A connection to an ikc broker; every call of IkcClient goes through it. */
 export class BrokerClient extends IkcClient {
   private constructor(private readonly conn: NativeConnection) {
-    super({
-      issue: (ns, command, iov, flags) => conn.issue(ns, command, iov, flags),
-      issueAsync: (ns, command, iov, flags) => conn.issueAsync(ns, command, iov, flags),
-    });
+    // A connection is an Issuer: the same two calls, answered by the broker.
+    super(conn);
   }
 
   /** Connects to the broker listening at `path`. */

@@ -13,7 +13,7 @@ pub use base::{Comm, TaskBase, TaskBaseBuffer, TASK_DIAG_BASE_LEN};
 pub use creds::{TaskCreds, TaskCredsBuffer, TASK_DIAG_CREDS_LEN};
 pub use dump::{dump, Access};
 pub use message::{parse_response, TaskAttribute, TaskDiagMessage, TASK_DIAG_MSG_LEN};
-pub use request::{ShowFlags, Strategy, TaskDiagRequest, TASK_DIAG_PID_LEN};
+pub use request::{ShowFlags, ShowGroup, Strategy, TaskDiagRequest, TASK_DIAG_PID_LEN};
 pub use scope::PidScope;
 
 /// `nlmsg_type` of requests and of each per-task message.
@@ -42,17 +42,29 @@ const _: () = assert!(TASK_DIAG_STAT < TASK_DIAG_IKC_FIRST && TASK_DIAG_IKC_FIRS
 
 /// `task_diag_base.state`, numbered as the reference header numbers them
 /// (`TASK_DIAG_PARKED` 7, `TASK_DIAG_IDLE` 8, as `fs/proc/array.c` orders its letters).
+/// Exported to TypeScript named by the letters `ps` prints (`letter()`), as
+/// the SDK's `TaskState` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export, repr(enum)))]
 pub enum TaskState {
+    #[cfg_attr(test, ts(rename = "R"))]
     Running = 0,
+    #[cfg_attr(test, ts(rename = "S"))]
     Interruptible = 1,
+    #[cfg_attr(test, ts(rename = "D"))]
     Uninterruptible = 2,
+    #[cfg_attr(test, ts(rename = "T"))]
     Stopped = 3,
+    #[cfg_attr(test, ts(rename = "t"))]
     TraceStop = 4,
+    #[cfg_attr(test, ts(rename = "X"))]
     Dead = 5,
+    #[cfg_attr(test, ts(rename = "Z"))]
     Zombie = 6,
+    #[cfg_attr(test, ts(rename = "P"))]
     Parked = 7,
+    #[cfg_attr(test, ts(rename = "I"))]
     Idle = 8,
 }
 
@@ -139,5 +151,27 @@ mod tests {
             assert_eq!(TaskState::from_proc_letter(s.letter() as u8), Some(*s), "{s:?}");
         }
         assert_eq!((TaskState::Parked as u8, TaskState::Idle as u8), (7, 8));
+    }
+
+    /// generated/TaskState.ts names each state by the letter `ps` prints for it.
+    #[test]
+    fn typescript_names_are_the_ps_letters() {
+        let decl = <TaskState as ts_rs::TS>::decl(&ts_rs::Config::default());
+        let all = [
+            TaskState::Running,
+            TaskState::Interruptible,
+            TaskState::Uninterruptible,
+            TaskState::Stopped,
+            TaskState::TraceStop,
+            TaskState::Dead,
+            TaskState::Zombie,
+            TaskState::Parked,
+            TaskState::Idle,
+        ];
+        for state in all {
+            let member = format!("\"{}\" = {}", state.letter(), state as u8);
+            assert!(decl.contains(&member), "{member} missing from {decl}");
+        }
+        assert_eq!(decl.matches(" = ").count(), all.len());
     }
 }

@@ -16,9 +16,11 @@ const PID: Field = 16..20;
 /// `sizeof(struct task_diag_pid)` on every ABI Linux supports (u64 alignment pads 20 to 24).
 pub const TASK_DIAG_PID_LEN: usize = 24;
 
-/// Which tasks a dump covers (`TASK_DIAG_DUMP_*`).
+/// Which tasks a dump covers (`TASK_DIAG_DUMP_*`). Exported to TypeScript as
+/// the SDK's `Strategy` table (names as `--strategy` takes them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export, repr(enum), rename_all = "kebab-case"))]
 pub enum Strategy {
     /// Every thread-group leader; `pid` is ignored.
     All = 0,
@@ -64,6 +66,16 @@ impl ShowFlags {
     pub fn contains(self, other: ShowFlags) -> bool {
         self.0 & other.0 == other.0
     }
+}
+
+/// The attribute groups ikc produces, each with its `show_flags` bit. Exported
+/// to TypeScript as the SDK's `Show` table (names as `--show` takes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export, repr(enum), rename_all = "lowercase"))]
+pub enum ShowGroup {
+    Base = ShowFlags::BASE.0,
+    Creds = ShowFlags::CRED.0,
 }
 
 impl std::ops::BitOr for ShowFlags {
@@ -186,6 +198,12 @@ mod tests {
         v.extend_from_slice(&pid.to_ne_bytes()); // pid
         v.extend_from_slice(&[0; 4]); // tail padding
         v
+    }
+
+    /// The SDK's `Show` table (generated/ShowGroup.ts) names every group ikc produces.
+    #[test]
+    fn show_groups_are_the_supported_flags() {
+        assert_eq!(ShowGroup::Base as u64 | ShowGroup::Creds as u64, ShowFlags::SUPPORTED);
     }
 
     #[test]

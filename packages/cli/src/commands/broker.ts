@@ -2,12 +2,11 @@
 // SOCK_SEQPACKET unix socket, or on the socket systemd passes (LISTEN_FDS).
 import { readFileSync } from 'node:fs';
 import { startBroker } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../columns.js';
-import type { RunContext } from '../main.js';
+import type { Argv } from 'yargs';
+import { defineCommand, UsageError } from '../command.js';
 import { printNotice } from '../output.js';
 
-interface BrokerArgs extends RunContext {
+interface BrokerArgs {
   socket?: string;
   mode: string;
   group?: string;
@@ -97,11 +96,9 @@ async function run(argv: BrokerArgs): Promise<number> {
   return 0;
 }
 
-export const brokerCommand: CommandModule<object, BrokerArgs> = {
+export const brokerCommand = defineCommand({
   command: 'broker',
   describe: 'Run the broker daemon: answers requests from unprivileged or sandboxed clients over a unix socket',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await run(argv);
-  },
-};
+  run,
+});
