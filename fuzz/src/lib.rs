@@ -63,6 +63,8 @@ pub fn task_diag_request(data: &[u8]) {
     expect[REQUEST_FLAGS].copy_from_slice(&DUMP_FLAGS.to_ne_bytes());
     expect[PORT].fill(0);
     expect[TASK_DIAG_PID_PADDING].fill(0);
+    // nlmsg_type 0 (as the reference selftest leaves it) reads as TASK_DIAG_CMD_GET.
+    expect[4..6].copy_from_slice(&ikc_core::task_diag::TASK_DIAG_CMD_GET.to_ne_bytes());
     assert_eq!(message, expect, "the request re-encodes to what was sent");
     assert_eq!(TaskDiagRequest::from_message(&message), Ok(req), "the re-encoded request parses to itself");
     let encoded = TaskDiagRequest::encode(req.show.0, req.strategy as u64, req.pid, req.sequence);
