@@ -3,10 +3,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { childrenOf, ROOT } from './helpers/fixture.js';
+import { IKC } from './helpers/broker.js';
+import { childrenOf } from './helpers/fixture.js';
 import { cliSuiteHooks, comm, read, sleeper, start, until } from './helpers/procs.js';
 
-const IKC = `${ROOT}packages/cli/bin/ikc.js`;
 const isRoot = process.getuid?.() === 0;
 
 interface Run {

@@ -4,10 +4,10 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { parseTaskDiag } from '@ikc/sdk';
 import { describe, expect, it } from 'vitest';
-import { childrenOf, ROOT, statFields, statusField } from './helpers/fixture.js';
+import { IKC } from './helpers/broker.js';
+import { childrenOf, statFields, statusField } from './helpers/fixture.js';
 import { cliSuiteHooks, comm, sleeper, start, until } from './helpers/procs.js';
 
-const IKC = `${ROOT}packages/cli/bin/ikc.js`;
 const isRoot = process.getuid?.() === 0;
 
 interface Run {

@@ -26,11 +26,11 @@ import {
   type Socket,
 } from '@ikc/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IKC } from './helpers/broker.js';
 import { closedFd, codeOf } from './helpers/errno.js';
 import { killFixtures, openFds, ROOT, startProcess } from './helpers/fixture.js';
 
 const run = promisify(execFile);
-const IKC = `${ROOT}packages/cli/bin/ikc.js`;
 const isRoot = process.getuid?.() === 0;
 const tag = randomBytes(3).toString('hex');
 const NS = `ikc-${tag}`;
@@ -214,6 +214,15 @@ function sockRequest(o: { len?: number; type?: number; flags?: number; family?: 
   return b;
 }
 
+/** `b` with its last 8 bytes made an attribute of `type` (a u32 value of 1). */
+function withAttr(b: Buffer, type: number): Buffer {
+  const at = b.length - 8;
+  b.writeUInt16LE(8, at);
+  b.writeUInt16LE(type, at + 2);
+  b.writeUInt32LE(1, at + 4);
+  return b;
+}
+
 /** An RTM_GETLINK (18) or RTM_GETADDR (22) dump request. */
 function rtRequest(type: number, family = 0, extra = 0): Buffer {
   const b = Buffer.alloc(16 + (type === 18 ? 16 : 8) + extra);
@@ -247,7 +256,9 @@ describe.skipIf(!isRoot)('network commands: errors, fds and threads (needs root)
       ['without the read-only bit', () => issueKernelCommand(netns, SOCK_DIAG & 0x7fffffff, [good]), 'EINVAL'],
       ['header only', () => issueKernelCommand(netns, SOCK_DIAG, [good.subarray(0, 16)]), 'EINVAL'],
       ['short body', () => issueKernelCommand(netns, SOCK_DIAG, [sockRequest({ len: 40 }).subarray(0, 40)]), 'EINVAL'],
-      ['trailing bytes (a bytecode filter)', () => issueKernelCommand(netns, SOCK_DIAG, [sockRequest({ extra: 8 })]), 'EINVAL'],
+      ['a zero tail past the struct', () => issueKernelCommand(netns, SOCK_DIAG, [sockRequest({ extra: 8 })]), 'OK'],
+      ['a bytecode filter', () => issueKernelCommand(netns, SOCK_DIAG, [withAttr(sockRequest({ extra: 8 }), 1)]), 'E2BIG'],
+      ['UNIX, a zero tail', () => issueKernelCommand(netns, SOCK_DIAG, [sockRequest({ family: 1, extra: 4 })]), 'OK'],
       ['nlmsg_len past the bytes', () => issueKernelCommand(netns, SOCK_DIAG, [sockRequest({ len: 200 })]), 'EINVAL'],
       ['AF_NETLINK', () => issueKernelCommand(netns, SOCK_DIAG, [sockRequest({ family: 16 })]), 'EINVAL'],
       ['AF_PACKET', () => issueKernelCommand(netns, SOCK_DIAG, [sockRequest({ family: 17 })]), 'EINVAL'],
@@ -260,7 +271,9 @@ describe.skipIf(!isRoot)('network commands: errors, fds and threads (needs root)
       ['SOCK_DESTROY, current namespace', () => issueKernelCommand(CURRENT_NETNS, SOCK_DIAG, [sockRequest({ type: 21, flags: 0x5 })]), 'EINVAL'],
       ['RTM_GETLINK sent as ADDR_DUMP', () => issueKernelCommand(netns, ADDR_DUMP, [rtRequest(18)]), 'EINVAL'],
       ['RTM_NEWLINK', () => issueKernelCommand(netns, LINK_DUMP, [(() => { const b = rtRequest(18); b[4] = 16; return b; })()]), 'EINVAL'],
-      ['IFLA_EXT_MASK attribute', () => issueKernelCommand(netns, LINK_DUMP, [rtRequest(18, 0, 8)]), 'EINVAL'],
+      ['LINK_DUMP, a zero tail', () => issueKernelCommand(netns, LINK_DUMP, [rtRequest(18, 0, 8)]), 'OK'],
+      ['IFLA_EXT_MASK attribute', () => issueKernelCommand(netns, LINK_DUMP, [withAttr(rtRequest(18, 0, 8), 29)]), 'E2BIG'],
+      ['ADDR_DUMP, a zero tail', () => issueKernelCommand(netns, ADDR_DUMP, [rtRequest(22, 2, 4)]), 'OK'],
       ['AF_UNIX addresses', () => issueKernelCommand(netns, ADDR_DUMP, [rtRequest(22, 1)]), 'EINVAL'],
     ];
     // Let the previous suite's children and sockets finish closing before counting.

@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IkcError, taskDiagSync, type Task } from '@ikc/sdk';
+import { IKC } from './helpers/broker.js';
 import { childrenOf, FIXTURE, ROOT } from './helpers/fixture.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -137,7 +138,7 @@ describe.skipIf(!isRoot)('ikc ps --pidns', () => {
   it('prints what ps prints inside the namespace', async () => {
     const { init } = await inNewPidns(['sh', '-c', 'sleep 1000 & sleep 1000 & echo up; wait']);
     await new Promise((r) => setTimeout(r, 100));
-    const ikc = execFileSync(process.execPath, [`${ROOT}packages/cli/bin/ikc.js`, 'ps', '-e', '--pidns', `/proc/${init}/ns/pid`, '--no-headers', '-o', 'pid,ppid,pgid,sid,comm'], {
+    const ikc = execFileSync(process.execPath, [IKC, 'ps', '-e', '--pidns', `/proc/${init}/ns/pid`, '--no-headers', '-o', 'pid,ppid,pgid,sid,comm'], {
       encoding: 'utf8',
     })
       .trim()

@@ -33,6 +33,12 @@ enum {
 	__TASK_DIAG_ATTR_MAX
 };
 
+/* Attribute types ikc adds, which the reference never had: 32..63. Requestable
+ * (show_flags is 1 << type) and clear of the reference's numbers, which grow
+ * from 0 (0..31 are left to it). See docs/wire-format.md, "Attribute types". */
+#define TASK_DIAG_IKC_ATTR_FIRST 32
+#define TASK_DIAG_IKC_ATTR_LAST 63
+
 #define TASK_DIAG_SHOW_BASE (1ULL << TASK_DIAG_BASE)
 #define TASK_DIAG_SHOW_CRED (1ULL << TASK_DIAG_CRED)
 #define TASK_DIAG_SHOW_VMA (1ULL << TASK_DIAG_VMA)
@@ -47,7 +53,8 @@ enum {
 	TASK_DIAG_TRACE_STOP,
 	TASK_DIAG_DEAD,
 	TASK_DIAG_ZOMBIE,
-	TASK_DIAG_IDLE, /* ikc addition: TASK_IDLE ('I' in /proc) */
+	TASK_DIAG_PARKED, /* 7, 'P' in /proc */
+	TASK_DIAG_IDLE,   /* 8, 'I' in /proc (TASK_IDLE) */
 };
 
 #define TASK_DIAG_COMM_LEN 16

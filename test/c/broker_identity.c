@@ -19,8 +19,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "ikc/broker.h"
-#include "ikc/task_diag.h"
+#include "broker_client.h"
 
 static const char *sock_path;
 static unsigned target;
@@ -44,39 +43,18 @@ static int connect_broker(void)
 
 static int send_request(int s)
 {
-	struct {
-		struct ikc_broker_request hdr;
-		struct nlmsghdr nlh;
-		struct task_diag_pid req;
-	} __attribute__((packed)) msg = {
-		.hdr = { IKC_BROKER_MAGIC, IKC_BROKER_VERSION, IKC_NS_CURRENT_PID, IKC_TASK_DIAG, 0,
-			 sizeof(struct nlmsghdr) + sizeof(struct task_diag_pid), 0 },
-		.nlh = { sizeof(struct nlmsghdr) + sizeof(struct task_diag_pid), TASK_DIAG_CMD_GET,
-			 NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
-		.req = { TASK_DIAG_SHOW_BASE, TASK_DIAG_DUMP_ALL, 0 },
-	};
-	return send(s, &msg, sizeof(msg), MSG_NOSIGNAL) < 0 ? -errno : 0;
+	return ikc_send_task_diag(s, TASK_DIAG_SHOW_BASE, TASK_DIAG_DUMP_ALL, 0);
 }
 
 /* Reads one reply; returns 1 if its dump lists `target`, 0 if not, -errno on a refusal. */
 static int read_reply(int s)
 {
 	static char buf[16 << 20];
-	struct ikc_broker_reply reply;
-	char text[1024], cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov[2] = { { &reply, sizeof(reply) }, { text, sizeof(text) } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	int fd = -1, seen = 0;
+	int fd, seen = 0, r = ikc_recv_reply(s, &fd);
 	ssize_t n, len = 0;
 
-	if (recvmsg(s, &mh, MSG_CMSG_CLOEXEC) < (ssize_t)sizeof(reply))
-		return -EPROTO;
-	if (reply.result < 0)
-		return reply.result;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	if (r < 0)
+		return r;
 	if (fd < 0)
 		return -EPROTO;
 	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)

@@ -28,8 +28,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#include "ikc/broker.h"
-#include "ikc/task_diag.h"
+#include "broker_client.h"
 
 #ifndef FUTEX_LOCK_PI2
 #define FUTEX_LOCK_PI2 13
@@ -89,33 +88,14 @@ static void field(const char *key, const char *value)
  * raises SIGIO on an O_ASYNC socket. */
 static int ask_broker(int sock)
 {
-	struct {
-		struct ikc_broker_request hdr;
-		struct nlmsghdr nlh;
-		struct task_diag_pid req;
-	} __attribute__((packed)) msg = {
-		.hdr = { IKC_BROKER_MAGIC, IKC_BROKER_VERSION, IKC_NS_CURRENT_PID, IKC_TASK_DIAG, 0,
-			 sizeof(struct nlmsghdr) + sizeof(struct task_diag_pid), 0 },
-		.nlh = { sizeof(struct nlmsghdr) + sizeof(struct task_diag_pid), TASK_DIAG_CMD_GET, NLM_F_REQUEST, 1, 0 },
-		.req = { TASK_DIAG_SHOW_BASE, TASK_DIAG_DUMP_ONE, (__u32)getpid() },
-	};
-	struct ikc_broker_reply reply;
-	char text[1024], cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov[2] = { { &reply, sizeof(reply) }, { text, sizeof(text) } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
+	int fd, r = ikc_send_task_diag(sock, TASK_DIAG_SHOW_BASE, TASK_DIAG_DUMP_ONE, (__u32)getpid());
 
-	if (send(sock, &msg, sizeof(msg), MSG_NOSIGNAL) < 0)
-		return -errno;
-	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) < (ssize_t)sizeof(reply))
-		return -EPROTO;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-			close(fd);
-		}
-	return reply.result;
+	if (r < 0)
+		return r;
+	r = ikc_recv_reply(sock, &fd);
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 /* Waits up to 2 s for one broker reply and drops it (after a message whose

@@ -24,3 +24,19 @@ export function codeOf(fn: () => unknown): string {
     return err.code;
   }
 }
+
+/** The errno numbers of the codes the tests expect (Linux), 0 for 'OK'. */
+export const ERRNO: Record<string, number> = { OK: 0, EPERM: 1, ENOENT: 2, ESRCH: 3, E2BIG: 7, EBADF: 9, EXDEV: 18, EINVAL: 22, EOPNOTSUPP: 95 };
+
+/** What a call, sync or async, came to: 'OK 0' (closing the fd it gave), else
+ *  'CODE ERRNO' of the IkcError it threw or rejected with (or what else it was). */
+export async function outcomeOf(fn: () => unknown): Promise<string> {
+  try {
+    const fd = await fn();
+    if (typeof fd === 'number') closeSync(fd);
+    return 'OK 0';
+  } catch (e) {
+    if (!(e instanceof IkcError)) return `not an IkcError: ${String(e)}`;
+    return `${e.code} ${e.errno}`;
+  }
+}

@@ -3,9 +3,17 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { reachable } from './reachable.js';
 
+/** The checkout (with a trailing slash). Other uids may not be able to enter it:
+ *  run nothing from here as another uid; use reachable() (helpers/reachable.ts). */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const FIXTURE = `${ROOT}target/debug/examples/ikc-fixture`;
+/** The fixture binary as cargo builds it (test/setup.ts does). */
+export const FIXTURE_BUILD = `${ROOT}target/debug/examples/ikc-fixture`;
+/** The fixture to run: not FIXTURE_BUILD but its copy in the run's reachable dir
+ *  (same basename, so the same comm), so that it runs as any uid even when the
+ *  checkout is closed to other users. */
+export const FIXTURE = reachable(FIXTURE_BUILD);
 
 export interface FixtureInfo {
   pid: number;

@@ -5,6 +5,10 @@
 // With argv[5] (a broker socket), ikc's answer comes from the broker, asked
 // after the drop, so the broker must find the lower rights by itself; argv[6]
 // picks the backend the dumps read tasks from (auto, procfs, bpf).
+// Everything it runs from the checkout (this file, @ikc/sdk and the native addon
+// that binding.js requires at load) comes in through the static imports, so
+// before the drop: the checkout may be closed to the new uid. Anything it would
+// load after the drop must be a copy from reachable() (test/helpers/reachable.ts).
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { BrokerClient, inProcess } from '@ikc/sdk';

@@ -8,7 +8,7 @@
 // inside a fresh pid namespace, where new pids always land above the walk's end.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, it } from 'vitest';
-import { taskDiagSync, type Task } from '@ikc/sdk';
+import { TaskState, taskDiagSync, type Task } from '@ikc/sdk';
 import { FIXTURE, killFixtures, startFixture, startProcess, threadIds } from '../helpers/fixture.js';
 import { figure, FULL, row } from '../helpers/security.js';
 
@@ -25,7 +25,7 @@ function malformed(tasks: Task[], threads: boolean): string | undefined {
   let prev: Task | undefined;
   for (const t of tasks) {
     const b = t.base;
-    if (!b || t.pid <= 0 || t.tgid <= 0 || b.pid !== t.pid || b.tgid !== t.tgid || (!threads && t.pid !== t.tgid) || b.state > 7) {
+    if (!b || t.pid <= 0 || t.tgid <= 0 || b.pid !== t.pid || b.tgid !== t.tgid || (!threads && t.pid !== t.tgid) || b.state >= TaskState.length) {
       return `record ${JSON.stringify(t)}`;
     }
     if (seen.has(t.pid)) return `pid ${t.pid} twice`;

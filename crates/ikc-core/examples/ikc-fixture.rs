@@ -13,6 +13,8 @@
 //!   ikc-fixture broker-forge PATH UID      as UID, send with forged SCM_CREDENTIALS (pid 1, uid 0)
 //!   ikc-fixture broker-orphan PATH         connects, waits for a line on stdin, then a child
 //!                                          sends a request and exits; reports the reply
+//!   ikc-fixture broker-liar PATH ERRNO MESSAGE   a fake broker at PATH that answers every
+//!                                          request with -ERRNO and MESSAGE, true or not
 //!   ikc-fixture cred UID GID [nodump] [keepcap] [euid=E] [egid=G]
 //!                                 switch to these ids (from root), optionally non-dumpable,
 //!                                 or keeping CAP_NET_ADMIN permitted
@@ -331,6 +333,53 @@ fn broker_orphan(path: &str) {
     ready(format!(r#"{{"result":{},"fd":{got_fd},"message":"{message}"}}"#, reply.result));
 }
 
+/// A fake broker: says hello, then answers every request with `-errno` and
+/// `message` verbatim, so a client's error has a code (from the errno) that its
+/// message may contradict. One thread per connection.
+fn broker_liar(path: &str, errno: i32, message: &str) {
+    use ikc_core::broker::protocol::{Reply, ReplyKind};
+    use ikc_core::netlink::Emitable;
+    use nix::sys::socket::{accept, bind, listen, recvmsg, socket, AddressFamily, Backlog, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr};
+    use std::io::IoSliceMut;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+    let listener = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None).expect("socket");
+    bind(listener.as_raw_fd(), &UnixAddr::new(path).expect("path")).expect("bind");
+    listen(&listener, Backlog::new(16).expect("backlog")).expect("listen");
+    let bytes = |r: Reply| {
+        let mut v = Vec::new();
+        r.emit_to_vec(&mut v);
+        v
+    };
+    let hello = bytes(Reply::hello());
+    let lie = bytes(Reply { kind: ReplyKind::Result, result: -errno, message: message.to_string() });
+    ready(format!(r#"{{"pid":{}}}"#, getpid()));
+    loop {
+        // SAFETY: accept returned a new fd that nothing else owns.
+        let conn = unsafe { OwnedFd::from_raw_fd(accept(listener.as_raw_fd()).expect("accept")) };
+        let (hello, lie) = (hello.clone(), lie.clone());
+        std::thread::spawn(move || {
+            let _ = raw_broker::send(&conn, &hello, &[], None);
+            let mut buf = vec![0u8; 1 << 17];
+            let mut cmsg = nix::cmsg_space!([RawFd; 4]);
+            loop {
+                let mut iov = [IoSliceMut::new(&mut buf)];
+                let Ok(msg) = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) else { return };
+                for c in msg.cmsgs().into_iter().flatten() {
+                    if let ControlMessageOwned::ScmRights(fds) = c {
+                        for fd in fds {
+                            let _ = nix::unistd::close(fd);
+                        }
+                    }
+                }
+                if msg.bytes == 0 || raw_broker::send(&conn, &lie, &[], None).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok()).unwrap_or(2);
@@ -346,8 +395,9 @@ fn main() {
         Some("broker-flood") if args.len() >= 3 => broker_flood(&args[1], num(2)),
         Some("broker-forge") if args.len() >= 3 => broker_forge(&args[1], num(2) as u32),
         Some("broker-orphan") if args.len() >= 2 => broker_orphan(&args[1]),
+        Some("broker-liar") if args.len() >= 4 => broker_liar(&args[1], num(2) as i32, &args[3]),
         _ => {
-            eprintln!("usage: ikc-fixture tree N | threads N NAME | forest N T | zombie | churn | session | traced | cred UID GID [nodump] [keepcap] [euid=E] [egid=G]");
+            eprintln!("usage: ikc-fixture tree N | threads N NAME | forest N T | zombie | churn | session | traced | broker-liar PATH ERRNO MESSAGE | cred UID GID [nodump] [keepcap] [euid=E] [egid=G]");
             std::process::exit(2)
         }
     }

@@ -6,6 +6,8 @@
 
 use nix::errno::Errno;
 
+/// `CAP_KILL`: signals any process (the broker's liveness check must not need it).
+pub const CAP_KILL: u32 = 5;
 /// `CAP_NET_ADMIN`: the kernel shows TCP-MD5 keys and socket marks only to it.
 pub const CAP_NET_ADMIN: u32 = 12;
 /// `CAP_SYS_PTRACE`: reads any task (the hidepid=2 / ptrace-read override).

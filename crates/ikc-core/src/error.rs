@@ -19,6 +19,9 @@ pub enum Error {
     NoSuchProcess(u32),
     /// A request that is well-formed but asks for something ikc does not implement.
     NotSupported(String),
+    /// A request struct longer than ikc's whose extra bytes are not all zero:
+    /// fields of a newer header that ikc cannot honour (`E2BIG`, as `copy_struct_from_user`).
+    TooBig(String),
     /// A system call failed in a way the request did not cause.
     Os { op: String, errno: i32 },
     /// A broker refused a request: its errno and its message (which starts with the code).
@@ -71,6 +74,7 @@ impl Error {
             Error::PermissionDenied(_) => E::EPERM as i32,
             Error::NoSuchProcess(_) => E::ESRCH as i32,
             Error::NotSupported(_) => E::EOPNOTSUPP as i32,
+            Error::TooBig(_) => E::E2BIG as i32,
             Error::Os { errno, .. } | Error::Broker { errno, .. } => *errno,
         }
     }
@@ -79,6 +83,19 @@ impl Error {
     pub fn code(&self) -> &'static str {
         errno_name(self.errno())
     }
+}
+
+/// Runs `f`, turning a panic into ikc's own `EIO` so that none unwinds across a
+/// foreign boundary (the napi binding calls every core function through this).
+pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+            (Some(s), _) => s.to_string(),
+            (_, Some(s)) => s.clone(),
+            _ => "a panic with no message".to_string(),
+        };
+        Err(Error::Os { op: format!("ikc panicked: {what}"), errno: nix::errno::Errno::EIO as i32 })
+    })
 }
 
 /// Names for the errnos ikc can return; any other number is spelled `EUNKNOWN`
@@ -91,6 +108,7 @@ pub fn errno_name(errno: i32) -> &'static str {
         E::ESRCH => "ESRCH",
         E::EINTR => "EINTR",
         E::EIO => "EIO",
+        E::E2BIG => "E2BIG",
         E::EBADF => "EBADF",
         E::EAGAIN => "EAGAIN",
         E::ENOMEM => "ENOMEM",
@@ -106,6 +124,8 @@ pub fn errno_name(errno: i32) -> &'static str {
         E::ENOSPC => "ENOSPC",
         E::ENOSYS => "ENOSYS",
         E::EMSGSIZE => "EMSGSIZE",
+        E::EXDEV => "EXDEV",
+        E::ENOBUFS => "ENOBUFS",
         E::EOPNOTSUPP => "EOPNOTSUPP",
         E::ECONNREFUSED => "ECONNREFUSED",
         E::ETIMEDOUT => "ETIMEDOUT",
@@ -126,6 +146,7 @@ impl fmt::Display for Error {
             Error::PermissionDenied(m) => write!(f, "EPERM: {m}"),
             Error::NoSuchProcess(pid) => write!(f, "ESRCH: no visible process with pid {pid}"),
             Error::NotSupported(m) => write!(f, "EOPNOTSUPP: {m}"),
+            Error::TooBig(m) => write!(f, "E2BIG: {m}"),
             Error::Os { op, errno } => {
                 let desc = nix::errno::Errno::from_raw(*errno).desc();
                 write!(f, "{}: {op}: {desc}", errno_name(*errno))
@@ -149,6 +170,8 @@ mod tests {
         assert_eq!(Error::PermissionDenied("x".into()).errno(), 1);
         assert_eq!(Error::NoSuchProcess(1).errno(), 3);
         assert_eq!(Error::NotSupported("x".into()).code(), "EOPNOTSUPP");
+        assert_eq!((Error::TooBig("x".into()).errno(), Error::TooBig("x".into()).code()), (7, "E2BIG"));
+        assert_eq!(errno_name(7), "E2BIG");
         assert_eq!(Error::os("read", nix::errno::Errno::EMFILE).code(), "EMFILE");
     }
 
@@ -160,6 +183,15 @@ mod tests {
         let io = std::io::Error::from_raw_os_error(24);
         assert_eq!(Error::from_io("dup", &io).code(), "EMFILE");
         assert_eq!(Error::from_io("join", &std::io::Error::other("panicked")).code(), "EIO");
+    }
+
+    #[test]
+    fn a_panic_is_eio_and_the_value_passes_through() {
+        assert_eq!(catch_panic(|| Ok(7)), Ok(7));
+        assert_eq!(catch_panic::<()>(|| Err(Error::BadFd(3))), Err(Error::BadFd(3)));
+        let e = catch_panic::<()>(|| panic!("boom {}", 1)).unwrap_err();
+        assert_eq!((e.code(), e.errno()), ("EIO", 5));
+        assert!(e.to_string().starts_with("EIO: ikc panicked: boom 1"), "{e}");
     }
 
     #[test]

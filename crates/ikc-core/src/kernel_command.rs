@@ -104,7 +104,15 @@ pub fn issue_kernel_command(ns: i32, command: u32, iov: &[&[u8]], flags: u32) ->
     command::lookup(command)?;
     // Take our own reference to the caller's fd before opening anything: an fd we
     // open could otherwise reuse the number of one the caller just closed.
-    let selector = NsSelector::from_raw(ns)?;
+    issue_kernel_command_with(NsSelector::from_raw(ns)?, command, iov, flags)
+}
+
+/// The call with the namespace argument already held (`NsSelector::from_raw`):
+/// an asynchronous caller takes its reference when it is called, before it
+/// hands the work to another thread.
+pub fn issue_kernel_command_with(selector: NsSelector, command: u32, iov: &[&[u8]], flags: u32) -> Result<ResponseFd> {
+    check_flags(flags)?;
+    command::lookup(command)?;
     let mut session = Session::open()?;
     let caller = Caller::current(&mut session)?;
     issue_as(&mut session, &caller, &mut UserNsTree::default(), selector, command, iov, flags)

@@ -8,6 +8,7 @@
 //! - `ns`: namespace types and handles, the `CURRENT_*` / `GLOBAL` sentinels
 //! - `command`: the command table (number, namespace type, read-only bit)
 //! - `netlink`: message and attribute codec (checked buffers, emit/parse)
+//! - `extensible`: the size rule for request structs (`copy_struct_from_user`'s)
 //! - `visibility`: the hidepid=2 / ptrace-read rule, as a pure function
 //! - `userns`: the user-namespace tree that rule walks, learned from the kernel
 //! - `backend`: where task records come from (procfs, the BPF task iterator)
@@ -23,6 +24,7 @@ pub mod broker;
 pub mod caps;
 pub mod command;
 pub mod error;
+pub mod extensible;
 pub mod kernel_command;
 pub mod net;
 pub mod netlink;
@@ -37,6 +39,6 @@ pub mod wire;
 
 pub use command::{ADDR_DUMP, LINK_DUMP, READ_ONLY, SOCK_DIAG, TASK_DIAG};
 pub use error::{Error, Result};
-pub use kernel_command::{issue_as, issue_kernel_command, Caller, Session, MAX_REQUEST_LEN};
+pub use kernel_command::{issue_as, issue_kernel_command, issue_kernel_command_with, Caller, Session, MAX_REQUEST_LEN};
 pub use ns::{NsType, CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
 pub use response::ResponseFd;

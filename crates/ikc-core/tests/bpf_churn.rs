@@ -28,7 +28,7 @@ use ikc_core::backend::procfs::ProcFs;
 use ikc_core::backend::{bpf, bpf_all_tasks};
 use ikc_core::caps::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
 use ikc_core::error::Result;
-use ikc_core::task_diag::TaskInfo;
+use ikc_core::task_diag::{TaskInfo, TaskState};
 use nix::sys::signal::Signal;
 
 const STORMS: usize = 3;
@@ -160,7 +160,7 @@ fn malformed(tasks: &[TaskInfo], threads: bool) -> Option<String> {
     let mut seen = BTreeSet::new();
     for (i, t) in tasks.iter().enumerate() {
         let b = &t.base;
-        if b.pid == 0 || b.tgid == 0 || (!threads && b.pid != b.tgid) || b.state > 7 {
+        if b.pid == 0 || b.tgid == 0 || (!threads && b.pid != b.tgid) || b.state > TaskState::Idle as u8 {
             return Some(format!("record {i}: {b:?}"));
         }
         if t.levels.is_empty() || t.levels.at(0).map(|l| l.pid) != Some(b.pid) {

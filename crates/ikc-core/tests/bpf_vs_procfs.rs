@@ -99,7 +99,12 @@ impl Fixture {
 
     /// This test binary as a helper with `threads` extra threads; waits until it is ready.
     fn helper(&mut self, threads: usize, nodump: bool, configure: impl FnOnce(&mut Command)) -> u32 {
-        let mut cmd = Command::new(std::env::current_exe().expect("test binary"));
+        // By /proc/self/exe, not by its path: a helper runs as another uid (1000
+        // below), which cannot reach the binary by its path when the checkout is
+        // closed to it (a clone in /root, mode 0700). The child, already that uid
+        // when it execs, may read its own exe link, which opens the binary without
+        // walking the checkout's directories.
+        let mut cmd = Command::new("/proc/self/exe");
         cmd.args(["--exact", "helper", "--nocapture", "--test-threads=1"]);
         cmd.env("IKC_BPF_HELPER", format!("threads:{threads}{}", if nodump { ":nodump" } else { "" }));
         cmd.stdout(Stdio::piped()).stderr(Stdio::null());

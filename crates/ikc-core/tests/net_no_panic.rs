@@ -43,8 +43,12 @@ fn only_dumps_of_the_right_type_are_ever_sent() {
             let Ok((message, kind)) = result else { continue };
             accepted[n] += 1;
             assert_eq!(kind_and_flags(&message), (kind, DUMP_FLAGS));
-            // What passed is what is sent, but for nlmsg_pid, which ikc sets to 0.
-            let mut expect = bytes.clone();
+            // What passed is what is sent, but for nlmsg_pid, which ikc sets to 0,
+            // and a zero tail past the struct, which is dropped (nlmsg_len follows).
+            let (head, tail) = bytes.split_at(message.len());
+            assert!(tail.iter().all(|&b| b == 0), "only a zero tail is dropped");
+            let mut expect = head.to_vec();
+            expect[..4].copy_from_slice(&(message.len() as u32).to_ne_bytes());
             expect[12..16].fill(0);
             assert_eq!(message, expect, "an accepted request re-encodes to itself");
         }

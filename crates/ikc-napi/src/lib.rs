@@ -1,19 +1,26 @@
 //! The Node.js binding of ikc-core: each function converts its arguments, calls
-//! the core, and converts the result. Nothing here decides anything.
+//! the core, and converts the result. Nothing here decides anything. Errors,
+//! sync and async alike, are JavaScript errors with `.code` (the errno name) and
+//! `.errno` (its number); see `convert.rs`.
 
 // Under `cargo test` napi-derive registers nothing, so the exported functions look unused.
 #![cfg_attr(test, allow(dead_code))]
 
-mod broker;
 mod convert;
 mod types;
 
+use std::os::fd::IntoRawFd;
+use std::path::Path;
+use std::sync::Arc;
+
 use napi::bindgen_prelude::{AsyncTask, Buffer};
-use napi::{Env, Task};
+use napi::Env;
 use napi_derive::napi;
 
-use convert::{gather_iov, to_js_error, Code};
-pub use types::{AttributeGroupInfo, CommandInfo};
+use ikc_core::broker::{BrokerHandle, Connection, DEFAULT_SOCKET_MODE};
+
+use convert::{call, CoreTask};
+pub use types::{AttributeGroupInfo, Backend, BrokerOptions, CommandInfo, LogLevel, NsType};
 
 /// `ns` sentinel: the caller's own pid namespace.
 #[napi]
@@ -33,13 +40,6 @@ pub const FLAG_BACKEND_PROCFS: u32 = ikc_core::kernel_command::FLAG_BACKEND_PROC
 /// `flags`: answer ALL/ALL_THREAD dumps from the BPF task iterator.
 #[napi]
 pub const FLAG_BACKEND_BPF: u32 = ikc_core::kernel_command::FLAG_BACKEND_BPF;
-
-/// The backend ('procfs' or 'bpf') a task_diag dump issued now with `flags` would use.
-#[napi]
-pub fn backend_in_use(flags: u32) -> napi::Result<String, Code> {
-    ikc_core::kernel_command::backend_in_use(flags).map(|b| b.name().to_string()).map_err(to_js_error)
-}
-
 /// The task_diag command number (read-only bit included).
 #[napi]
 pub const TASK_DIAG: u32 = ikc_core::command::TASK_DIAG;
@@ -53,78 +53,61 @@ pub const LINK_DUMP: u32 = ikc_core::command::LINK_DUMP;
 #[napi]
 pub const ADDR_DUMP: u32 = ikc_core::command::ADDR_DUMP;
 
+/// The backend ('procfs' or 'bpf') a task_diag dump issued now with `flags` would use.
+#[napi]
+pub fn backend_in_use(env: Env, flags: u32) -> napi::Result<Backend> {
+    call(&env, || ikc_core::kernel_command::backend_in_use(flags).map(Backend::from))
+}
+
 /// Issues a command and returns the response fd (read-only, sealed, close-on-exec).
 /// The caller owns the fd and must close it.
 #[napi]
-pub fn issue_kernel_command(ns: i32, command: u32, iov: Vec<Buffer>, flags: Option<u32>) -> napi::Result<i32, Code> {
-    let parts = gather_iov(&iov);
-    ikc_core::issue_kernel_command(ns, command, &parts, flags.unwrap_or(0))
-        .map(|fd| fd.into_raw_fd())
-        .map_err(to_js_error)
+pub fn issue_kernel_command(env: Env, ns: i32, command: u32, iov: Vec<Buffer>, flags: Option<u32>) -> napi::Result<i32> {
+    call(&env, || ikc_core::issue_kernel_command(ns, command, &convert::iov(&iov), flags.unwrap_or(0)).map(|fd| fd.into_raw_fd()))
 }
 
 /// The same call on the libuv thread pool; resolves to the response fd.
 #[napi(ts_return_type = "Promise<number>")]
-pub fn issue_kernel_command_async(ns: i32, command: u32, iov: Vec<Buffer>, flags: Option<u32>) -> AsyncTask<IssueTask> {
-    let request = iov.iter().map(|b| b.to_vec()).collect();
-    AsyncTask::new(IssueTask { ns, command, request, flags: flags.unwrap_or(0) })
-}
-
-pub struct IssueTask {
-    ns: i32,
-    command: u32,
-    request: Vec<Vec<u8>>,
-    flags: u32,
-}
-
-impl Task for IssueTask {
-    type Output = i32;
-    type JsValue = i32;
-
-    fn compute(&mut self) -> napi::Result<i32> {
-        let parts: Vec<&[u8]> = self.request.iter().map(Vec::as_slice).collect();
-        ikc_core::issue_kernel_command(self.ns, self.command, &parts, self.flags)
+pub fn issue_kernel_command_async(ns: i32, command: u32, iov: Vec<Buffer>, flags: Option<u32>) -> AsyncTask<CoreTask<i32>> {
+    let request: Vec<Vec<u8>> = iov.iter().map(|b| b.to_vec()).collect();
+    let flags = flags.unwrap_or(0);
+    // The fd is duplicated now, in the caller's turn, not on the worker thread.
+    let mut ns = Some(ikc_core::ns::NsSelector::from_raw(ns));
+    CoreTask::spawn(move || {
+        convert::take_once(&mut ns)
+            .and_then(|ns| ikc_core::issue_kernel_command_with(ns, command, &convert::iov(&request), flags))
             .map(|fd| fd.into_raw_fd())
-            .map_err(|e| napi::Error::from_reason(e.to_string()))
-    }
-
-    fn resolve(&mut self, _env: Env, fd: i32) -> napi::Result<i32> {
-        Ok(fd)
-    }
+    })
 }
 
 /// Encodes a task_diag request message (`nlmsghdr` + `struct task_diag_pid`).
 #[napi]
-pub fn encode_task_diag_request(show: i64, strategy: i64, pid: u32, sequence: Option<u32>) -> napi::Result<Buffer, Code> {
-    ikc_core::task_diag::TaskDiagRequest::encode(show as u64, strategy as u64, pid, sequence.unwrap_or(0))
-        .map(Buffer::from)
-        .map_err(to_js_error)
+pub fn encode_task_diag_request(env: Env, show: i64, strategy: i64, pid: u32, sequence: Option<u32>) -> napi::Result<Buffer> {
+    call(&env, || ikc_core::task_diag::TaskDiagRequest::encode(show as u64, strategy as u64, pid, sequence.unwrap_or(0)).map(Buffer::from))
 }
 
 /// Encodes a SOCK_DIAG request for TCP or UDP sockets (`nlmsghdr` + `struct inet_diag_req_v2`).
 #[napi]
-pub fn encode_inet_diag_request(family: u32, protocol: u32, states: u32, ext: Option<u32>, sequence: Option<u32>) -> napi::Result<Buffer, Code> {
-    ikc_core::net::encode_inet(family, protocol, states, ext.unwrap_or(0), sequence.unwrap_or(0))
-        .map(Buffer::from)
-        .map_err(to_js_error)
+pub fn encode_inet_diag_request(env: Env, family: u32, protocol: u32, states: u32, ext: Option<u32>, sequence: Option<u32>) -> napi::Result<Buffer> {
+    call(&env, || ikc_core::net::encode_inet(family, protocol, states, ext.unwrap_or(0), sequence.unwrap_or(0)).map(Buffer::from))
 }
 
 /// Encodes a SOCK_DIAG request for UNIX sockets (`nlmsghdr` + `struct unix_diag_req`).
 #[napi]
-pub fn encode_unix_diag_request(states: u32, show: u32, sequence: Option<u32>) -> napi::Result<Buffer, Code> {
-    ikc_core::net::encode_unix(states, show, sequence.unwrap_or(0)).map(Buffer::from).map_err(to_js_error)
+pub fn encode_unix_diag_request(env: Env, states: u32, show: u32, sequence: Option<u32>) -> napi::Result<Buffer> {
+    call(&env, || ikc_core::net::encode_unix(states, show, sequence.unwrap_or(0)).map(Buffer::from))
 }
 
 /// Encodes a LINK_DUMP request (`nlmsghdr` RTM_GETLINK + `struct ifinfomsg`).
 #[napi]
-pub fn encode_link_dump_request(sequence: Option<u32>) -> Buffer {
-    ikc_core::net::encode_link(sequence.unwrap_or(0)).into()
+pub fn encode_link_dump_request(env: Env, sequence: Option<u32>) -> napi::Result<Buffer> {
+    call(&env, || Ok(ikc_core::net::encode_link(sequence.unwrap_or(0)).into()))
 }
 
 /// Encodes an ADDR_DUMP request (`nlmsghdr` RTM_GETADDR + `struct ifaddrmsg`); family 0, 2 or 10.
 #[napi]
-pub fn encode_addr_dump_request(family: u32, sequence: Option<u32>) -> napi::Result<Buffer, Code> {
-    ikc_core::net::encode_addr(family, sequence.unwrap_or(0)).map(Buffer::from).map_err(to_js_error)
+pub fn encode_addr_dump_request(env: Env, family: u32, sequence: Option<u32>) -> napi::Result<Buffer> {
+    call(&env, || ikc_core::net::encode_addr(family, sequence.unwrap_or(0)).map(Buffer::from))
 }
 
 /// The command table.
@@ -138,4 +121,91 @@ pub fn commands() -> Vec<CommandInfo> {
 #[napi]
 pub fn attribute_groups() -> Vec<AttributeGroupInfo> {
     ikc_core::task_diag::groups().iter().map(AttributeGroupInfo::from).collect()
+}
+
+/// A running broker.
+#[napi]
+pub struct Broker(Arc<BrokerHandle>);
+
+#[napi]
+impl Broker {
+    /// Binds (or takes systemd's socket) and starts serving on a thread of its own.
+    #[napi(factory)]
+    pub fn start(env: Env, options: BrokerOptions) -> napi::Result<Broker> {
+        let path = options.socket_path.as_deref().map(Path::new);
+        let mode = options.mode.unwrap_or(DEFAULT_SOCKET_MODE);
+        call(&env, || ikc_core::broker::start(path, mode, options.gid, convert::broker_config(&options)?).map(|h| Broker(Arc::new(h))))
+    }
+
+    /// Stops accepting; requests in progress finish.
+    #[napi]
+    pub fn stop(&self) {
+        self.0.stop();
+    }
+
+    /// Connections being served now.
+    #[napi(getter)]
+    pub fn active_clients(&self) -> u32 {
+        self.0.active_clients() as u32
+    }
+
+    /// Resolves when the broker has stopped.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn closed(&self) -> AsyncTask<CoreTask<()>> {
+        let handle = self.0.clone();
+        CoreTask::spawn(move || {
+            handle.join();
+            Ok(())
+        })
+    }
+}
+
+/// A connection to a broker.
+#[napi]
+pub struct BrokerConnection(Connection);
+
+#[napi]
+impl BrokerConnection {
+    #[napi(factory)]
+    pub fn connect(env: Env, path: String) -> napi::Result<BrokerConnection> {
+        call(&env, || Connection::connect(Path::new(&path)).map(BrokerConnection))
+    }
+
+    /// Adopts an already connected socket (e.g. `IKC_BROKER_FD` in a sandbox); the fd is duplicated.
+    #[napi(factory)]
+    pub fn from_fd(env: Env, fd: i32) -> napi::Result<BrokerConnection> {
+        call(&env, || Connection::from_fd(fd).map(BrokerConnection))
+    }
+
+    /// The socket's fd number (to hand to a sandboxed child); -1 once closed.
+    #[napi(getter)]
+    pub fn fd(&self) -> i32 {
+        self.0.fd()
+    }
+
+    #[napi]
+    pub fn issue(&self, env: Env, ns: i32, command: u32, iov: Vec<Buffer>, flags: Option<u32>) -> napi::Result<i32> {
+        call(&env, || self.0.issue(ns, command, &convert::iov(&iov), flags.unwrap_or(0)).map(IntoRawFd::into_raw_fd))
+    }
+
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn issue_async(&self, ns: i32, command: u32, iov: Vec<Buffer>, flags: Option<u32>) -> AsyncTask<CoreTask<i32>> {
+        let (conn, request, flags) = (self.0.clone(), iov.iter().map(|b| b.to_vec()).collect::<Vec<_>>(), flags.unwrap_or(0));
+        // The fd is duplicated now, in the caller's turn, not on the worker thread.
+        let mut ns = Some(ikc_core::ns::NsSelector::from_raw(ns));
+        CoreTask::spawn(move || convert::take_once(&mut ns).and_then(|ns| conn.issue_with(ns, command, &convert::iov(&request), flags)).map(IntoRawFd::into_raw_fd))
+    }
+
+    /// Closes this handle; calls already in flight finish, later ones are EBADF.
+    #[napi]
+    pub fn close(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Runs `argv` under ikc's seccomp sandbox with `keepFd` inherited (as
+/// `IKC_BROKER_FD`); resolves to its exit status (128 + signal if killed).
+#[napi(ts_return_type = "Promise<number>")]
+pub fn run_sandboxed(argv: Vec<String>, keep_fd: Option<i32>) -> AsyncTask<CoreTask<i32>> {
+    CoreTask::spawn(move || ikc_core::sandbox::run(&argv, keep_fd))
 }

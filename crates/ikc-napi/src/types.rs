@@ -1,4 +1,6 @@
-//! JavaScript-facing objects returned by the binding.
+//! The JavaScript-facing objects of the binding: plain objects it returns or
+//! takes, and string enums for every choice it exposes. Their conversions to and
+//! from ikc-core values are in `convert.rs`.
 
 use napi_derive::napi;
 
@@ -8,8 +10,8 @@ pub struct CommandInfo {
     pub name: String,
     /// The number to pass as `command` (read-only bit included).
     pub id: u32,
-    /// `"pid"` or `"net"`: the namespace type the command needs.
-    pub ns_type: String,
+    /// The namespace type the command needs.
+    pub ns_type: NsType,
     pub read_only: bool,
 }
 
@@ -29,5 +31,55 @@ pub struct AttributeGroupInfo {
     /// Whether ikc produces it (if not, asking for it is `EOPNOTSUPP`).
     pub implemented: bool,
     /// The backends that fill it (`"procfs"`, `"bpf"`).
-    pub backends: Vec<String>,
+    pub backends: Vec<Backend>,
+}
+
+/// The kind of namespace a command is scoped to.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsType {
+    Pid,
+    Net,
+}
+
+/// Where task_diag dumps read tasks: the caller's choice, or what `auto` resolved to.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Auto,
+    Procfs,
+    Bpf,
+}
+
+/// How loud a broker is on stderr.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+/// How to start a broker. Unset fields take the core's defaults.
+#[napi(object)]
+pub struct BrokerOptions {
+    /// Where to bind; ignored when systemd passed a socket (LISTEN_FDS).
+    pub socket_path: Option<String>,
+    /// File mode of the socket (default 0o660).
+    pub mode: Option<u32>,
+    /// Group owning the socket.
+    pub gid: Option<u32>,
+    pub max_clients: Option<u32>,
+    /// Connections one uid may hold (root is not limited per uid).
+    pub max_clients_per_uid: Option<u32>,
+    /// Requests one uid may have in flight.
+    pub max_requests_per_uid: Option<u32>,
+    /// The largest response handed out, in bytes (EMSGSIZE beyond).
+    pub max_response_bytes: Option<i64>,
+    /// Response bytes one uid is handed per `responseWindowMs` (ENOBUFS beyond).
+    pub response_budget_bytes: Option<i64>,
+    pub response_window_ms: Option<u32>,
+    pub idle_timeout_ms: Option<u32>,
+    pub log_level: Option<LogLevel>,
 }

@@ -2,6 +2,7 @@
 // (from procps-ng's output.c), the -o parser, and procps's row layout. Pure:
 // used by commands/ps.ts to pick columns and by output.ts to print them.
 import { stateLetter, type Task } from '@ikc/sdk';
+import { UsageError } from './command.js';
 import { groupName, userName } from './names.js';
 
 /** procps's justification codes: CF_RIGHT, CF_LEFT, CF_USER, CF_UNLIMITED. */
@@ -112,8 +113,6 @@ const MISSING: Record<string, string> = {
   pri: 'scheduling data', psr: 'scheduling data', cls: 'scheduling data', wchan: 'wait channels',
   f: 'kernel flags', flags: 'kernel flags', exe: 'the executable path', cgroup: 'cgroups', label: 'security labels',
 };
-
-export class UsageError extends Error {}
 
 /** One column of a chosen format: the spec as typed, its header and width. */
 export interface Column {

@@ -3,29 +3,22 @@
 import { readFileSync } from 'node:fs';
 import { IkcError } from '@ikc/sdk';
 import yargs from 'yargs';
-import { UsageError } from './columns.js';
 import { setBrokerPath } from './client.js';
-import { backendCommand } from './commands/backend.js';
-import { brokerCommand } from './commands/broker.js';
-import { commandsCommand } from './commands/commands.js';
-import { psCommand } from './commands/ps.js';
-import { sandboxCommand } from './commands/sandbox.js';
-import { taskDiagCommand } from './commands/task-diag.js';
-import { socketsCommand } from './commands/sockets.js';
-import { linksCommand } from './commands/links.js';
-import { addrsCommand } from './commands/addrs.js';
+import { UsageError, type RunContext } from './command.js';
+import { COMMANDS } from './commands/index.js';
 import { printError, printText } from './output.js';
-
-/** Handed to every handler through yargs' context: the handler sets `status.code`. */
-export interface RunContext {
-  status: { code: number };
-}
 
 const EPILOGUE = [
   "ikc issues Lutomirski's issue_kernel_command from userspace. task_diag is Vagin's binary netlink process dump, filtered by hidepid=2 rules: you see the tasks whose /proc entries you could see.",
   'Exit status: 0 on success, 1 on any error; the message on stderr starts with the errno name, e.g. "ikc: ESRCH: ...".',
   "See 'ikc <command> --help' for the options and examples of each command.",
 ].join('\n\n');
+
+/** "ps, task-diag, ... or addrs": the command names, as --help lists them. */
+function commandList(): string {
+  const names = COMMANDS.map((c) => String(c.command).split(' ')[0]);
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -40,15 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('ikc')
     .usage('$0 <command> [options]')
     .parserConfiguration({ 'boolean-negation': false })
-    .command(psCommand)
-    .command(taskDiagCommand)
-    .command(commandsCommand)
-    .command(backendCommand)
-    .command(brokerCommand)
-    .command(sandboxCommand)
-    .command(socketsCommand)
-    .command(linksCommand)
-    .command(addrsCommand)
+    .command([...COMMANDS])
     .option('broker', {
       type: 'string',
       global: true,
@@ -56,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
       describe: 'Ask the ikc broker at this socket instead of this process (also: IKC_BROKER=PATH)',
     })
     .middleware((argv) => setBrokerPath(argv.broker as string | undefined))
-    .demandCommand(1, 'give a command: ps, task-diag, sockets, links, addrs, commands, backend, broker or sandbox')
+    .demandCommand(1, `give a command: ${commandList()}`)
     .strict()
     .help()
     .version(version())

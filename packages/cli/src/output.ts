@@ -1,8 +1,7 @@
 // The only writer to stdout of the ikc CLI: ps tables, task_diag lines, the
 // command table, --json and --raw bytes. Errors go to stderr as `ikc: ...`.
-import { stateLetter, type Task } from '@ikc/sdk';
+import { stateLetter, type Addr, type CommandInfo, type Link, type Socket, type Task } from '@ikc/sdk';
 import { activeColumns, headerLine, jsonValue, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
-import type { Addr, Link, Socket } from '@ikc/sdk';
 import { addrLine, linkLine, socketLines, type IfNames } from './netfmt.js';
 
 // `ikc ps | head` closes the pipe early: that is not an error.
@@ -106,13 +105,6 @@ export function printTasks(tasks: readonly Task[]): void {
     return f.join(' ');
   });
   if (lines.length) write(`${lines.join('\n')}\n`);
-}
-
-export interface CommandInfo {
-  name: string;
-  id: number;
-  nsType: string;
-  readOnly: boolean;
 }
 
 /** The command table: NAME, ID (hex), NS, READ-ONLY. */

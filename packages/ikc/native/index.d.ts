@@ -17,7 +17,7 @@ export declare class Broker {
   stop(): void
   /** Connections being served now. */
   get activeClients(): number
-  /** Resolves when the broker has stopped (call once). */
+  /** Resolves when the broker has stopped. */
   closed(): Promise<void>
 }
 
@@ -26,10 +26,11 @@ export declare class BrokerConnection {
   static connect(path: string): BrokerConnection
   /** Adopts an already connected socket (e.g. `IKC_BROKER_FD` in a sandbox); the fd is duplicated. */
   static fromFd(fd: number): BrokerConnection
-  /** The socket's fd number (to hand to a sandboxed child). */
+  /** The socket's fd number (to hand to a sandboxed child); -1 once closed. */
   get fd(): number
   issue(ns: number, command: number, iov: Array<Buffer>, flags?: number | undefined | null): number
   issueAsync(ns: number, command: number, iov: Array<Buffer>, flags?: number | undefined | null): Promise<number>
+  /** Closes this handle; calls already in flight finish, later ones are EBADF. */
   close(): void
 }
 
@@ -51,7 +52,7 @@ export interface AttributeGroupInfo {
   /** Whether ikc produces it (if not, asking for it is `EOPNOTSUPP`). */
   implemented: boolean
   /** The backends that fill it (`"procfs"`, `"bpf"`). */
-  backends: Array<string>
+  backends: Array<Backend>
 }
 
 /**
@@ -60,8 +61,11 @@ export interface AttributeGroupInfo {
  */
 export declare function attributeGroups(): Array<AttributeGroupInfo>
 
+/** Where task_diag dumps read tasks: the caller's choice, or what `auto` resolved to. */
+export type Backend = 'auto' | 'procfs' | 'bpf'
+
 /** The backend ('procfs' or 'bpf') a task_diag dump issued now with `flags` would use. */
-export declare function backendInUse(flags: number): string
+export declare function backendInUse(flags: number): Backend
 
 /** How to start a broker. Unset fields take the core's defaults. */
 export interface BrokerOptions {
@@ -72,9 +76,17 @@ export interface BrokerOptions {
   /** Group owning the socket. */
   gid?: number
   maxClients?: number
+  /** Connections one uid may hold (root is not limited per uid). */
+  maxClientsPerUid?: number
+  /** Requests one uid may have in flight. */
+  maxRequestsPerUid?: number
+  /** The largest response handed out, in bytes (EMSGSIZE beyond). */
+  maxResponseBytes?: number
+  /** Response bytes one uid is handed per `responseWindowMs` (ENOBUFS beyond). */
+  responseBudgetBytes?: number
+  responseWindowMs?: number
   idleTimeoutMs?: number
-  /** 'error' | 'warn' | 'info' | 'debug' */
-  logLevel?: string
+  logLevel?: LogLevel
 }
 
 /** One row of the command table. */
@@ -82,8 +94,8 @@ export interface CommandInfo {
   name: string
   /** The number to pass as `command` (read-only bit included). */
   id: number
-  /** `"pid"` or `"net"`: the namespace type the command needs. */
-  nsType: string
+  /** The namespace type the command needs. */
+  nsType: NsType
   readOnly: boolean
 }
 
@@ -131,6 +143,12 @@ export declare function issueKernelCommandAsync(ns: number, command: number, iov
 
 /** The link dump command number: the links of a network namespace, with statistics. */
 export declare const LINK_DUMP: number
+
+/** How loud a broker is on stderr. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
+
+/** The kind of namespace a command is scoped to. */
+export type NsType = 'pid' | 'net'
 
 /** The read-only bit of a command number. */
 export declare const READ_ONLY: number

@@ -1,9 +1,11 @@
 // The addresses of a network namespace (ADDR_DUMP): the parser of RTM_NEWADDR
 // messages (`struct ifaddrmsg` and the IFA_* attributes ip prints).
 import { native } from './binding.js';
+import { ADDR_DUMP } from './commands.js';
 import { IkcError, wrap } from './errors.js';
-import { DecodeError } from './netlink.js';
-import { ADDR_DUMP, AF_INET, AF_INET6, AF_UNSPEC, attributes, cString, formatIp, issueNet, netlinkMessages, u32, type NetIssuer, type OtherAttribute } from './net.js';
+import { AF_INET, AF_INET6, AF_UNSPEC, formatIp } from './inet.js';
+import { issueNet, type NetIssuer } from './issuer.js';
+import { attributes, cString, DecodeError, netlinkMessages, u32, type OtherAttribute } from './netlink.js';
 import type { NsArg } from './ns.js';
 
 export const RTM_NEWADDR = 20;

@@ -2,17 +2,15 @@
 // by a broker over a unix socket), startBroker (the daemon), runSandboxed.
 import { native } from './binding.js';
 import { IkcClient } from './client.js';
-import { IkcError, wrap } from './errors.js';
+import { wrap } from './errors.js';
 
 type NativeConnection = InstanceType<typeof native.BrokerConnection>;
 
 /** A connection to an ikc broker; every call of IkcClient goes through it. */
 export class BrokerClient extends IkcClient {
   private constructor(private readonly conn: NativeConnection) {
-    super({
-      issue: (ns, command, iov, flags) => conn.issue(ns, command, iov, flags),
-      issueAsync: (ns, command, iov, flags) => conn.issueAsync(ns, command, iov, flags),
-    });
+    // A connection is an Issuer: the same two calls, answered by the broker.
+    super(conn);
   }
 
   /** Connects to the broker listening at `path`. */
@@ -49,8 +47,18 @@ export interface BrokerOptions {
   mode?: number;
   /** Group owning the socket file. */
   gid?: number;
-  /** Connections served at once (default 256). */
+  /** Connections served at once (default 256; the last sixteenth is kept for root). */
   maxClients?: number;
+  /** Connections one uid may hold at once (default 32; root is not limited per uid). */
+  maxClientsPerUid?: number;
+  /** Requests one uid may have in flight at once (default 8). */
+  maxRequestsPerUid?: number;
+  /** The largest response handed out, in bytes (default 64 MiB; EMSGSIZE beyond). */
+  maxResponseBytes?: number;
+  /** Response bytes one uid is handed per `responseWindowMs` (default 256 MiB; ENOBUFS beyond). */
+  responseBudgetBytes?: number;
+  /** The window of the response budget (default 60 s). */
+  responseWindowMs?: number;
   /** Idle connections are closed after this long (default 60 s). */
   idleTimeoutMs?: number;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
@@ -66,7 +74,7 @@ export interface RunningBroker {
 /** Starts a broker on a thread of this process. */
 export function startBroker(options: BrokerOptions): RunningBroker {
   const broker = wrap(() => native.Broker.start(options));
-  const closed = broker.closed();
+  const closed = wrap(() => broker.closed());
   return {
     stop: () => broker.stop(),
     get activeClients() {
@@ -78,9 +86,5 @@ export function startBroker(options: BrokerOptions): RunningBroker {
 
 /** Runs `argv` under ikc's seccomp sandbox, `keepFd` inherited as IKC_BROKER_FD; resolves to its exit status. */
 export async function runSandboxed(argv: string[], keepFd?: number): Promise<number> {
-  try {
-    return await native.runSandboxed(argv, keepFd);
-  } catch (err) {
-    throw IkcError.from(err);
-  }
+  return wrap(() => native.runSandboxed(argv, keepFd));
 }

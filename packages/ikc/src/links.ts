@@ -1,8 +1,9 @@
 // The links of a network namespace (LINK_DUMP): the parser of RTM_NEWLINK
 // messages (`struct ifinfomsg` and the IFLA_* attributes ip prints).
 import { native } from './binding.js';
-import { DecodeError } from './netlink.js';
-import { attributes, cString, formatMac, i32, issueNet, LINK_DUMP, netlinkMessages, u16, u32, u64, type NetIssuer, type OtherAttribute } from './net.js';
+import { LINK_DUMP } from './commands.js';
+import { issueNet, type NetIssuer } from './issuer.js';
+import { attributes, cString, DecodeError, i32, netlinkMessages, u16, u32, u64, type OtherAttribute } from './netlink.js';
 import type { NsArg } from './ns.js';
 
 export const RTM_NEWLINK = 16;
@@ -56,6 +57,11 @@ export interface Link {
   linkNetnsid?: number;
   stats64?: LinkStats;
   other?: OtherAttribute[];
+}
+
+/** A link-layer address as ip prints it: lower-case hex pairs joined by ':'. */
+export function formatMac(b: Buffer): string {
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 function parseStats(v: Buffer): LinkStats | undefined {

@@ -1,8 +1,16 @@
 // The `ns` argument in its friendly forms: 'current', 'global', a path to a
-// namespace file (e.g. /proc/PID/ns/pid), or an fd the caller already holds.
+// namespace file (e.g. /proc/PID/ns/pid), or an fd the caller already holds;
+// and the CURRENT_* / GLOBAL sentinels they stand for.
 import { closeSync, openSync } from 'node:fs';
 import { native } from './binding.js';
 import { IkcError } from './errors.js';
+
+/** `ns` sentinel: the caller's own pid namespace. */
+export const CURRENT_PIDNS: number = native.CURRENT_PIDNS;
+/** `ns` sentinel: the caller's own network namespace. */
+export const CURRENT_NETNS: number = native.CURRENT_NETNS;
+/** `ns` sentinel: the initial namespace of the command's type. */
+export const GLOBAL: number = native.GLOBAL;
 
 export type NsArg = 'current' | 'global' | number | string;
 export type NsKind = 'pid' | 'net';
@@ -10,8 +18,8 @@ export type NsKind = 'pid' | 'net';
 /** The raw ns number for `ns`, and how to release it (paths are opened, then closed). */
 function openNs(ns: NsArg | undefined, kind: NsKind): { raw: number; release: () => void } {
   const keep = (raw: number) => ({ raw, release: () => {} });
-  if (ns === undefined || ns === 'current') return keep(kind === 'pid' ? native.CURRENT_PIDNS : native.CURRENT_NETNS);
-  if (ns === 'global') return keep(native.GLOBAL);
+  if (ns === undefined || ns === 'current') return keep(kind === 'pid' ? CURRENT_PIDNS : CURRENT_NETNS);
+  if (ns === 'global') return keep(GLOBAL);
   if (typeof ns === 'number') return keep(ns);
   try {
     const fd = openSync(ns, 'r');

@@ -1,22 +1,11 @@
 // The sockets of a network namespace (SOCK_DIAG): request encoding from ss-like
 // options and the parsers of `struct inet_diag_msg` and `struct unix_diag_msg`.
 import { native } from './binding.js';
+import { SOCK_DIAG } from './commands.js';
 import { wrap } from './errors.js';
-import { DecodeError } from './netlink.js';
-import {
-  AF_INET,
-  AF_INET6,
-  AF_UNIX,
-  attributes,
-  cString,
-  formatIp,
-  issueNet,
-  netlinkMessages,
-  SOCK_DIAG,
-  u32,
-  type NetIssuer,
-  type OtherAttribute,
-} from './net.js';
+import { AF_INET, AF_INET6, AF_UNIX, formatIp } from './inet.js';
+import { issueNet, type NetIssuer } from './issuer.js';
+import { attributes, cString, DecodeError, netlinkMessages, u32, u64Bits, type OtherAttribute } from './netlink.js';
 import type { NsArg } from './ns.js';
 
 export const SOCK_DIAG_BY_FAMILY = 20;
@@ -93,7 +82,6 @@ export interface UnixSocket {
 
 export type Socket = InetSocket | UnixSocket;
 
-const cookie = (b: Buffer, o: number) => BigInt(u32(b, o)) | (BigInt(u32(b, o + 4)) << 32n);
 
 /** One SOCK_DIAG_BY_FAMILY payload of a TCP or UDP dump. */
 export function parseInetDiagMsg(p: Buffer, protocol: number): InetSocket {
@@ -111,7 +99,7 @@ export function parseInetDiagMsg(p: Buffer, protocol: number): InetSocket {
     src: formatIp(family, p.subarray(8, 24)),
     dst: formatIp(family, p.subarray(24, 40)),
     interface: u32(p, 40),
-    cookie: cookie(p, 44),
+    cookie: u64Bits(p, 44),
     expires: u32(p, 52),
     rqueue: u32(p, 56),
     wqueue: u32(p, 60),
@@ -142,7 +130,7 @@ export function parseUnixDiagMsg(p: Buffer): UnixSocket {
     type: p[1],
     state: p[2],
     inode: u32(p, 4),
-    cookie: cookie(p, 8),
+    cookie: u64Bits(p, 8),
   };
   for (const [type, v] of attributes(p, UNIX_DIAG_MSG_LEN)) {
     if (type === UNIX_DIAG_NAME) s.name = unixName(v);

@@ -2,15 +2,16 @@
 //! a request with the namespace fd if there is one, and take the response fd
 //! from the reply. Identity is never sent: the kernel attaches it.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 
 use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use super::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE, MAX_REPLY_MESSAGE, REPLY_HEADER_LEN};
 use super::transport;
+use crate::ns::NsSelector;
 use crate::error::{Error, Result};
-use crate::ns::{CURRENT_NETNS, CURRENT_PIDNS, GLOBAL};
 
 /// A connection to a broker. Requests from several threads are sent one at a
 /// time, so each reply reaches the thread that asked.
@@ -27,7 +28,6 @@ impl Client {
     pub fn connect(path: &Path) -> Result<Client> {
         let sock = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None).map_err(|e| Error::os("socket", e))?;
         let addr = UnixAddr::new(path).map_err(|e| Error::os(format!("broker path {}", path.display()), e))?;
-        use std::os::fd::AsRawFd;
         connect(sock.as_raw_fd(), &addr).map_err(|e| Error::os(format!("connect {}", path.display()), e))?;
         receive_reply(&sock)?.0.into_hello()?;
         Ok(Client { sock, in_flight: Default::default() })
@@ -46,26 +46,73 @@ impl Client {
     /// `issue_kernel_command` through the broker; `ns` as in-process (a sentinel
     /// or an fd of this process, which is passed along).
     pub fn issue(&self, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+        self.issue_with(NsSelector::from_raw(ns)?, command, iov, flags)
+    }
+
+    /// `issue` with the namespace argument already held: an asynchronous
+    /// caller takes its reference to the fd when it is called, not later on
+    /// another thread, where the number may have been closed and reused.
+    pub fn issue_with(&self, ns: NsSelector, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
         let request = iov.concat();
         if request.len() + super::protocol::REQUEST_HEADER_LEN > MAX_REQUEST_MESSAGE {
             return Err(Error::invalid(format!("request exceeds {} bytes", crate::MAX_REQUEST_LEN)));
         }
         let (kind, fd) = match ns {
-            CURRENT_PIDNS => (NsKind::CurrentPid, None),
-            CURRENT_NETNS => (NsKind::CurrentNet, None),
-            GLOBAL => (NsKind::Global, None),
-            fd if fd < 0 => return Err(Error::BadFd(fd)),
-            fd => (NsKind::PassedFd, Some(fd)),
+            NsSelector::CurrentPid => (NsKind::CurrentPid, None),
+            NsSelector::CurrentNet => (NsKind::CurrentNet, None),
+            NsSelector::Global => (NsKind::Global, None),
+            NsSelector::Fd(fd) => (NsKind::PassedFd, Some(fd)),
         };
         let message = RequestHeader::message(kind, command, flags, &request);
-        let dup = match fd {
-            Some(raw) => Some(dup_caller_fd(raw)?),
-            None => None,
-        };
         let _turn = self.in_flight.lock().map_err(|_| Error::invalid("broker connection poisoned by a panic"))?;
-        transport::send(&self.sock, &message, dup.as_ref())?;
+        transport::send(&self.sock, &message, fd.as_ref())?;
         let (reply, fd) = receive_reply(&self.sock)?;
         reply.into_response(fd)
+    }
+}
+
+/// A client as a garbage-collected owner holds it (the Node binding's
+/// `BrokerConnection`): shared with the calls in flight, which finish on their
+/// own reference, and closable at any moment, after which `fd()` is -1 and
+/// every new call is `EBADF`.
+#[derive(Debug, Clone)]
+pub struct Connection(Option<Arc<Client>>);
+
+impl Connection {
+    pub fn connect(path: &Path) -> Result<Connection> {
+        Client::connect(path).map(Connection::from)
+    }
+
+    /// Adopts a connected socket this process already holds as `fd` (for example
+    /// `IKC_BROKER_FD` in a sandbox); the fd is duplicated, its hello already read.
+    pub fn from_fd(fd: i32) -> Result<Connection> {
+        dup_caller_fd(fd).map(|sock| Connection::from(Client::from_connected(sock)))
+    }
+
+    /// The socket's fd number, or -1 once closed.
+    pub fn fd(&self) -> i32 {
+        self.0.as_ref().map_or(-1, |c| c.socket().as_raw_fd())
+    }
+
+    /// `Client::issue`, or `EBADF` once closed.
+    pub fn issue(&self, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+        self.0.as_ref().ok_or(Error::BadFd(-1))?.issue(ns, command, iov, flags)
+    }
+
+    /// `Client::issue_with`, or `EBADF` once closed.
+    pub fn issue_with(&self, ns: NsSelector, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+        self.0.as_ref().ok_or(Error::BadFd(-1))?.issue_with(ns, command, iov, flags)
+    }
+
+    /// Drops this reference; the socket closes when the last call in flight ends.
+    pub fn close(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl From<Client> for Connection {
+    fn from(client: Client) -> Self {
+        Connection(Some(Arc::new(client)))
     }
 }
 

@@ -7,15 +7,18 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{accept4, setsockopt, sockopt, SockFlag};
+use nix::sys::socket::{accept4, getsockopt, setsockopt, sockopt, SockFlag};
 use nix::sys::time::TimeVal;
 
 use super::peer::Peer;
 use super::policy;
 use super::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE};
+use super::quota::{ConnectionSlot, Limits, Quotas};
+use super::throttle::Throttle;
 use super::transport::{self, Incoming, MAX_FDS};
 use crate::command;
 use crate::error::{Error, Result};
@@ -46,11 +49,24 @@ impl LogLevel {
     }
 }
 
-/// Limits and logging of one broker.
+/// Limits and logging of one broker. Per-uid limits are keyed by the uid the
+/// kernel recorded at `connect()` and do not bind root; see `quota`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Connections served at once; further ones get `-EAGAIN` and are closed.
+    /// The last sixteenth is kept for root.
     pub max_clients: usize,
+    /// Connections one uid may hold at once (`-EAGAIN` beyond).
+    pub max_clients_per_uid: usize,
+    /// Requests one uid may have in flight at once (`-EAGAIN` beyond).
+    pub max_requests_per_uid: usize,
+    /// The largest response handed out (`-EMSGSIZE` beyond).
+    pub max_response_bytes: u64,
+    /// Memory (whole pages) the responses handed to one uid may pin per
+    /// `response_window` (`-ENOBUFS` beyond). The broker cannot see when a
+    /// client closes a response, so it bounds what it hands out.
+    pub response_budget_bytes: u64,
+    pub response_window: Duration,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
     /// A client that does not take its reply within this time is dropped.
@@ -59,8 +75,53 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// 256 connections cost the broker about 3 fds and one mostly idle thread
+    /// each. 32 per uid: a user's sandboxed programs and tools, with room, while
+    /// eight users are needed to fill the broker. 8 requests in flight per uid:
+    /// more parallelism than a small machine has cores, and each in-flight dump
+    /// holds its response in memory. 64 MiB per response: a full dump of tens
+    /// of thousands of tasks or sockets. 256 MiB per minute per uid: hundreds
+    /// of full listings a minute, while a client that keeps every answer pins
+    /// at most that much more each minute.
     fn default() -> Self {
-        Config { max_clients: 256, idle_timeout: Duration::from_secs(60), send_timeout: Duration::from_secs(5), log_level: LogLevel::Info }
+        Config {
+            max_clients: 256,
+            max_clients_per_uid: 32,
+            max_requests_per_uid: 8,
+            max_response_bytes: 64 << 20,
+            response_budget_bytes: 256 << 20,
+            response_window: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(5),
+            log_level: LogLevel::Info,
+        }
+    }
+}
+
+impl Config {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_clients: self.max_clients,
+            clients_per_uid: self.max_clients_per_uid,
+            requests_per_uid: self.max_requests_per_uid,
+            max_response: self.max_response_bytes,
+            response_budget: self.response_budget_bytes,
+            budget_window: self.response_window,
+        }
+    }
+
+    /// Refuses limits that cannot work together.
+    pub fn check(&self) -> Result<()> {
+        if self.response_budget_bytes < super::quota::pinned(self.max_response_bytes, 0) {
+            return Err(Error::invalid(format!(
+                "the response budget ({} bytes) is smaller than the largest response ({} bytes): such a response could never be handed out",
+                self.response_budget_bytes, self.max_response_bytes
+            )));
+        }
+        if self.response_window.is_zero() {
+            return Err(Error::invalid("the response window must be longer than 0"));
+        }
+        Ok(())
     }
 }
 
@@ -68,6 +129,43 @@ fn log(cfg: &Config, level: LogLevel, msg: std::fmt::Arguments) {
     if level <= cfg.log_level {
         eprintln!("ikc-broker: {}: {msg}", format!("{level:?}").to_lowercase());
     }
+}
+
+/// How often a line of each kind of trouble may be logged.
+const LOG_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The broker's rate-limited log lines, one throttle per kind of event.
+struct Logs {
+    accept: Throttle,
+    refused: Throttle,
+    failed: Throttle,
+}
+
+impl Logs {
+    fn new() -> Logs {
+        Logs { accept: Throttle::new(LOG_INTERVAL), refused: Throttle::new(LOG_INTERVAL), failed: Throttle::new(LOG_INTERVAL) }
+    }
+}
+
+/// Logs `msg` at `level` if `throttle` lets a line through now, with the count
+/// of lines it left out since the last one.
+fn log_throttled(cfg: &Config, throttle: &Throttle, level: LogLevel, msg: std::fmt::Arguments) {
+    if level > cfg.log_level {
+        return;
+    }
+    match throttle.admit(Instant::now()) {
+        Some(0) => log(cfg, level, msg),
+        Some(n) => log(cfg, level, format_args!("{msg} (and {n} more like it in the last {} s)", LOG_INTERVAL.as_secs())),
+        None => {}
+    }
+}
+
+/// Errors a client's request causes by itself (a bad request, a process it may
+/// not see, a sender that exited): debug. Anything else is the broker's own
+/// trouble (fds, memory, the kernel) and worth a (rate-limited) warning.
+fn caused_by_client(e: &Error) -> bool {
+    matches!(e, Error::InvalidArgument(_) | Error::BadFd(_) | Error::PermissionDenied(_) | Error::NoSuchProcess(_) | Error::NotSupported(_))
+        || matches!(Errno::from_raw(e.errno()), Errno::EMSGSIZE | Errno::ENOENT | Errno::EACCES | Errno::ESRCH)
 }
 
 /// Ends a broker's accept loop when `stop()` is called (from any thread).
@@ -84,9 +182,11 @@ impl Stopper {
 }
 
 /// A running broker: `stop()` closes the listener and ends the accept loop.
+/// Every method takes `&self`, so the handle can be shared (`Arc`) between an
+/// owner that stops it and a thread that waits for it.
 pub struct BrokerHandle {
     stop: Stopper,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
     active: Arc<AtomicUsize>,
 }
 
@@ -103,13 +203,15 @@ impl BrokerHandle {
         self.stop.clone()
     }
     /// Asks the accept loop to end (connections in progress finish their request).
-    pub fn stop(&mut self) {
+    pub fn stop(&self) {
         self.stop.stop();
     }
-    /// Waits for the accept loop to end.
-    pub fn join(&mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    /// Waits for the accept loop to end; a second caller waits for the first.
+    pub fn join(&self) {
+        if let Ok(mut thread) = self.thread.lock() {
+            if let Some(t) = thread.take() {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -129,6 +231,12 @@ pub fn serve(listener: OwnedFd, cfg: Config) -> Result<BrokerHandle> {
 
 /// `serve`, removing the socket file at `created` once the broker stops.
 fn serve_and_clean(listener: OwnedFd, cfg: Config, created: Option<std::path::PathBuf>) -> Result<BrokerHandle> {
+    if let Err(e) = cfg.check() {
+        if let Some(path) = created {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e);
+    }
     let (stop_rx, stop_tx) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
     let active = Arc::new(AtomicUsize::new(0));
     let counter = active.clone();
@@ -141,12 +249,16 @@ fn serve_and_clean(listener: OwnedFd, cfg: Config, created: Option<std::path::Pa
             }
         })
         .map_err(|e| Error::os("spawn broker thread", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
-    Ok(BrokerHandle { stop: Stopper(Arc::new(Mutex::new(Some(stop_tx)))), thread: Some(thread), active })
+    Ok(BrokerHandle { stop: Stopper(Arc::new(Mutex::new(Some(stop_tx)))), thread: Mutex::new(Some(thread)), active })
 }
+
+/// The socket file's mode when the caller gives none: owner and group.
+pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
 
 /// Where the broker listens: the socket systemd passed if there is one for this
 /// process, else a new socket at `path` with `mode` and group `gid`.
 pub fn start(path: Option<&std::path::Path>, mode: u32, gid: Option<u32>, cfg: Config) -> Result<BrokerHandle> {
+    cfg.check()?;
     if let Some(fd) = super::listener::from_systemd()? {
         return serve(fd, cfg); // systemd owns the socket file
     }
@@ -155,13 +267,77 @@ pub fn start(path: Option<&std::path::Path>, mode: u32, gid: Option<u32>, cfg: C
     serve_and_clean(fd, cfg, Some(path.to_path_buf()))
 }
 
+/// The lowest fd number the fd-limit headroom starts at: connections whose fd
+/// lands there are refused, so requests on the connections already served
+/// still find the few fds each needs (pidfd, namespace links, the memfd).
+fn fd_headroom_start() -> u64 {
+    let mut lim = nix::libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one struct rlimit.
+    match unsafe { nix::libc::getrlimit(nix::libc::RLIMIT_NOFILE, &mut lim) } {
+        0 => lim.rlim_cur.saturating_sub((lim.rlim_cur / 16).max(32)),
+        _ => u64::MAX,
+    }
+}
+
+/// A spare fd, closed to make room to accept (and refuse) a client when the
+/// fd table is full, so that client hears `EAGAIN` at once instead of waiting.
+fn spare_fd() -> Option<OwnedFd> {
+    nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).ok()
+}
+
+/// Tells a client it is not served, and closes the connection.
+fn refuse(conn: OwnedFd, e: &Error) {
+    // A new connection's queue is empty: this one small reply never blocks.
+    let _ = send_reply(&conn, &Reply::error(e), None);
+}
+
+fn too_busy(why: &str) -> Error {
+    Error::Os { op: why.into(), errno: Errno::EAGAIN as i32 }
+}
+
+/// Waits `d` unless the broker is stopped meanwhile (then `true`).
+fn pause(stop: &OwnedFd, d: Duration) -> bool {
+    let mut fds = [PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
+    let ms = u16::try_from(d.as_millis()).unwrap_or(u16::MAX);
+    matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0)
+}
+
 fn accept_loop(listener: OwnedFd, stop: OwnedFd, cfg: Config, active: Arc<AtomicUsize>) {
     let cfg = Arc::new(cfg);
-    log(&cfg, LogLevel::Info, format_args!("serving (max {} clients)", cfg.max_clients));
+    let quotas = Quotas::new(cfg.limits(), active);
+    let logs = Arc::new(Logs::new());
+    log(
+        &cfg,
+        LogLevel::Info,
+        format_args!(
+            "serving (max {} clients, {} per uid, {} requests in flight per uid; responses up to {} bytes, {} bytes per uid per {} s)",
+            cfg.max_clients,
+            cfg.max_clients_per_uid,
+            cfg.max_requests_per_uid,
+            cfg.max_response_bytes,
+            cfg.response_budget_bytes,
+            cfg.response_window.as_secs()
+        ),
+    );
+    // Non-blocking, so an accept after poll never waits for a client that gave up.
+    let nonblocking = nix::fcntl::fcntl(listener.as_fd(), nix::fcntl::FcntlArg::F_GETFL)
+        .map(|f| nix::fcntl::OFlag::from_bits_truncate(f) | nix::fcntl::OFlag::O_NONBLOCK)
+        .and_then(|f| nix::fcntl::fcntl(listener.as_fd(), nix::fcntl::FcntlArg::F_SETFL(f)));
+    if let Err(e) = nonblocking {
+        log(&cfg, LogLevel::Error, format_args!("O_NONBLOCK on the listening socket: {e}"));
+        return;
+    }
+    let mut spare = spare_fd();
+    // After an accept error that leaves the client waiting: back off, 10 ms doubling to 1 s.
+    let mut backoff = Duration::ZERO;
     loop {
+        if !backoff.is_zero() && pause(&stop, backoff) {
+            log(&cfg, LogLevel::Info, format_args!("stopping"));
+            return;
+        }
         let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN), PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {
-            Err(nix::errno::Errno::EINTR) => continue,
+            Err(Errno::EINTR) => continue,
             Err(e) => {
                 log(&cfg, LogLevel::Error, format_args!("poll: {e}"));
                 return;
@@ -172,28 +348,76 @@ fn accept_loop(listener: OwnedFd, stop: OwnedFd, cfg: Config, active: Arc<Atomic
             log(&cfg, LogLevel::Info, format_args!("stopping"));
             return;
         }
+        if fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL)) {
+            log(&cfg, LogLevel::Error, format_args!("the listening socket failed; stopping"));
+            return;
+        }
         let conn = match accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
             // SAFETY: accept4 returned a new fd that nothing else owns.
             Ok(fd) => unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) },
+            Err(Errno::EINTR | Errno::EAGAIN | Errno::ECONNABORTED) => continue,
+            Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+                // The fd table is full: give up the spare fd for a moment to take
+                // the waiting client and tell it so, rather than leave it hanging
+                // (and the listener readable, which would spin this loop).
+                let refused = spare.take().is_some()
+                    && match accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
+                        Ok(fd) => {
+                            // SAFETY: as above.
+                            refuse(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }, &too_busy("the broker is out of file descriptors"));
+                            true
+                        }
+                        Err(_) => false,
+                    };
+                spare = spare_fd();
+                log_throttled(&cfg, &logs.accept, LogLevel::Warn, format_args!("accept: {e}: refusing clients until fds are free"));
+                if !refused || spare.is_none() {
+                    backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                }
+                continue;
+            }
             Err(e) => {
-                log(&cfg, LogLevel::Warn, format_args!("accept: {e}"));
+                log_throttled(&cfg, &logs.accept, LogLevel::Warn, format_args!("accept: {e}"));
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
                 continue;
             }
         };
-        if active.load(Ordering::SeqCst) >= cfg.max_clients {
-            let _ = send_reply(&conn, &Reply::error(&Error::Os { op: "too many clients".into(), errno: nix::errno::Errno::EAGAIN as i32 }), None);
-            log(&cfg, LogLevel::Warn, format_args!("refused a client: {} connections already", cfg.max_clients));
+        backoff = Duration::ZERO;
+        if spare.is_none() {
+            spare = spare_fd();
+        }
+        if conn.as_raw_fd() as u64 >= fd_headroom_start() {
+            log_throttled(&cfg, &logs.refused, LogLevel::Warn, format_args!("refused a client: near the fd limit (fd {})", conn.as_raw_fd()));
+            refuse(conn, &too_busy("the broker is near its file descriptor limit"));
             continue;
         }
-        active.fetch_add(1, Ordering::SeqCst);
-        let (cfg2, active2) = (cfg.clone(), active.clone());
+        // The uid the kernel recorded at connect(): what every per-uid quota counts.
+        let uid = match getsockopt(&conn, sockopt::PeerCredentials) {
+            Ok(c) => c.uid(),
+            Err(e) => {
+                refuse(conn, &Error::os("SO_PEERCRED", e));
+                continue;
+            }
+        };
+        let slot = match quotas.connect(uid, Instant::now()) {
+            Ok(s) => s,
+            Err(e) => {
+                log_throttled(&cfg, &logs.refused, LogLevel::Warn, format_args!("refused a client of uid {uid}: {e}"));
+                refuse(conn, &e);
+                continue;
+            }
+        };
+        // Shared with the thread, so a thread that cannot start still lets us answer.
+        let conn = Arc::new(conn);
+        let (cfg2, quotas2, logs2, conn2) = (cfg.clone(), quotas.clone(), logs.clone(), conn.clone());
         let spawned = std::thread::Builder::new().name("ikc-broker-conn".into()).spawn(move || {
-            serve_connection(conn, &cfg2);
-            active2.fetch_sub(1, Ordering::SeqCst);
+            serve_connection(conn2, &cfg2, slot, &quotas2, &logs2);
         });
         if let Err(e) = spawned {
-            active.fetch_sub(1, Ordering::SeqCst);
-            log(&cfg, LogLevel::Error, format_args!("cannot start a connection thread: {e}"));
+            log_throttled(&cfg, &logs.failed, LogLevel::Error, format_args!("cannot start a connection thread: {e}"));
+            if let Ok(conn) = Arc::try_unwrap(conn) {
+                refuse(conn, &too_busy("the broker cannot start a thread for this connection"));
+            }
         }
     }
 }
@@ -204,7 +428,8 @@ fn send_reply(conn: &OwnedFd, reply: &Reply, fd: Option<&OwnedFd>) -> Result<()>
     transport::send(conn, &bytes, fd)
 }
 
-fn serve_connection(conn: OwnedFd, cfg: &Config) {
+fn serve_connection(conn: Arc<OwnedFd>, cfg: &Config, slot: ConnectionSlot, quotas: &Arc<Quotas>, logs: &Logs) {
+    let uid = slot.uid();
     // Every message then names its sender (a pidfd); older kernels fall back to the connecting process.
     transport::pass_pidfd(&conn);
     let timeouts = setsockopt(&conn, sockopt::PassCred, &true)
@@ -248,19 +473,52 @@ fn serve_connection(conn: OwnedFd, cfg: &Config) {
                 break;
             }
         };
-        let (reply, fd) = match answer(&mut proc, proc_pid_ns, &peer, incoming) {
-            Ok(fd) => (Reply::ok(), Some(fd.into_owned_fd())),
+        // One more request of this uid in flight, or EAGAIN; a spent budget is
+        // ENOBUFS before any work (the message's fds close here).
+        let turn = match quotas.request(uid).and_then(|t| quotas.precheck(uid, Instant::now()).map(|()| t)) {
+            Ok(t) => t,
             Err(e) => {
-                log(cfg, LogLevel::Debug, format_args!("client pid {}: {e}", peer.pid));
+                drop(incoming);
+                log_throttled(cfg, &logs.refused, LogLevel::Warn, format_args!("refused a request of uid {uid}: {e}"));
+                if send_reply(&conn, &Reply::error(&e), None).is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let result = answer(&mut proc, proc_pid_ns, &peer, incoming).and_then(|fd| hand_out(quotas, uid, fd));
+        let (reply, fd) = match result {
+            Ok(fd) => (Reply::ok(), Some(fd)),
+            Err(e) => {
+                if caused_by_client(&e) {
+                    log(cfg, LogLevel::Debug, format_args!("client pid {}: {e}", peer.pid));
+                } else {
+                    log_throttled(cfg, &logs.failed, LogLevel::Warn, format_args!("a request of client pid {} uid {uid} failed: {e}", peer.pid));
+                }
                 (Reply::error(&e), None)
             }
         };
-        if let Err(e) = send_reply(&conn, &reply, fd.as_ref()) {
+        let sent = send_reply(&conn, &reply, fd.as_ref());
+        drop(turn);
+        if let Err(e) = sent {
             log(cfg, LogLevel::Debug, format_args!("client pid {}: {e}; dropping it", peer.pid));
             break;
         }
     }
     log(cfg, LogLevel::Debug, format_args!("client pid {} gone", peer.pid));
+}
+
+/// The response fd, if `uid` may be handed it now (`quota::Quotas::charge`):
+/// `EMSGSIZE` when its length is over the size cap, `ENOBUFS` when the memory
+/// it pins is over what is left of the uid's budget. A memfd pins whole pages
+/// (at least one, even for a few bytes; huge ones where shmem uses them), so
+/// that is what is charged: a client keeping thousands of tiny answers pins
+/// pages, not bytes. A refused response is closed here.
+fn hand_out(quotas: &Quotas, uid: u32, fd: ResponseFd) -> Result<OwnedFd> {
+    let st = nix::sys::stat::fstat(fd.as_fd()).map_err(|e| Error::os("fstat response", e))?;
+    let len = u64::try_from(st.st_size).unwrap_or(0);
+    quotas.charge(uid, len, super::quota::pinned(len, u64::try_from(st.st_blocks).unwrap_or(0)), Instant::now())?;
+    Ok(fd.into_owned_fd())
 }
 
 /// Checks and runs one request. Every failure is an errno for the client.

@@ -18,27 +18,43 @@ fn ready(fd: &OwnedFd) -> Result<()> {
     setsockopt(fd, sockopt::PassCred, &true).map_err(|e| Error::os("SO_PASSCRED", e))
 }
 
-/// Binds a new socket at `path`. A stale socket file nobody listens on is
-/// replaced; anything else at `path` is left alone (`EADDRINUSE`).
+/// Binds a new socket at `path`. It is made ready under a private name in the
+/// same directory (mode and group set, listening) and only then renamed into
+/// place, so no client ever finds a socket file there that refuses it or has
+/// the wrong mode, and no other broker mistakes it for a stale one. A stale
+/// socket file nobody listens on is replaced; anything else at `path` is left
+/// alone (`EADDRINUSE`).
 pub fn bind_path(path: &Path, mode: u32, gid: Option<u32>) -> Result<OwnedFd> {
     let fd = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None).map_err(|e| Error::os("socket", e))?;
     ready(&fd)?;
-    let addr = UnixAddr::new(path).map_err(|e| Error::os(format!("socket path {}", path.display()), e))?;
-    match bind(fd.as_raw_fd(), &addr) {
-        Ok(()) => {}
-        Err(Errno::EADDRINUSE) if is_stale(path) => {
-            std::fs::remove_file(path).map_err(|e| io(format!("remove stale {}", path.display()), e))?;
-            bind(fd.as_raw_fd(), &addr).map_err(|e| Error::os(format!("bind {}", path.display()), e))?;
-        }
-        Err(e) => return Err(Error::os(format!("bind {}", path.display()), e)),
+    let name = path.file_name().ok_or_else(|| Error::invalid(format!("socket path {} names no file", path.display())))?;
+    let tmp = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let addr = UnixAddr::new(&tmp).map_err(|e| Error::os(format!("socket path {}", tmp.display()), e))?;
+    bind(fd.as_raw_fd(), &addr).map_err(|e| Error::os(format!("bind {}", tmp.display()), e))?;
+    let placed = prepare(&fd, &tmp, mode, gid).and_then(|()| place(&tmp, path));
+    if placed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
+    placed.map(|()| fd)
+}
+
+/// Mode, group and listen, on the socket still under its private name.
+fn prepare(fd: &OwnedFd, tmp: &Path, mode: u32, gid: Option<u32>) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o777)).map_err(|e| io(format!("chmod {}", path.display()), e))?;
+    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode & 0o777)).map_err(|e| io(format!("chmod {}", tmp.display()), e))?;
     if let Some(gid) = gid {
-        nix::unistd::chown(path, None, Some(nix::unistd::Gid::from_raw(gid))).map_err(|e| Error::os(format!("chown {}", path.display()), e))?;
+        nix::unistd::chown(tmp, None, Some(nix::unistd::Gid::from_raw(gid))).map_err(|e| Error::os(format!("chown {}", tmp.display()), e))?;
     }
-    listen(&fd, Backlog::new(128).map_err(|e| Error::os("listen backlog", e))?).map_err(|e| Error::os("listen", e))?;
-    Ok(fd)
+    listen(fd, Backlog::new(128).map_err(|e| Error::os("listen backlog", e))?).map_err(|e| Error::os("listen", e))
+}
+
+/// Renames the ready socket to `path`, over a stale socket file but nothing else.
+fn place(tmp: &Path, path: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_ok() && !is_stale(path) {
+        return Err(Error::os(format!("bind {}: something else is there (a live broker, or not a socket)", path.display()), Errno::EADDRINUSE));
+    }
+    std::fs::rename(tmp, path).map_err(|e| io(format!("rename {} to {}", tmp.display(), path.display()), e))
 }
 
 /// A socket file that refuses connections belongs to a broker that is gone.

@@ -10,7 +10,9 @@ pub mod peer;
 pub(crate) mod pidfd;
 pub mod policy;
 pub mod protocol;
+pub mod quota;
+pub(crate) mod throttle;
 pub(crate) mod transport;
 
-pub use client::Client;
-pub use host::{serve, start, BrokerHandle, Config, LogLevel, Stopper};
+pub use client::{Client, Connection};
+pub use host::{serve, start, BrokerHandle, Config, LogLevel, Stopper, DEFAULT_SOCKET_MODE};

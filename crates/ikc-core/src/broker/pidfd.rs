@@ -102,12 +102,40 @@ pub fn open(pid: u32) -> Result<OwnedFd> {
 
 /// Fails once the process behind `pidfd` has exited; while it lives, its pid was
 /// never reused, so what was read by that pid is its own.
+///
+/// Asks the pidfd itself, which needs no right over the process: a pidfd polls
+/// readable (`POLLIN`) once its whole thread group has exited, and also hangs up
+/// (`POLLHUP`) once it is reaped. (`pidfd_send_signal(pidfd, 0)` would need
+/// `CAP_KILL` for a client of another uid: under the systemd unit, which does
+/// not grant it, every non-root client was taken for dead.) Only "exited" is
+/// `EPERM`; a failing poll is its own error, never taken as an exit.
 pub fn check_alive(pidfd: &OwnedFd) -> Result<()> {
-    // SAFETY: pidfd_send_signal with signal 0 only checks that the process exists.
-    match unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, std::ptr::null::<u8>(), 0) } {
-        0 => Ok(()),
-        _ => Err(Error::PermissionDenied("the client process has exited".into())),
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    let revents = loop {
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(_) => break fds[0].revents().unwrap_or(PollFlags::empty()),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::os("poll pidfd", e)),
+        }
+    };
+    liveness(revents)
+}
+
+/// What a pidfd's poll events say about its process.
+fn liveness(revents: nix::poll::PollFlags) -> Result<()> {
+    use nix::poll::PollFlags;
+    if revents.contains(PollFlags::POLLNVAL) {
+        return Err(Error::os("poll pidfd", Errno::EBADF));
     }
+    if revents.intersects(PollFlags::POLLIN | PollFlags::POLLHUP) {
+        return Err(Error::PermissionDenied("the client process has exited".into()));
+    }
+    if revents.contains(PollFlags::POLLERR) {
+        return Err(Error::os("poll pidfd", Errno::EIO));
+    }
+    Ok(())
 }
 
 /// The effective capabilities of process `pid` (`capget`, the objective
@@ -117,5 +145,68 @@ pub fn effective_caps(pid: u32) -> Result<u64> {
         Ok(sets) => Ok(sets.effective),
         Err(Errno::ESRCH) => Err(exited()),
         Err(e) => Err(Error::os("capget", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::poll::PollFlags;
+
+    #[test]
+    fn only_an_exit_reads_as_exited() {
+        assert!(liveness(PollFlags::empty()).is_ok());
+        assert_eq!(liveness(PollFlags::POLLIN).map_err(|e| e.code()), Err("EPERM"));
+        assert_eq!(liveness(PollFlags::POLLIN | PollFlags::POLLHUP).map_err(|e| e.code()), Err("EPERM"));
+        assert_eq!(liveness(PollFlags::POLLNVAL).map_err(|e| e.code()), Err("EBADF"));
+        assert_eq!(liveness(PollFlags::POLLERR).map_err(|e| e.code()), Err("EIO"));
+    }
+
+    #[test]
+    fn a_live_process_is_alive_and_an_exited_one_is_not() {
+        let me = open(std::process::id()).expect("pidfd of this process");
+        assert!(check_alive(&me).is_ok());
+        let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+        let pidfd = open(child.id()).expect("pidfd of the child");
+        child.wait().expect("reap");
+        assert_eq!(check_alive(&pidfd).map_err(|e| e.code()), Err("EPERM"));
+    }
+
+    #[test]
+    fn another_uid_needs_no_right_to_be_checked() {
+        // A process of another uid, checked by a thread without CAP_KILL, is alive;
+        // pidfd_send_signal(0) said EPERM here. Needs root to make one.
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let mut sleeper = std::process::Command::new("setpriv")
+            .args(["--reuid=4711", "--regid=4711", "--clear-groups", "sleep", "30"])
+            .spawn()
+            .expect("spawn setpriv sleep");
+        // setpriv execs sleep in place, so the pid stays; wait until it is uid 4711.
+        let pid = sleeper.id();
+        for _ in 0..500 {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            if status.lines().any(|l| l.starts_with("Uid:") && l.contains("4711")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let pidfd = open(pid).expect("pidfd");
+        // Drop CAP_KILL from this thread's effective set for the check (capset acts per thread).
+        let checked = std::thread::spawn(move || {
+            drop_cap_kill();
+            check_alive(&pidfd).map_err(|e| e.code())
+        })
+        .join()
+        .expect("thread");
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        assert_eq!(checked, Ok(()));
+    }
+
+    /// Clears CAP_KILL from the calling thread's effective set.
+    fn drop_cap_kill() {
+        crate::caps::drop_effective(crate::caps::CAP_KILL).expect("capset");
     }
 }

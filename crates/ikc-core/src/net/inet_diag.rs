@@ -4,6 +4,7 @@
 
 use super::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, TCP_STATES};
 use crate::error::{Error, Result};
+use crate::extensible::read_struct;
 use crate::netlink::{Emitable, Parseable};
 use crate::wire::{buffer, Be16, DecodeError, U32Pair};
 
@@ -74,8 +75,10 @@ impl InetDiagReq {
 
     /// Reads and validates the body of a request.
     pub fn from_payload(payload: &[u8]) -> Result<InetDiagReq> {
-        super::request::check_exact_len("inet_diag_req_v2", payload, INET_DIAG_REQ_V2_LEN)?;
-        let buf = InetDiagReqBuffer::new_checked(payload).map_err(Error::malformed)?;
+        // Bytes past the struct would be attributes (bytecode filters): zero ones
+        // are no attribute and are dropped, any other is refused (E2BIG).
+        let payload = read_struct("inet_diag_req_v2", payload, INET_DIAG_REQ_V2_LEN, INET_DIAG_REQ_V2_LEN)?;
+        let buf = InetDiagReqBuffer::new_checked(&*payload).map_err(Error::malformed)?;
         if buf.pad() != 0 {
             return Err(Error::invalid(format!("inet_diag_req_v2 pad byte is {}, must be 0", buf.pad())));
         }
@@ -175,6 +178,11 @@ mod tests {
         assert_eq!(code(&bytes(2, 6, 0, 1)[..55]), "EINVAL", "short");
         let mut long = bytes(2, 6, 0, 1);
         long.extend_from_slice(&[8, 0, 1, 0, 0, 0, 0, 0]); // an INET_DIAG_REQ_BYTECODE attribute
-        assert_eq!(code(&long), "EINVAL", "attributes (bytecode filters) are refused");
+        assert_eq!(code(&long), "E2BIG", "attributes (bytecode filters) are refused");
+    }
+
+    #[test]
+    fn payload_size_follows_the_extensible_struct_rule() {
+        crate::extensible::assert_follows_the_rule("inet_diag_req_v2", &bytes(10, 6, 0, 1 << 10), InetDiagReq::from_payload);
     }
 }

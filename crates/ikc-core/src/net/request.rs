@@ -28,15 +28,6 @@ pub fn parse_dump_header<'a>(bytes: &'a [u8], message_type: u16, what: &str) -> 
     Ok((header.sequence, payload))
 }
 
-/// Fails unless a fixed-size request struct fills the payload exactly (no
-/// attributes, no trailing bytes).
-pub fn check_exact_len(what: &str, payload: &[u8], want: usize) -> Result<()> {
-    if payload.len() != want {
-        return Err(Error::invalid(format!("{what} is {want} bytes, request carries {}", payload.len())));
-    }
-    Ok(())
-}
-
 /// One dump request message: header (`DUMP_FLAGS`, port 0) and `body`.
 pub fn emit_dump_message(message_type: u16, sequence: u32, body: &impl Emitable) -> Vec<u8> {
     let length = NLMSG_HEADER_LEN + body.buffer_len();

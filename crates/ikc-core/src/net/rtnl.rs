@@ -1,11 +1,14 @@
 //! The rtnetlink dump requests: LINK_DUMP is `RTM_GETLINK` + `struct ifinfomsg`,
 //! ADDR_DUMP is `RTM_GETADDR` + `struct ifaddrmsg`. A dump takes no filter in
 //! these headers (the kernel's strict checking refuses them too), so every field
-//! but the family must be zero, and attributes are refused.
+//! but the family must be zero. Bytes past the header would be attributes: the
+//! size rule (`extensible::read_struct`) drops zero ones, which are no attribute,
+//! and refuses any other (`E2BIG`), so no attribute is ever accepted.
 
-use super::request::{check_exact_len, emit_dump_message, parse_dump_header};
+use super::request::{emit_dump_message, parse_dump_header};
 use super::{AF_INET, AF_INET6, AF_PACKET, AF_UNSPEC, RTM_GETADDR, RTM_GETLINK};
 use crate::error::{Error, Result};
+use crate::extensible::read_struct;
 use crate::netlink::{Emitable, Parseable};
 use crate::wire::{buffer, DecodeError};
 
@@ -116,8 +119,8 @@ pub struct LinkDumpRequest {
 impl LinkDumpRequest {
     pub fn from_message(bytes: &[u8]) -> Result<LinkDumpRequest> {
         let (sequence, payload) = parse_dump_header(bytes, RTM_GETLINK, "RTM_GETLINK")?;
-        check_exact_len("ifinfomsg", payload, IFINFOMSG_LEN)?;
-        let buf = IfInfoMsgBuffer::new_checked(payload).map_err(Error::malformed)?;
+        let payload = read_struct("ifinfomsg", payload, IFINFOMSG_LEN, IFINFOMSG_LEN)?;
+        let buf = IfInfoMsgBuffer::new_checked(&*payload).map_err(Error::malformed)?;
         let msg = IfInfoMsg::parse(&buf).map_err(Error::malformed)?;
         if buf.pad() != 0 || msg != (IfInfoMsg { family: msg.family, ..Default::default() }) {
             return Err(Error::invalid("ifinfomsg of a link dump: every field but ifi_family must be 0"));
@@ -148,8 +151,8 @@ pub struct AddrDumpRequest {
 impl AddrDumpRequest {
     pub fn from_message(bytes: &[u8]) -> Result<AddrDumpRequest> {
         let (sequence, payload) = parse_dump_header(bytes, RTM_GETADDR, "RTM_GETADDR")?;
-        check_exact_len("ifaddrmsg", payload, IFADDRMSG_LEN)?;
-        let msg = IfAddrMsg::parse_bytes(payload).map_err(Error::malformed)?;
+        let payload = read_struct("ifaddrmsg", payload, IFADDRMSG_LEN, IFADDRMSG_LEN)?;
+        let msg = IfAddrMsg::parse_bytes(&payload).map_err(Error::malformed)?;
         if msg != (IfAddrMsg { family: msg.family, ..Default::default() }) {
             return Err(Error::invalid("ifaddrmsg of an address dump: every field but ifa_family must be 0"));
         }
@@ -224,8 +227,24 @@ mod tests {
         assert_eq!(AddrDumpRequest::from_message(&getaddr(10, 0)).expect("valid"), req);
     }
 
+    /// `message` with its payload replaced by `payload` (`nlmsg_len` follows).
+    fn with_payload(message: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut v = message[..16].to_vec();
+        v[..4].copy_from_slice(&(16 + payload.len() as u32).to_ne_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
     #[test]
-    fn filters_families_and_attributes_are_einval() {
+    fn payload_size_follows_the_extensible_struct_rule() {
+        let link = getlink(17, 0);
+        crate::extensible::assert_follows_the_rule("ifinfomsg", &link[16..], |p| LinkDumpRequest::from_message(&with_payload(&link, p)));
+        let addr = getaddr(10, 0);
+        crate::extensible::assert_follows_the_rule("ifaddrmsg", &addr[16..], |p| AddrDumpRequest::from_message(&with_payload(&addr, p)));
+    }
+
+    #[test]
+    fn filters_families_and_attributes_are_refused() {
         let link = |b: &[u8]| LinkDumpRequest::from_message(b).unwrap_err().code();
         let addr = |b: &[u8]| AddrDumpRequest::from_message(b).unwrap_err().code();
         assert_eq!(link(&getlink(7, 0)), "EINVAL", "AF_BRIDGE answers another question");
@@ -233,7 +252,11 @@ mod tests {
         let mut with_attr = getlink(0, 0);
         with_attr[0] = 40;
         with_attr.extend_from_slice(&[8, 0, 29, 0, 1, 0, 0, 0]); // IFLA_EXT_MASK
-        assert_eq!(link(&with_attr), "EINVAL", "attributes");
+        assert_eq!(link(&with_attr), "E2BIG", "attributes");
+        let mut addr_attr = getaddr(0, 0);
+        addr_attr[0] = 32;
+        addr_attr.extend_from_slice(&[8, 0, 8, 0, 1, 0, 0, 0]); // IFA_FLAGS
+        assert_eq!(addr(&addr_attr), "E2BIG", "attributes");
         assert_eq!(link(&getaddr(0, 0)), "EINVAL", "RTM_GETADDR sent as LINK_DUMP");
         assert_eq!(addr(&getaddr(1, 0)), "EINVAL", "AF_UNIX");
         assert_eq!(addr(&getaddr(2, 24)), "EINVAL", "ifa_prefixlen");

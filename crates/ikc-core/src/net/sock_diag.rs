@@ -114,6 +114,17 @@ mod tests {
     }
 
     #[test]
+    fn a_zero_tail_is_dropped_and_never_sent() {
+        let bytes = unix_request(20, 0x301);
+        let mut padded = bytes.clone();
+        padded[..4].copy_from_slice(&44u32.to_ne_bytes());
+        padded.extend_from_slice(&[0; 4]);
+        assert_eq!(SockDiagRequest::from_message(&padded).expect("zero tail").to_message(), bytes);
+        padded[43] = 1;
+        assert_eq!(SockDiagRequest::from_message(&padded).unwrap_err().code(), "E2BIG");
+    }
+
+    #[test]
     fn sock_destroy_and_other_families_are_einval() {
         let code = |b: &[u8]| SockDiagRequest::from_message(b).unwrap_err().code();
         assert_eq!(code(&unix_request(21, 0x301)), "EINVAL", "SOCK_DESTROY");

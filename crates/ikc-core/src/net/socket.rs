@@ -60,20 +60,35 @@ impl NetlinkSocket {
         }
     }
 
-    /// Reads one datagram whole: its size is peeked first, so none is truncated.
+    /// Reads one datagram of the kernel's whole: its size is peeked first, so
+    /// none is truncated. A datagram from any other sender is dropped: connect
+    /// makes the kernel refuse them, but one sent in the instant between the
+    /// socket's bind and its connect is already queued.
     fn recv_datagram(&self, buf: &mut Vec<u8>) -> Result<usize> {
-        let size = self.recv(&mut [], MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
-        if size > MAX_RESPONSE_LEN {
-            return Err(Error::os("netlink datagram", Errno::EMSGSIZE));
+        loop {
+            let size = self.recv(&mut [], MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
+            if size > MAX_RESPONSE_LEN {
+                return Err(Error::os("netlink datagram", Errno::EMSGSIZE));
+            }
+            if size > buf.len() {
+                buf.resize(size, 0);
+            }
+            let (n, from) = loop {
+                match socket::recvfrom::<NetlinkAddr>(self.fd.as_raw_fd(), buf) {
+                    Err(Errno::EINTR) => continue,
+                    Err(Errno::EAGAIN) => return Err(Error::os("netlink dump", Errno::ETIMEDOUT)),
+                    Err(e) => return Err(Error::os("recv netlink answer", e)),
+                    Ok(r) => break r,
+                }
+            };
+            if !from.is_some_and(|a| a.pid() == 0 && a.groups() == 0) {
+                continue; // not the kernel's
+            }
+            if n == 0 {
+                return Err(Error::damaged("netlink socket returned no data"));
+            }
+            return Ok(n);
         }
-        if size > buf.len() {
-            buf.resize(size, 0);
-        }
-        let n = self.recv(buf, MsgFlags::empty())?;
-        if n == 0 {
-            return Err(Error::damaged("netlink socket returned no data"));
-        }
-        Ok(n)
     }
 
     fn recv(&self, buf: &mut [u8], flags: MsgFlags) -> Result<usize> {

@@ -4,6 +4,7 @@
 
 use super::{AF_UNIX, TCP_STATES};
 use crate::error::{Error, Result};
+use crate::extensible::read_struct;
 use crate::netlink::{Emitable, Parseable};
 use crate::wire::{buffer, DecodeError, U32Pair};
 
@@ -51,8 +52,8 @@ impl UnixDiagReq {
 
     /// Reads and validates the body of a request.
     pub fn from_payload(payload: &[u8]) -> Result<UnixDiagReq> {
-        super::request::check_exact_len("unix_diag_req", payload, UNIX_DIAG_REQ_LEN)?;
-        let buf = UnixDiagReqBuffer::new_checked(payload).map_err(Error::malformed)?;
+        let payload = read_struct("unix_diag_req", payload, UNIX_DIAG_REQ_LEN, UNIX_DIAG_REQ_LEN)?;
+        let buf = UnixDiagReqBuffer::new_checked(&*payload).map_err(Error::malformed)?;
         if buf.family() != AF_UNIX {
             return Err(Error::invalid(format!("sdiag_family {} is not AF_UNIX", buf.family())));
         }
@@ -128,7 +129,12 @@ mod tests {
         padded[2] = 1;
         assert_eq!(code(&padded), "EINVAL", "pad");
         let mut long = bytes(1, 0, 1, 1);
-        long.extend_from_slice(&[0; 4]);
-        assert_eq!(code(&long), "EINVAL", "trailing bytes");
+        long.extend_from_slice(&[8, 0, 1, 0, 0, 0, 0, 0]); // an attribute
+        assert_eq!(code(&long), "E2BIG", "attributes");
+    }
+
+    #[test]
+    fn payload_size_follows_the_extensible_struct_rule() {
+        crate::extensible::assert_follows_the_rule("unix_diag_req", &bytes(1, 0, 1, 0x15), UnixDiagReq::from_payload);
     }
 }

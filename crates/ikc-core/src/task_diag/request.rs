@@ -1,10 +1,12 @@
 //! The task_diag request: an `nlmsghdr` of type `TASK_DIAG_CMD_GET` followed by
 //! `struct task_diag_pid { u64 show_flags; u64 dump_strategy; u32 pid; }`
-//! (24 bytes with the C struct's tail padding). Parsing validates everything a
-//! caller can get wrong; what passes is a `TaskDiagRequest` the dump can trust.
+//! (24 bytes with the C struct's tail padding, which is ignored). Its size
+//! follows `extensible::read_struct`. Parsing validates everything a caller can
+//! get wrong; what passes is a `TaskDiagRequest` the dump can trust.
 
 use super::TASK_DIAG_CMD_GET;
 use crate::error::{Error, Result};
+use crate::extensible::read_struct;
 use crate::netlink::{Emitable, NetlinkHeader, NLMSG_HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 use crate::wire::buffer;
 
@@ -21,9 +23,11 @@ buffer!(
     }
 );
 
-/// Which tasks a dump covers (`TASK_DIAG_DUMP_*`).
+/// Which tasks a dump covers (`TASK_DIAG_DUMP_*`). Exported to TypeScript as
+/// the SDK's `Strategy` table (names as `--strategy` takes them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export, repr(enum), rename_all = "kebab-case"))]
 pub enum Strategy {
     /// Every thread-group leader; `pid` is ignored.
     All = 0,
@@ -66,6 +70,16 @@ impl ShowFlags {
     }
 }
 
+/// The attribute groups ikc produces, each with its `show_flags` bit. Exported
+/// to TypeScript as the SDK's `Show` table (names as `--show` takes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export, repr(enum), rename_all = "lowercase"))]
+pub enum ShowGroup {
+    Base = ShowFlags::BASE.0,
+    Creds = ShowFlags::CRED.0,
+}
+
 impl std::ops::BitOr for ShowFlags {
     type Output = ShowFlags;
     fn bitor(self, rhs: ShowFlags) -> ShowFlags {
@@ -87,7 +101,9 @@ impl TaskDiagRequest {
     /// Reads and validates a whole request message. `bytes` must be exactly one message.
     pub fn from_message(bytes: &[u8]) -> Result<TaskDiagRequest> {
         let (header, payload) = NetlinkHeader::parse_request(bytes).map_err(Error::malformed)?;
-        if header.message_type != TASK_DIAG_CMD_GET {
+        // The reference selftest never sets nlmsg_type (its kernel took the
+        // command from the call, as ikc does): 0, "unspecified", means this command.
+        if header.message_type != TASK_DIAG_CMD_GET && header.message_type != 0 {
             return Err(Error::invalid(format!(
                 "nlmsg_type {:#x} is not TASK_DIAG_CMD_GET ({TASK_DIAG_CMD_GET:#x})",
                 header.message_type
@@ -97,13 +113,14 @@ impl TaskDiagRequest {
         if unknown_flags != 0 {
             return Err(Error::invalid(format!("unsupported nlmsg_flags bits {unknown_flags:#x}")));
         }
-        if payload.len() != TASK_DIAG_PID_LEN {
-            return Err(Error::invalid(format!(
-                "struct task_diag_pid is {TASK_DIAG_PID_LEN} bytes, request carries {}",
-                payload.len()
-            )));
-        }
-        let buf = TaskDiagPidBuffer::new_checked(payload).map_err(Error::malformed)?;
+        // Every revision of the header has the same 24 bytes: oldest and known agree.
+        let payload = read_struct("task_diag_pid", payload, TASK_DIAG_PID_LEN, TASK_DIAG_PID_LEN)?;
+        // Bytes 20-23 are the struct's own padding, not a tail: ignored, as the
+        // reference kernel ignores them. C leaves padding indeterminate even
+        // under an initializer (`struct task_diag_pid req = { ... }`), so
+        // refusing it would refuse ordinary clients; and no revision can put a
+        // field there without the size telling it apart.
+        let buf = TaskDiagPidBuffer::new_checked(&*payload).map_err(Error::malformed)?;
         let (show, strategy_raw, pid) = (buf.show_flags(), buf.dump_strategy(), buf.pid());
 
         let unknown_show = show & !(ShowFlags::SUPPORTED | ShowFlags::DEFINED_UNSUPPORTED);
@@ -188,6 +205,23 @@ mod tests {
         v
     }
 
+    /// The SDK's `Show` table (generated/ShowGroup.ts) names every group ikc
+    /// produces, by the registry's names and bits (the cfg(test) group aside,
+    /// which no build the SDK loads has).
+    #[test]
+    fn show_groups_are_the_supported_flags() {
+        use crate::task_diag::AttributeGroup;
+        let test_only = crate::task_diag::TestLevelsGroup::SPEC.show().0;
+        assert_eq!(ShowGroup::Base as u64 | ShowGroup::Creds as u64, ShowFlags::SUPPORTED & !test_only);
+        let decl = <ShowGroup as ts_rs::TS>::decl(&ts_rs::Config::default());
+        let rows: Vec<_> = crate::task_diag::groups().into_iter().filter(|g| g.implemented() && g.show().0 != test_only).collect();
+        for g in &rows {
+            let member = format!("\"{}\" = {}", g.name, g.show().0);
+            assert!(decl.contains(&member), "{member} missing from {decl}");
+        }
+        assert_eq!(decl.matches(" = ").count(), rows.len());
+    }
+
     #[test]
     fn emit_request() {
         let req = TaskDiagRequest { show: ShowFlags::BASE | ShowFlags::CRED, strategy: Strategy::Children, pid: 77, sequence: 9 };
@@ -212,12 +246,12 @@ mod tests {
         let mut long = good.clone();
         long.extend_from_slice(&[0; 4]);
         assert_eq!(code(&long), "EINVAL", "trailing bytes after nlmsg_len");
-        let mut lying = long.clone();
-        lying[0] = 44;
-        assert_eq!(code(&lying), "EINVAL", "payload longer than task_diag_pid");
         let mut wrong_type = good.clone();
         wrong_type[4] = 0x02;
         assert_eq!(code(&wrong_type), "EINVAL", "nlmsg_type");
+        let mut unset_type = good.clone();
+        unset_type[4..6].copy_from_slice(&[0, 0]);
+        assert!(TaskDiagRequest::from_message(&unset_type).is_ok(), "nlmsg_type 0, as the reference selftest sends it");
         let mut ack = good.clone();
         ack[6] |= 0x4;
         assert_eq!(code(&ack), "EINVAL", "NLM_F_ACK is not supported");
@@ -225,6 +259,54 @@ mod tests {
         assert_eq!(code(&request_bytes(1, 5, 0)), "EINVAL", "unknown strategy");
         assert_eq!(code(&request_bytes(1, 1, 0)), "EINVAL", "ONE without pid");
         assert_eq!(code(&request_bytes(1, 1, u32::MAX)), "EINVAL", "pid out of range");
+    }
+
+    /// A message whose payload is `payload` (`nlmsg_len` covers it).
+    fn with_payload(payload: &[u8]) -> Vec<u8> {
+        let mut v = request_bytes(1, 0, 0)[..16].to_vec();
+        v[..4].copy_from_slice(&(16 + payload.len() as u32).to_ne_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn payload_size_follows_the_extensible_struct_rule() {
+        let pid = &request_bytes(3, 1, 42)[16..];
+        let want = TaskDiagRequest { show: ShowFlags::BASE | ShowFlags::CRED, strategy: Strategy::One, pid: 42, sequence: 9 };
+        for len in 0..TASK_DIAG_PID_LEN {
+            assert_eq!(code(&with_payload(&pid[..len])), "EINVAL", "{len}-byte payload, shorter than the struct");
+        }
+        assert_eq!(TaskDiagRequest::from_message(&with_payload(pid)), Ok(want), "exact");
+        for extra in 1..=16 {
+            let mut long = pid.to_vec();
+            long.resize(TASK_DIAG_PID_LEN + extra, 0);
+            assert_eq!(TaskDiagRequest::from_message(&with_payload(&long)), Ok(want), "{extra} zero bytes past the struct");
+            for at in 0..extra {
+                let mut dirty = long.clone();
+                dirty[TASK_DIAG_PID_LEN + at] = 1;
+                assert_eq!(code(&with_payload(&dirty)), "E2BIG", "byte {at} of a {extra}-byte tail");
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_sized_as_the_reference_selftest_sizes_it_is_accepted() {
+        // task_diag_all.c: nlmsg_len = nlmsg_total_size(0) + nla_total_size(sizeof(*req)) = 16 + 28.
+        let mut selftest = request_bytes(1, 2, 0);
+        selftest[..4].copy_from_slice(&44u32.to_ne_bytes());
+        selftest.extend_from_slice(&[0; 4]);
+        assert_eq!(selftest.len(), 44);
+        let req = TaskDiagRequest::from_message(&selftest).expect("zeroed selftest request");
+        assert_eq!((req.show, req.strategy), (ShowFlags::BASE, Strategy::AllThread));
+    }
+
+    #[test]
+    fn the_struct_s_own_padding_is_ignored() {
+        for at in 20..TASK_DIAG_PID_LEN {
+            let mut b = request_bytes(1, 0, 0);
+            b[16 + at] = 0xff;
+            assert_eq!(TaskDiagRequest::from_message(&b).map(|r| r.strategy), Ok(Strategy::All), "padding byte {at}");
+        }
     }
 
     #[test]

@@ -1,14 +1,14 @@
 // `ikc addrs`: the addresses of a network namespace, one `ip -o addr` line each,
 // from an ADDR_DUMP (and a LINK_DUMP for the link names) issued in it.
 import { addrs } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { client } from '../client.js';
-import { UsageError } from '../columns.js';
-import type { RunContext } from '../main.js';
-import { ifNames, netnsArg, netOptions, withoutOther } from '../netns.js';
+import { defineCommand, UsageError } from '../command.js';
+import { ifNames, withoutOther } from '../netns.js';
+import { netnsArg, netnsOption } from '../options.js';
 import { printAddrs, printJson } from '../output.js';
 
-interface AddrsArgs extends RunContext {
+interface AddrsArgs {
   '4'?: boolean;
   '6'?: boolean;
   netns: string;
@@ -28,21 +28,20 @@ async function runAddrs(argv: AddrsArgs): Promise<number> {
 }
 
 function builder(y: Argv): Argv<AddrsArgs> {
-  const b = y
+  return y
     .usage('$0 addrs [options]\n\nList the addresses of a network namespace like ip -o addr, from an ADDR_DUMP issued in it.')
     .option('4', { type: 'boolean', describe: 'IPv4 addresses only' })
-    .option('6', { type: 'boolean', describe: 'IPv6 addresses only' });
-  return netOptions(b, 'Print a JSON array of addresses (family, prefixlen, flags, scope, index, address, local, broadcast, label, validLft, preferredLft)')
+    .option('6', { type: 'boolean', describe: 'IPv6 addresses only' })
+    .options(netnsOption())
+    .option('json', { type: 'boolean', describe: 'Print a JSON array of addresses (family, prefixlen, flags, scope, index, address, local, broadcast, label, validLft, preferredLft)' })
     .example('$0 addrs', 'every address of this namespace')
     .example('$0 addrs -4 --netns /run/netns/blue', 'the IPv4 addresses of the namespace blue')
     .epilogue('One line per address: INDEX: LINK    inet|inet6 ADDRESS/PREFIX [peer P] [brd B] scope S [flags] [LABEL]\\       valid_lft V preferred_lft P, as ip -o addr prints it.') as unknown as Argv<AddrsArgs>;
 }
 
-export const addrsCommand: CommandModule<object, AddrsArgs> = {
+export const addrsCommand = defineCommand({
   command: 'addrs',
   describe: 'List the addresses of a network namespace like ip -o addr (-4, -6, --netns, --json)',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runAddrs(argv);
-  },
-};
+  run: runAddrs,
+});

@@ -1,11 +1,11 @@
 // `ikc commands`: the issue_kernel_command table of this build (name, id,
 // namespace type, read-only bit), as a table or --json.
 import { commands } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
-import type { RunContext } from '../main.js';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { printCommandTable, printJson } from '../output.js';
 
-interface CommandsArgs extends RunContext {
+interface CommandsArgs {
   json?: boolean;
   'no-headers'?: boolean;
 }
@@ -18,14 +18,14 @@ function builder(y: Argv): Argv<CommandsArgs> {
     .example('$0 commands', 'NAME  ID  NS  READ-ONLY') as unknown as Argv<CommandsArgs>;
 }
 
-export const commandsCommand: CommandModule<object, CommandsArgs> = {
+export const commandsCommand = defineCommand({
   command: 'commands',
   describe: 'List the issue_kernel_command table (name, id, namespace type, read-only)',
   builder,
-  handler: (argv) => {
+  run: (argv) => {
     const table = commands();
     if (argv.json) printJson(table.map((c) => ({ ...c, idHex: `0x${c.id.toString(16)}` })));
     else printCommandTable(table, argv['no-headers'] !== true);
-    argv.status.code = 0;
+    return 0;
   },
-};
+});

@@ -1,13 +1,14 @@
 // `ikc links`: the links of a network namespace, one `ip -o link` line each,
 // from a LINK_DUMP issued in that namespace.
 import { links } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { client } from '../client.js';
-import type { RunContext } from '../main.js';
-import { netnsArg, netOptions, withoutOther } from '../netns.js';
+import { defineCommand } from '../command.js';
+import { withoutOther } from '../netns.js';
+import { netnsArg, netnsOption } from '../options.js';
 import { printJson, printLinks } from '../output.js';
 
-interface LinksArgs extends RunContext {
+interface LinksArgs {
   s?: boolean;
   netns: string;
   json?: boolean;
@@ -21,20 +22,19 @@ async function runLinks(argv: LinksArgs): Promise<number> {
 }
 
 function builder(y: Argv): Argv<LinksArgs> {
-  const b = y
+  return y
     .usage('$0 links [options]\n\nList the links of a network namespace like ip -o link, from a LINK_DUMP issued in it.')
-    .option('s', { alias: 'stats', type: 'boolean', describe: 'Append the RX and TX counters (IFLA_STATS64)' });
-  return netOptions(b, 'Print a JSON array of links (index, name, type, flags, mtu, operstate, address, broadcast, qdisc, txqlen, stats64...)')
+    .option('s', { alias: 'stats', type: 'boolean', describe: 'Append the RX and TX counters (IFLA_STATS64)' })
+    .options(netnsOption())
+    .option('json', { type: 'boolean', describe: 'Print a JSON array of links (index, name, type, flags, mtu, operstate, address, broadcast, qdisc, txqlen, stats64...)' })
     .example('$0 links', 'every link of this namespace')
     .example('$0 links -s --netns blue', 'the links of /run/netns/blue with their counters')
     .epilogue('One line per link: INDEX: NAME[@PEER]: <FLAGS> mtu N qdisc Q state S mode M group G qlen N\\    link/TYPE ADDRESS brd BROADCAST, as ip -o link prints it.') as unknown as Argv<LinksArgs>;
 }
 
-export const linksCommand: CommandModule<object, LinksArgs> = {
+export const linksCommand = defineCommand({
   command: 'links',
   describe: 'List the links of a network namespace like ip -o link (-s, --netns, --json)',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runLinks(argv);
-  },
-};
+  run: runLinks,
+});

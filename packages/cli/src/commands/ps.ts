@@ -3,16 +3,17 @@
 // then hands both to output.ts.
 import { readFileSync } from 'node:fs';
 import type { BackendName } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
-import { needsCreds, needsNlwp, parseFormat, SUPPORTED_COLUMNS, UsageError } from '../columns.js';
-import type { RunContext } from '../main.js';
+import type { Argv } from 'yargs';
+import { needsCreds, needsNlwp, parseFormat, SUPPORTED_COLUMNS } from '../columns.js';
+import { defineCommand, UsageError } from '../command.js';
+import { backendOption, pidnsArg, pidnsOption } from '../options.js';
 import { printPsJson, printPsTable } from '../output.js';
 import { isDefaultSelection, selectRows, type Selection } from '../select.js';
 
 export const DEFAULT_FORMAT = 'pid,ppid,state,comm';
 export const DEFAULT_THREAD_FORMAT = 'pid,lwp,state,comm';
 
-interface PsArgs extends RunContext {
+interface PsArgs {
   e?: boolean;
   p?: string[];
   ppid?: string[];
@@ -127,8 +128,6 @@ function pidDigits(): number {
   }
 }
 
-const nsArg = (ns: string) => (/^[0-9]+$/.test(ns) ? Number(ns) : ns);
-
 async function runPs(argv: PsArgs): Promise<number> {
   rejectUnsupported(argv);
   const bsd = parseBsd(argv.bsd ?? []);
@@ -145,7 +144,7 @@ async function runPs(argv: PsArgs): Promise<number> {
     throw new UsageError('with --ns, give a selection (-e, ax, x, -p or --ppid): the default selects the caller\'s session, which is known only in the current namespace');
   }
   const cols = parseFormat(argv.o?.length ? argv.o : [sel.threads ? DEFAULT_THREAD_FORMAT : DEFAULT_FORMAT], pidDigits());
-  const rows = await selectRows(sel, { creds: needsCreds(cols), nlwp: needsNlwp(cols), ns: nsArg(argv.ns), backend: argv.backend });
+  const rows = await selectRows(sel, { creds: needsCreds(cols), nlwp: needsNlwp(cols), ns: pidnsArg(argv.ns), backend: argv.backend });
   if (argv.json) printPsJson(cols, rows);
   else printPsTable(cols, rows, { headers: argv['no-headers'] !== true && !bsd.h, wide: (argv.w ?? 0) + bsd.w });
   // procps: nothing selected prints the header alone and exits 1.
@@ -165,12 +164,8 @@ function builder(y: Argv): Argv<PsArgs> {
     .option('o', { alias: 'format', type: 'string', coerce: list, requiresArg: true, describe: `Columns: COL[:WIDTH][=HEADER][,COL...] (repeatable; comma or space separated; 'col=' leaves the header blank). Default ${DEFAULT_FORMAT}` })
     .option('no-headers', { alias: ['no-heading', 'h'], type: 'boolean', describe: 'Print no header line (also BSD "h")' })
     .option('json', { type: 'boolean', describe: 'Print a JSON array of objects keyed by column name (numbers as numbers)' })
-    .option('backend', {
-      choices: ['auto', 'procfs', 'bpf'] as const,
-      default: 'auto' as const,
-      describe: "Where full dumps read tasks: 'procfs', 'bpf' (the BPF task iterator: root, kernel BTF) or 'auto' (BPF on large systems when it can load)",
-    })
-    .option('ns', { alias: 'pidns', type: 'string', default: 'current', requiresArg: true, describe: "Pid namespace: 'current', 'global' or a path such as /proc/PID/ns/pid (the namespace fd is the capability: only its processes, numbered as inside it)" })
+    .options(backendOption("Where full dumps read tasks: 'procfs', 'bpf' (the BPF task iterator: root, kernel BTF) or 'auto' (BPF on large systems when it can load)"))
+    .options(pidnsOption({ alias: 'pidns', note: '(the namespace fd is the capability: only its processes, numbered as inside it)' }))
     .option('w', { type: 'count', describe: 'Wide output (as ps: at least 132 columns; twice: unlimited). Output to a pipe is never cut' });
   for (const [key, why] of Object.entries(UNSUPPORTED)) b = b.option(key, { hidden: true, describe: why });
   return b
@@ -188,11 +183,9 @@ function builder(y: Argv): Argv<PsArgs> {
     ) as unknown as Argv<PsArgs>;
 }
 
-export const psCommand: CommandModule<object, PsArgs> = {
+export const psCommand = defineCommand({
   command: 'ps [bsd..]',
   describe: 'List processes like ps (-e, ax, -p, --ppid, -L, -o, --json)',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runPs(argv);
-  },
-};
+  run: runPs,
+});

@@ -1,12 +1,11 @@
 // `ikc sandbox`: runs a program under a seccomp filter that forbids opening
 // files (so /proc is out of reach) with only a broker connection inherited.
 import { runSandboxed } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { brokerClient } from '../client.js';
-import { UsageError } from '../columns.js';
-import type { RunContext } from '../main.js';
+import { defineCommand, UsageError } from '../command.js';
 
-interface SandboxArgs extends RunContext {
+interface SandboxArgs {
   program?: string[];
   _: Array<string | number>;
 }
@@ -25,15 +24,15 @@ function builder(y: Argv): Argv<SandboxArgs> {
     .example('$0 --broker /run/ikc.sock sandbox -- ./sandboxed-ps', 'list processes through the broker, with /proc out of reach') as unknown as Argv<SandboxArgs>;
 }
 
-export const sandboxCommand: CommandModule<object, SandboxArgs> = {
+export const sandboxCommand = defineCommand({
   command: 'sandbox [program..]',
   describe: 'Run a program under seccomp with only a broker connection (no file opens, no /proc)',
   builder,
-  handler: async (argv) => {
+  run: (argv) => {
     // Words after `--` stay in argv._ (after the command name itself).
     const command = [...(argv.program ?? []), ...argv._.slice(1)].map(String);
     if (command.length === 0) throw new UsageError('sandbox needs a program to run: ikc --broker PATH sandbox -- PROGRAM [ARGS...]');
     const broker = brokerClient();
-    argv.status.code = await runSandboxed(command, broker.fd);
+    return runSandboxed(command, broker.fd);
   },
-};
+});

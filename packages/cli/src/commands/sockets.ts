@@ -1,13 +1,14 @@
 // `ikc sockets`: the sockets of a network namespace, like `ss -tuxan`, from
 // SOCK_DIAG dumps issued in that namespace.
 import { sockets } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { client } from '../client.js';
-import type { RunContext } from '../main.js';
-import { ifNames, netnsArg, netOptions, withoutOther } from '../netns.js';
+import { defineCommand } from '../command.js';
+import { ifNames, withoutOther } from '../netns.js';
+import { netnsArg, netnsOption } from '../options.js';
 import { printJson, printSockets } from '../output.js';
 
-interface SocketsArgs extends RunContext {
+interface SocketsArgs {
   t?: boolean;
   u?: boolean;
   x?: boolean;
@@ -36,7 +37,7 @@ async function runSockets(argv: SocketsArgs): Promise<number> {
 }
 
 function builder(y: Argv): Argv<SocketsArgs> {
-  const b = y
+  return y
     .usage('$0 sockets [options]\n\nList the sockets of a network namespace like ss, from SOCK_DIAG dumps issued in it.')
     .option('t', { alias: 'tcp', type: 'boolean', describe: 'TCP sockets' })
     .option('u', { alias: 'udp', type: 'boolean', describe: 'UDP sockets' })
@@ -44,8 +45,9 @@ function builder(y: Argv): Argv<SocketsArgs> {
     .option('l', { alias: 'listening', type: 'boolean', describe: 'Listening sockets only (and unconnected UDP/UNIX ones, UNCONN), as ss -l' })
     .option('a', { alias: 'all', type: 'boolean', describe: 'Sockets in every state; default: connected ones only' })
     .option('n', { alias: 'numeric', type: 'boolean', describe: 'Accepted for ss compatibility: ikc always prints numbers' })
-    .option('H', { alias: 'no-header', type: 'boolean', describe: 'Print no header line' });
-  return netOptions(b, 'Print a JSON array of sockets (inet: netid, family, state, sport, dport, src, dst, rqueue, wqueue, uid, inode, cookie...; unix: netid, type, state, inode, name, peer, rqlen, wqlen)')
+    .option('H', { alias: 'no-header', type: 'boolean', describe: 'Print no header line' })
+    .options(netnsOption())
+    .option('json', { type: 'boolean', describe: 'Print a JSON array of sockets (inet: netid, family, state, sport, dport, src, dst, rqueue, wqueue, uid, inode, cookie...; unix: netid, type, state, inode, name, peer, rqlen, wqlen)' })
     .example('$0 sockets -tuxan', 'every TCP, UDP and UNIX socket, like ss -tuxan')
     .example('$0 sockets -tl --netns /run/netns/blue', 'the TCP listeners of the namespace blue')
     .example('$0 sockets -ua --netns /proc/1234/ns/net --json', 'the UDP sockets of the namespace of process 1234 as JSON')
@@ -54,11 +56,9 @@ function builder(y: Argv): Argv<SocketsArgs> {
     ) as unknown as Argv<SocketsArgs>;
 }
 
-export const socketsCommand: CommandModule<object, SocketsArgs> = {
+export const socketsCommand = defineCommand({
   command: 'sockets',
   describe: 'List the sockets of a network namespace like ss (-t, -u, -x, -l, -a, --netns, --json)',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runSockets(argv);
-  },
-};
+  run: runSockets,
+});

@@ -1,17 +1,19 @@
 // `ikc task-diag`: one task_diag request with every knob exposed, printed as
 // lines, JSON or the exact response bytes (--raw, for C programs).
-import { readResponseSync, type BackendName, type ShowName, type StrategyName, type TaskDiagOptions } from '@ikc/sdk';
-import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../columns.js';
-import type { RunContext } from '../main.js';
-import { printJson, printRaw, printTasks } from '../output.js';
+import { readResponseSync, Show, type BackendName, type ShowName, type StrategyName, type TaskDiagOptions } from '@ikc/sdk';
+import type { Argv } from 'yargs';
 import { client } from '../client.js';
+import { defineCommand, UsageError } from '../command.js';
+import { backendOption, pidnsArg, pidnsOption } from '../options.js';
+import { printJson, printRaw, printTasks } from '../output.js';
 
-const STRATEGIES = ['all', 'all-thread', 'one', 'children', 'thread'] as const;
-const NEEDS_PID: readonly string[] = ['one', 'children', 'thread'];
-const SHOW = ['base', 'creds'] as const;
+/** The SDK's strategies in the order --help lists them. */
+const STRATEGIES = ['all', 'all-thread', 'one', 'children', 'thread'] as const satisfies readonly StrategyName[];
+const NEEDS_PID: readonly string[] = ['one', 'children', 'thread'] satisfies StrategyName[];
+/** The SDK's attribute groups (the core's table). */
+const SHOW = Object.keys(Show) as ShowName[];
 
-interface TaskDiagArgs extends RunContext {
+interface TaskDiagArgs {
   strategy: StrategyName;
   pid?: number;
   show: ShowName[];
@@ -25,7 +27,7 @@ interface TaskDiagArgs extends RunContext {
 function showList(v: unknown): ShowName[] {
   const names = ([] as unknown[]).concat(v).flatMap((s) => String(s).split(/[\s,]+/)).filter((s) => s !== '');
   for (const n of names) {
-    if (!(SHOW as readonly string[]).includes(n)) throw new UsageError(`--show: unknown attribute group '${n}' (known: ${SHOW.join(', ')})`);
+    if (!(SHOW as string[]).includes(n)) throw new UsageError(`--show: unknown attribute group '${n}' (known: ${SHOW.join(', ')})`);
   }
   return [...new Set(names)] as ShowName[];
 }
@@ -41,8 +43,7 @@ function check(argv: { strategy: string; pid?: number; json?: boolean; raw?: boo
 }
 
 async function runTaskDiag(argv: TaskDiagArgs): Promise<number> {
-  const ns = /^[0-9]+$/.test(argv.ns) ? Number(argv.ns) : argv.ns;
-  const opts: TaskDiagOptions = { strategy: argv.strategy, pid: argv.pid, show: argv.show, ns, backend: argv.backend };
+  const opts: TaskDiagOptions = { strategy: argv.strategy, pid: argv.pid, show: argv.show, ns: pidnsArg(argv.ns), backend: argv.backend };
   if (argv.raw) {
     printRaw(readResponseSync(client().taskDiagFd(opts)));
     return 0;
@@ -62,12 +63,8 @@ function builder(y: Argv): Argv<TaskDiagArgs> {
     })
     .option('pid', { type: 'number', requiresArg: true, describe: 'The pid for one, children and thread (required there, refused elsewhere)' })
     .option('show', { type: 'string', default: 'base', coerce: showList, requiresArg: true, describe: 'Attribute groups: base, creds or base,creds' })
-    .option('ns', { type: 'string', default: 'current', requiresArg: true, describe: "Pid namespace: 'current', 'global' or a path such as /proc/PID/ns/pid" })
-    .option('backend', {
-      choices: ['auto', 'procfs', 'bpf'] as const,
-      default: 'auto' as const,
-      describe: "Where all/all-thread read tasks: 'procfs', 'bpf' (BPF task iterator; root, kernel BTF) or 'auto'",
-    })
+    .options(pidnsOption())
+    .options(backendOption("Where all/all-thread read tasks: 'procfs', 'bpf' (BPF task iterator; root, kernel BTF) or 'auto'"))
     .option('json', { type: 'boolean', describe: 'Print a JSON array of tasks (capabilities as "0x..." strings)' })
     .option('raw', { type: 'boolean', describe: 'Write the exact response bytes (netlink messages ending in NLMSG_DONE) to stdout' })
     .conflicts('json', 'raw')
@@ -86,11 +83,9 @@ function builder(y: Argv): Argv<TaskDiagArgs> {
     ) as unknown as Argv<TaskDiagArgs>;
 }
 
-export const taskDiagCommand: CommandModule<object, TaskDiagArgs> = {
+export const taskDiagCommand = defineCommand({
   command: 'task-diag',
   describe: 'Run one task_diag request (--strategy, --pid, --show, --ns) and print lines, --json or --raw bytes',
   builder,
-  handler: async (argv) => {
-    argv.status.code = await runTaskDiag(argv);
-  },
-};
+  run: runTaskDiag,
+});

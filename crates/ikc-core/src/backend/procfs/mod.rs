@@ -8,7 +8,7 @@ mod parse;
 use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, OFlag};
+use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, Mode};
 
 use crate::error::{Error, Result};
@@ -80,10 +80,28 @@ fn gone(e: Errno) -> bool {
 }
 
 impl ProcFs {
+    /// Opens `/proc`, which must be a procfs: a caller can mount anything there
+    /// in a mount namespace of its own, and what ikc reads must be the kernel's.
     pub fn open() -> Result<ProcFs> {
         let root = nix::fcntl::open("/proc", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| Error::os("open /proc", e))?;
+        let fs = nix::sys::statfs::fstatfs(&root).map_err(|e| Error::os("statfs /proc", e))?;
+        if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+            return Err(Error::os("/proc is not a procfs", Errno::EIO));
+        }
         Ok(ProcFs { root, buf: vec![0; 4096], check_owner: true })
+    }
+
+    /// Opens a path under `/proc` without crossing a mount (`RESOLVE_NO_XDEV`):
+    /// procfs has none inside, so a mount there is a caller feeding its own
+    /// ikc other files (`EXDEV`, an error, never a quiet answer).
+    fn open_beneath(&self, path: &str, flags: OFlag) -> std::result::Result<OwnedFd, Errno> {
+        let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_NO_XDEV);
+        match openat2(self.root.as_fd(), path, how) {
+            // Kernels before 5.6 lack openat2.
+            Err(Errno::ENOSYS) => openat(self.root.as_fd(), path, flags | OFlag::O_CLOEXEC, Mode::empty()),
+            other => other,
+        }
     }
 
     /// Tells `read_task` whether dumpability and user namespaces matter to the
@@ -97,16 +115,31 @@ impl ProcFs {
     /// The user namespace of a task, from its `ns/user` link; reading the link
     /// needs what hidepid=2 needs, so a refusal is the kernel saying "hidden".
     pub fn user_ns_link(&self, tgid: u32, tid: u32) -> Result<NsLink> {
-        let path = ProcPath::task_file(tgid, tid, "ns/user");
-        let link = match nix::fcntl::readlinkat(self.root.as_fd(), path.as_str()) {
+        self.ns_link(ProcPath::task_file(tgid, tid, "ns/user").as_str())
+    }
+
+    /// The calling thread's own user namespace, from procfs itself.
+    pub fn own_user_ns(&self) -> Result<u64> {
+        match self.ns_link("thread-self/ns/user")? {
+            NsLink::Read(ns) => Ok(ns),
+            NsLink::Refused | NsLink::Gone => Err(Error::os("readlink /proc/thread-self/ns/user", Errno::ENOENT)),
+        }
+    }
+
+    /// Reads a user-namespace link: the link itself is opened beneath `/proc`
+    /// (so no mount can stand in for it) and read through that fd, which is
+    /// where procfs makes its ptrace-read check.
+    fn ns_link(&self, path: &str) -> Result<NsLink> {
+        let read = self.open_beneath(path, OFlag::O_PATH | OFlag::O_NOFOLLOW).and_then(|fd| nix::fcntl::readlinkat(&fd, ""));
+        let link = match read {
             Ok(l) => l,
             Err(Errno::EACCES | Errno::EPERM) => return Ok(NsLink::Refused),
             Err(Errno::ENOENT | Errno::ESRCH) => return Ok(NsLink::Gone),
-            Err(e) => return Err(Error::os(format!("readlink /proc/{}", path.as_str()), e)),
+            Err(e) => return Err(Error::os(format!("readlink /proc/{path}"), e)),
         };
         // "user:[4026531837]"
         let ino = link.to_str().and_then(|l| l.strip_prefix("user:[")?.strip_suffix(']')?.parse().ok());
-        ino.map(NsLink::Read).ok_or_else(|| Error::damaged(format!("unexpected link /proc/{}", path.as_str())))
+        ino.map(NsLink::Read).ok_or_else(|| Error::damaged(format!("unexpected link /proc/{path}")))
     }
 
     /// Opens a task's user namespace; `None` if gone or refused.
@@ -127,7 +160,7 @@ impl ProcFs {
 
     /// The numeric entries of a directory under `/proc`, ascending.
     fn numeric_entries(&self, path: &str) -> Result<Option<Vec<u32>>> {
-        let fd = match openat(self.root.as_fd(), path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()) {
+        let fd = match self.open_beneath(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY) {
             Ok(fd) => fd,
             Err(e) if gone(e) => return Ok(None),
             Err(e) => return Err(Error::os(format!("open /proc/{path}"), e)),
@@ -183,7 +216,7 @@ impl ProcFs {
     /// Reads a file into `self.buf` and returns its owner (uid, gid) when
     /// `owner` is asked for (else (0, 0)); `None` if gone.
     fn read_file_at(&mut self, path: &str, owner: bool) -> Result<Option<(u32, u32)>> {
-        let fd = match openat(self.root.as_fd(), path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+        let fd = match self.open_beneath(path, OFlag::O_RDONLY) {
             Ok(fd) => fd,
             Err(e) if gone(e) => return Ok(None),
             Err(e) => return Err(Error::os(format!("open /proc/{path}"), e)),
@@ -302,7 +335,7 @@ impl ProcFs {
             .ok()
             .and_then(|p| p.to_str().and_then(|s| s.parse::<u32>().ok()))
             .ok_or_else(|| Error::os("readlink /proc/self", Errno::ENOENT))?;
-        let user_ns = crate::ns::NsSource::ThisThread.user_ns()?;
+        let user_ns = self.own_user_ns()?;
         Ok((status.viewer(tgid, user_ns), status.levels.len()))
     }
 

@@ -15,6 +15,8 @@ use crate::wire::{buffer, DecodeError};
 
 /// Its `nla_type`, and its bit in `show_flags`: the last one there is.
 pub const IKC_TEST_LEVELS: u16 = 63;
+// In the range ikc numbers its own attributes.
+const _: () = assert!(crate::task_diag::TASK_DIAG_IKC_FIRST <= IKC_TEST_LEVELS && IKC_TEST_LEVELS <= crate::task_diag::TASK_DIAG_IKC_LAST);
 const LEVEL_LEN: usize = 12;
 
 buffer!(
