@@ -26,23 +26,13 @@ use std::time::{Duration, Instant};
 
 use ikc_core::backend::procfs::ProcFs;
 use ikc_core::backend::{bpf, bpf_all_tasks};
-use ikc_core::caps::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
+mod bpf_common;
+use bpf_common::skip_reason;
 use ikc_core::error::Result;
 use ikc_core::task_diag::{TaskInfo, TaskState};
 use nix::sys::signal::Signal;
 
 const STORMS: usize = 3;
-
-fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())?;
-    let has = |c: u32| eff & (1 << c) != 0;
-    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
-        None
-    } else {
-        Some(format!("needs root or CAP_BPF + CAP_PERFMON (CapEff {eff:#x})"))
-    }
-}
 
 fn dumps() -> usize {
     std::env::var("IKC_CHURN_DUMPS").ok().and_then(|v| v.parse().ok()).unwrap_or(300)

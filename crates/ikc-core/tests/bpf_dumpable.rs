@@ -11,13 +11,14 @@
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use ikc_core::backend::bpf;
 use ikc_core::task_diag::TaskInfo;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, ForkResult, Pid};
+
+mod bpf_common;
 
 /// `PROC_USER_INIT_INO`: the initial user namespace's inode.
 const INIT_USER_NS: u64 = 0xEFFF_FFFD;
@@ -54,20 +55,6 @@ fn fork_child(kids: &mut Kids, child: fn() -> i32) -> Pid {
             kids.0.push(child);
             child
         }
-    }
-}
-
-fn state_of(pid: Pid) -> Option<u8> {
-    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    let close = stat.iter().rposition(|&c| c == b')')?;
-    stat.get(close + 2).copied()
-}
-
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < Duration::from_secs(5), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -133,7 +120,7 @@ fn zombies_are_as_dumpable_as_when_they_dropped_their_mm() {
     ];
     let zombies: Vec<Pid> = cases.iter().map(|&(_, f, _)| fork_child(&mut kids, f)).collect();
     for &z in &zombies {
-        wait_for(&format!("zombie {z}"), || state_of(z) == Some(b'Z'));
+        bpf_common::wait_for(&format!("zombie {z}"), || bpf_common::state_of_pid(z) == Some(b'Z'));
     }
     let walk = bpf::read_all_tasks(false).expect("BPF walk");
     for (&(name, _, by_construction), &z) in cases.iter().zip(&zombies) {
@@ -187,7 +174,7 @@ fn user_namespaces_are_the_kernels() {
     }
     procs.0.push(cmd.spawn().expect("unshare -U"));
     let inside = procs.0[0].id();
-    wait_for("unshare to exec sleep", || std::fs::read_to_string(format!("/proc/{inside}/comm")).is_ok_and(|c| c == "sleep\n"));
+    bpf_common::wait_for("unshare to exec sleep", || std::fs::read_to_string(format!("/proc/{inside}/comm")).is_ok_and(|c| c == "sleep\n"));
     // A process that enters a new user namespace without exec: its creds are in
     // the new one, its mm (made at its last exec) still in the initial one.
     let mut kids = Kids(Vec::new());
@@ -199,7 +186,7 @@ fn user_namespaces_are_the_kernels() {
             nix::unistd::pause();
         }
     });
-    wait_for("the child to unshare its user namespace", || user_ns_of(no_exec.as_raw() as u32) != INIT_USER_NS);
+    bpf_common::wait_for("the child to unshare its user namespace", || user_ns_of(no_exec.as_raw() as u32) != INIT_USER_NS);
 
     let walk = bpf::read_all_tasks(true).expect("BPF walk");
     let t = find(&walk.tasks, inside);

@@ -16,10 +16,11 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod bpf_common;
+use bpf_common::{skip_reason, state_of, wait_for};
 use ikc_core::backend::Backend;
 use ikc_core::backend::bpf;
 use ikc_core::backend::procfs::ProcFs;
-use ikc_core::caps::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
 use ikc_core::command::NsType;
 use ikc_core::netlink::emit_done;
 use ikc_core::task_diag::{self, parse_response, PidScope, ShowFlags, Strategy, TaskAttribute, TaskDiagMessage, TaskDiagRequest, TaskInfo, TaskState};
@@ -28,18 +29,6 @@ use ikc_core::visibility::{may_read, Judge, Viewer};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-
-/// Why this process cannot load BPF programs, if it cannot.
-fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())?;
-    let has = |c: u32| eff & (1 << c) != 0;
-    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
-        None
-    } else {
-        Some(format!("needs root or CAP_BPF + CAP_PERFMON (CapEff {eff:#x})"))
-    }
-}
 
 /// The process a helper run turns into: `threads:N[:nodump]`, ready when it prints `IKC_READY`.
 #[test]
@@ -121,21 +110,6 @@ impl Fixture {
 fn children_of(pid: u32) -> Vec<u32> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     text.split_ascii_whitespace().filter_map(|s| s.parse().ok()).collect()
-}
-
-fn state_of(tgid: u32, tid: u32) -> Option<u8> {
-    let stat = std::fs::read(format!("/proc/{tgid}/task/{tid}/stat")).ok()?;
-    let close = stat.iter().rposition(|&c| c == b')')?;
-    stat.get(close + 2).copied()
-}
-
-/// Polls until `ok` holds, for at most five seconds.
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < Duration::from_secs(5), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Every kind of task the backends must agree on, stopped.
