@@ -93,6 +93,9 @@ export const TASK_DIAG_CRED = 1;
 const BASE_FIELDS_LEN = 41;
 const CREDS_LEN = 64;
 
+/** `task_diag_msg.flags`: the next message continues this task (a long one split as the kernel splits it). */
+export const TASK_DIAG_FLAG_CONT = 0x1;
+
 /** One task of a task_diag dump. `base`/`creds` are present when asked for. */
 export interface Task {
   pid: number;
@@ -168,7 +171,28 @@ function parseTask(b: Buffer, start: number, end: number): Task {
  */
 export class TaskDiagReader {
   private pending: Buffer = Buffer.alloc(0);
+  /** A task whose message had TASK_DIAG_FLAG_CONT: the next message carries on with it. */
+  private partial: Task | undefined;
   done = false;
+
+  /** Joins a message to the task it continues, if any; the whole task once its last message came. */
+  private join(task: Task): Task | undefined {
+    let whole = task;
+    if (this.partial) {
+      const p = this.partial;
+      if (p.pid !== task.pid || p.tgid !== task.tgid) throw new DecodeError(`task ${p.pid} continued by a message of task ${task.pid}`);
+      whole = { ...p, ...task, base: task.base ?? p.base, creds: task.creds ?? p.creds };
+      const other = [...(p.other ?? []), ...(task.other ?? [])];
+      if (other.length) whole.other = other;
+      else delete whole.other;
+    }
+    if (task.flags & TASK_DIAG_FLAG_CONT) {
+      this.partial = whole;
+      return undefined;
+    }
+    this.partial = undefined;
+    return whole;
+  }
 
   *push(chunk: Buffer): Generator<Task> {
     let b = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -179,11 +203,13 @@ export class TaskDiagReader {
       if (len < NLMSG_HEADER_LEN) throw new DecodeError(`nlmsg_len ${len} shorter than its header`);
       if (b.length - o < len) break;
       if (type === NLMSG_DONE) {
+        if (this.partial) throw new DecodeError(`task ${this.partial.pid} continued (TASK_DIAG_FLAG_CONT) but its next message never came`);
         this.done = true;
       } else if (type === NLMSG_ERROR) {
         throw new DecodeError(`response carries NLMSG_ERROR (errno ${nlmsgErrno(b, o, len)})`);
       } else if (type === TASK_DIAG_CMD_GET) {
-        yield parseTask(b, o + NLMSG_HEADER_LEN, o + len);
+        const whole = this.join(parseTask(b, o + NLMSG_HEADER_LEN, o + len));
+        if (whole) yield whole;
       } else {
         throw new DecodeError(`unexpected nlmsg_type 0x${type.toString(16)}`);
       }
