@@ -1,9 +1,10 @@
 // The response fd: read-only, close-on-exec, a regular file, unwritable, and a
 // snapshot that reads the same in another process, even one with another uid.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, fstatSync, readFileSync, readlinkSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, readlinkSync, readSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseTaskDiag, taskDiagFd } from '@ikc/sdk';
+import { fdFlags, O_CLOEXEC, preadAll } from './helpers/fd.js';
 
 let fd = -1;
 afterEach(() => {
@@ -11,19 +12,7 @@ afterEach(() => {
   fd = -1;
 });
 
-/** pread of the whole fd: does not move the shared file offset. */
-function preadAll(fd: number): Buffer {
-  const size = fstatSync(fd).size;
-  const buf = Buffer.alloc(size);
-  let done = 0;
-  while (done < size) done += readSync(fd, buf, done, size - done, done);
-  return buf;
-}
-
-/** `flags:` of /proc/self/fdinfo/FD, octal as the kernel prints it. */
-const fdFlags = (fd: number) => parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
 const O_ACCMODE = 0o3;
-const O_CLOEXEC = 0o2000000;
 
 describe('response fd', () => {
   it('is a sealed memfd opened read-only and close-on-exec', () => {

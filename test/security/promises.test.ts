@@ -6,7 +6,7 @@
 // (a connection still established, an address still there) after an attack.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, cpSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,7 @@ import { closedFd, codeOf } from '../helpers/errno.js';
 import { childrenOf, FIXTURE, killFixtures, openFds, ROOT, startFixture, startProcess, track } from '../helpers/fixture.js';
 import { runViewer, stable, type ViewerReport } from '../helpers/hidepid.js';
 import { figure, FULL, row } from '../helpers/security.js';
+import { fdFlags, O_CLOEXEC, preadAll } from '../helpers/fd.js';
 
 const isRoot = process.getuid?.() === 0;
 const canBpf = isRoot && existsSync('/sys/kernel/btf/vmlinux');
@@ -180,18 +181,6 @@ function viewerWithoutPtrace(brokerSocket = '', backend = 'auto'): ViewerReport 
   }
 }
 
-/** The whole of a regular fd, with pread (the shared offset does not move). */
-function preadAll(fd: number): Buffer {
-  const size = fstatSync(fd).size;
-  const buf = Buffer.alloc(size);
-  let done = 0;
-  while (done < size) done += readSync(fd, buf, done, size - done, done);
-  return buf;
-}
-
-/** `flags:` of /proc/self/fdinfo/FD (octal, as the kernel prints it). */
-const fdFlags = (fd: number) => parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
-const O_CLOEXEC = 0o2000000;
 
 /** Starts `unshare --pid --fork --mount-proc sh -c SCRIPT`; the host pid of the namespace's init once it said "up". */
 async function pidns(script: string): Promise<number> {

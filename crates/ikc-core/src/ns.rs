@@ -134,11 +134,6 @@ impl NsSource {
         ns_id_of_path(&self.path(ns_type))
     }
 
-    /// The inode of the source's user namespace (of its credentials).
-    pub fn user_ns(self) -> Result<u64> {
-        Ok(ns_id_of_path(&self.user_ns_path())?.ino)
-    }
-
     /// Opens the source's user namespace.
     pub fn open_user_ns(self) -> Result<OwnedFd> {
         let path = self.user_ns_path();
