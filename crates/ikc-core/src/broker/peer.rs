@@ -50,7 +50,7 @@ impl Peer {
             Err(e) => return Err(Error::os("SO_PEERPIDFD", e)),
         };
         let first = Sender::of(pid, pidfd.try_clone().map_err(|e| io("dup pidfd", e))?)?;
-        let (seen, _, user_ns) = first.identity(session, proc_pid_ns)?;
+        let (seen, _, user_ns, _) = first.identity(session, proc_pid_ns)?;
         let same_ids = seen.euid == cred.uid() && seen.fsuid == cred.uid() && seen.fsgid == cred.gid();
         let connected_as = Viewer {
             tgid: pid,
@@ -73,13 +73,11 @@ impl Peer {
     /// Who to answer one request as: the sender as it is now, limited by the
     /// connection's first identity, and the user namespaces both live in.
     pub fn caller(&self, sender: &Sender, session: &mut Session, proc_pid_ns: Option<NsId>) -> Result<(Caller, UserNsTree)> {
-        let (viewer, levels_below_proc, user_ns) = sender.identity(session, proc_pid_ns)?;
+        let (viewer, levels_below_proc, user_ns, pid_ns) = sender.identity(session, proc_pid_ns)?;
         let mut users = UserNsTree::default();
         users.learn(user_ns)?;
         users.learn(self.user_ns.try_clone().map_err(|e| io("dup user namespace", e))?)?;
-        let pid_ns = NsSource::Process(sender.pid).id(crate::NsType::Pid)?;
-        // The namespaces were read by pid: make sure it was still the sender's.
-        sender.check_alive()?;
+        // `identity` checked the sender alive after everything it read by pid.
         let caller = Caller {
             viewer,
             connected_as: Some(self.connected_as),
@@ -141,14 +139,14 @@ impl Sender {
     }
 
     /// The sender's credentials now, as the kernel reports them, how many
-    /// pid-namespace levels it sits below /proc's, and its user namespace.
+    /// pid-namespace levels it sits below /proc's, its user namespace and its pid namespace (read by pid: checked alive after).
     /// `proc_pid_ns`: the pid namespace /proc shows, if it is the broker's own.
     /// A sender in that namespace is read without /proc: its ids come with its
     /// pidfd (`PIDFD_GET_INFO`) and its capabilities from `capget`, the same
     /// objective credentials `/proc/PID/status` prints. Anyone else, or any
     /// kernel before 6.13, is read from `status`. The ids are kernel ids: the
     /// broker reads them from the initial user namespace.
-    fn identity(&self, session: &mut Session, proc_pid_ns: Option<NsId>) -> Result<(Viewer, usize, OwnedFd)> {
+    fn identity(&self, session: &mut Session, proc_pid_ns: Option<NsId>) -> Result<(Viewer, usize, OwnedFd, NsId)> {
         let pid_ns = NsSource::Process(self.pid).id(crate::NsType::Pid)?;
         let user_ns_fd = match pidfd::user_namespace(&self.pidfd)? {
             Some(fd) => fd,
@@ -173,7 +171,7 @@ impl Sender {
         // Read first, check after: if the process is still alive now, its pid was
         // never reused in between, so what was read by pid is the sender's.
         self.check_alive()?;
-        Ok((viewer, levels_below_proc, user_ns_fd))
+        Ok((viewer, levels_below_proc, user_ns_fd, pid_ns))
     }
 }
 
