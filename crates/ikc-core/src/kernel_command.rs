@@ -12,6 +12,7 @@ use crate::ns::NsSource;
 use crate::caps::CAP_NET_ADMIN;
 use crate::command::{self, Command, ResponseKind};
 use crate::error::{Error, Result};
+use crate::events;
 use crate::net;
 use crate::ns::{self, Namespace, NsSelector, NsType};
 use crate::response::ResponseFd;
@@ -185,7 +186,7 @@ fn snapshot(
         Command::SockDiag => net::sock_diag(&target, request, net_rights(caller)),
         Command::LinkDump => net::link_dump(&target, request, net_rights(caller)),
         Command::AddrDump => net::addr_dump(&target, request, net_rights(caller)),
-        Command::LinkStats => Err(Error::damaged("LINK_STATS is a stream command")),
+        Command::LinkStats | Command::ProcEvents => Err(Error::damaged(format!("{command:?} is a stream command"))),
     }
 }
 
@@ -194,6 +195,7 @@ fn stream(session: &mut Session, caller: &Caller, command: Command, target: Name
     let lease = session.lease.take();
     match command {
         Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), lease),
+        Command::ProcEvents => events::subscribe(caller, target, request, session.stop.clone(), lease),
         Command::TaskDiag | Command::SockDiag | Command::LinkDump | Command::AddrDump => {
             Err(Error::damaged(format!("{command:?} is a snapshot command")))
         }
