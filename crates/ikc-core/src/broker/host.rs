@@ -20,13 +20,14 @@ use super::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE};
 use super::quota::{ConnectionSlot, Limits, Quotas};
 use super::throttle::Throttle;
 use super::transport::{self, Incoming, MAX_FDS};
-use crate::command;
+use crate::command::{self, ResponseKind};
 use crate::error::{Error, Result};
 use crate::kernel_command::{issue_as, Session};
 use crate::netlink::Emitable;
 use crate::ns::{self, NsId, NsSelector};
 use crate::NsType;
 use crate::response::ResponseFd;
+use crate::stream::StopSignal;
 
 /// How loud the broker is on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,6 +68,10 @@ pub struct Config {
     /// client closes a response, so it bounds what it hands out.
     pub response_budget_bytes: u64,
     pub response_window: Duration,
+    /// Streams (events, statistics) running at once, in all and per uid
+    /// (`-EAGAIN` beyond). A stream outlives the connection that asked for it.
+    pub max_streams: usize,
+    pub max_streams_per_uid: usize,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
     /// A client that does not take its reply within this time is dropped.
@@ -82,7 +87,8 @@ impl Default for Config {
     /// holds its response in memory. 64 MiB per response: a full dump of tens
     /// of thousands of tasks or sockets. 256 MiB per minute per uid: hundreds
     /// of full listings a minute, while a client that keeps every answer pins
-    /// at most that much more each minute.
+    /// at most that much more each minute. 16 streams per uid and 512 in all:
+    /// each is a thread and a pipe (up to 1 MiB) with a queue of up to 1 MiB.
     fn default() -> Self {
         Config {
             max_clients: 256,
@@ -91,6 +97,8 @@ impl Default for Config {
             max_response_bytes: 64 << 20,
             response_budget_bytes: 256 << 20,
             response_window: Duration::from_secs(60),
+            max_streams: 512,
+            max_streams_per_uid: 16,
             idle_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(5),
             log_level: LogLevel::Info,
@@ -107,6 +115,8 @@ impl Config {
             max_response: self.max_response_bytes,
             response_budget: self.response_budget_bytes,
             budget_window: self.response_window,
+            max_streams: self.max_streams,
+            streams_per_uid: self.max_streams_per_uid,
         }
     }
 
@@ -303,6 +313,9 @@ fn pause(stop: &OwnedFd, d: Duration) -> bool {
 }
 
 fn accept_loop(listener: OwnedFd, stop: OwnedFd, cfg: Config, active: Arc<AtomicUsize>) {
+    // Streams started by this broker end when it stops (the pipe hangs up).
+    let stop = Arc::new(stop);
+    let streams_stop = StopSignal::new(stop.clone());
     let cfg = Arc::new(cfg);
     let quotas = Quotas::new(cfg.limits(), active);
     let logs = Arc::new(Logs::new());
@@ -409,9 +422,9 @@ fn accept_loop(listener: OwnedFd, stop: OwnedFd, cfg: Config, active: Arc<Atomic
         };
         // Shared with the thread, so a thread that cannot start still lets us answer.
         let conn = Arc::new(conn);
-        let (cfg2, quotas2, logs2, conn2) = (cfg.clone(), quotas.clone(), logs.clone(), conn.clone());
+        let (cfg2, quotas2, logs2, conn2, stop2) = (cfg.clone(), quotas.clone(), logs.clone(), conn.clone(), streams_stop.clone());
         let spawned = std::thread::Builder::new().name("ikc-broker-conn".into()).spawn(move || {
-            serve_connection(conn2, &cfg2, slot, &quotas2, &logs2);
+            serve_connection(conn2, &cfg2, slot, &quotas2, &logs2, stop2);
         });
         if let Err(e) = spawned {
             log_throttled(&cfg, &logs.failed, LogLevel::Error, format_args!("cannot start a connection thread: {e}"));
@@ -428,7 +441,7 @@ fn send_reply(conn: &OwnedFd, reply: &Reply, fd: Option<&OwnedFd>) -> Result<()>
     transport::send(conn, &bytes, fd)
 }
 
-fn serve_connection(conn: Arc<OwnedFd>, cfg: &Config, slot: ConnectionSlot, quotas: &Arc<Quotas>, logs: &Logs) {
+fn serve_connection(conn: Arc<OwnedFd>, cfg: &Config, slot: ConnectionSlot, quotas: &Arc<Quotas>, logs: &Logs, stop: StopSignal) {
     let uid = slot.uid();
     // Every message then names its sender (a pidfd); older kernels fall back to the connecting process.
     transport::pass_pidfd(&conn);
@@ -440,7 +453,7 @@ fn serve_connection(conn: Arc<OwnedFd>, cfg: &Config, slot: ConnectionSlot, quot
         return;
     }
     let mut proc = match Session::open() {
-        Ok(p) => p,
+        Ok(p) => p.with_stop(stop),
         Err(e) => {
             log(cfg, LogLevel::Error, format_args!("{e}"));
             return;
@@ -486,16 +499,17 @@ fn serve_connection(conn: Arc<OwnedFd>, cfg: &Config, slot: ConnectionSlot, quot
                 continue;
             }
         };
-        let result = answer(&mut proc, proc_pid_ns, &peer, incoming).and_then(|fd| hand_out(quotas, uid, fd));
+        let version = super::protocol::requested_version(&incoming.bytes);
+        let result = answer(&mut proc, proc_pid_ns, &peer, (quotas, uid), incoming).and_then(|fd| hand_out(quotas, uid, fd));
         let (reply, fd) = match result {
-            Ok(fd) => (Reply::ok(), Some(fd)),
+            Ok((kind, fd)) => (Reply::ok(kind), Some(fd)),
             Err(e) => {
                 if caused_by_client(&e) {
                     log(cfg, LogLevel::Debug, format_args!("client pid {}: {e}", peer.pid));
                 } else {
                     log_throttled(cfg, &logs.failed, LogLevel::Warn, format_args!("a request of client pid {} uid {uid} failed: {e}", peer.pid));
                 }
-                (Reply::error(&e), None)
+                (Reply::refusing_version(&e, version), None)
             }
         };
         let sent = send_reply(&conn, &reply, fd.as_ref());
@@ -514,15 +528,19 @@ fn serve_connection(conn: Arc<OwnedFd>, cfg: &Config, slot: ConnectionSlot, quot
 /// (at least one, even for a few bytes; huge ones where shmem uses them), so
 /// that is what is charged: a client keeping thousands of tiny answers pins
 /// pages, not bytes. A refused response is closed here.
-fn hand_out(quotas: &Quotas, uid: u32, fd: ResponseFd) -> Result<OwnedFd> {
+/// A stream was admitted before its producer started (`answer`); it is not charged.
+fn hand_out(quotas: &Quotas, uid: u32, fd: ResponseFd) -> Result<(ResponseKind, OwnedFd)> {
+    if fd.kind() == ResponseKind::Stream {
+        return Ok((ResponseKind::Stream, fd.into_owned_fd()));
+    }
     let st = nix::sys::stat::fstat(fd.as_fd()).map_err(|e| Error::os("fstat response", e))?;
     let len = u64::try_from(st.st_size).unwrap_or(0);
     quotas.charge(uid, len, super::quota::pinned(len, u64::try_from(st.st_blocks).unwrap_or(0)), Instant::now())?;
-    Ok(fd.into_owned_fd())
+    Ok((ResponseKind::Snapshot, fd.into_owned_fd()))
 }
 
 /// Checks and runs one request. Every failure is an errno for the client.
-fn answer(proc: &mut Session, proc_pid_ns: Option<NsId>, peer: &Peer, mut msg: Incoming) -> Result<ResponseFd> {
+fn answer(proc: &mut Session, proc_pid_ns: Option<NsId>, peer: &Peer, (quotas, uid): (&Arc<Quotas>, u32), mut msg: Incoming) -> Result<ResponseFd> {
     if msg.truncated {
         return Err(Error::Os { op: format!("request larger than {MAX_REQUEST_MESSAGE} bytes, or too many fds"), errno: nix::errno::Errno::EMSGSIZE as i32 });
     }
@@ -542,7 +560,12 @@ fn answer(proc: &mut Session, proc_pid_ns: Option<NsId>, peer: &Peer, mut msg: I
     let creds_pid = u32::try_from(creds.pid()).map_err(|_| Error::PermissionDenied("sender has no pid here".into()))?;
     let sender = peer.sender(creds_pid, msg.pidfd.take())?;
     let (caller, mut users) = peer.caller(&sender, proc, proc_pid_ns)?;
-    policy::may_issue(&caller, command::lookup(header.command)?)?;
+    let spec = command::lookup(header.command)?;
+    policy::may_issue(&caller, spec)?;
+    if spec.response == ResponseKind::Stream {
+        // Admitted before it starts; the producer holds the slot for the stream's life.
+        proc.lease_next_stream(Box::new(quotas.stream(uid)?));
+    }
     let fd = issue_as(proc, &caller, &mut users, selector, header.command, &[body], header.flags)?;
     // The sender's namespaces were opened by pid: make sure it was still the sender.
     sender.check_alive()?;
