@@ -61,11 +61,6 @@ impl ResponseFd {
         self.kind
     }
 
-    /// Gives up ownership: the caller must close the returned fd.
-    pub fn into_raw_fd(self) -> RawFd {
-        self.fd.into_raw_fd()
-    }
-
     pub fn into_owned_fd(self) -> OwnedFd {
         self.fd
     }
@@ -77,6 +72,13 @@ impl ResponseFd {
             ResponseKind::Snapshot => read_all_at(self.fd.as_fd()),
             ResponseKind::Stream => read_to_end(self.fd.as_fd()),
         }
+    }
+}
+
+impl IntoRawFd for ResponseFd {
+    /// Gives up ownership: the caller must close the returned fd.
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
     }
 }
 

@@ -2,8 +2,9 @@
 //! (netconf's "subscribe once, receive periodically", reference 003), as a
 //! stream. Each tick delivers one snapshot message (`IKC_STATS_SNAPSHOT`):
 //! `struct ikc_stats_tick` (tick number, ticks missed, `CLOCK_MONOTONIC` time),
-//! then the kernel's own messages for that tick as the kernel framed them
-//! (LINK_STATS: `RTM_NEWLINK` with `IFLA_STATS64`; raw counters, never rates).
+//! then the kernel's own messages for that tick as the kernel framed them,
+//! ending with its `NLMSG_DONE` (LINK_STATS: `RTM_NEWLINK` with
+//! `IFLA_STATS64`; raw counters, never rates).
 //!
 //! - Ticks are drift-free: a `timerfd` with absolute deadlines
 //!   (`anchor + k·interval`); when the producer is late the timer's expiration
@@ -27,7 +28,6 @@ pub use ticker::Ticker;
 
 use crate::error::{Error, Result};
 use crate::net::{self, LinkDumper};
-use crate::netlink::NLMSG_HEADER_LEN;
 use crate::ns::Namespace;
 use crate::stream::{self, EndReason, Lease, Sink, StopSignal, STREAM_COMMAND_TYPES};
 use crate::wire::buffer;
@@ -136,9 +136,8 @@ fn run(mut sink: Sink, ticker: &Ticker, req: &LinkStatsRequest, stop: Option<&St
     }
 }
 
-/// A snapshot's payload: the tick header, then the kernel's messages without their `NLMSG_DONE`.
-fn snapshot(tick: u64, missed: u64, skipped: u64, kernel: &[u8]) -> Vec<u8> {
-    let body = strip_done(kernel);
+/// A snapshot's payload: the tick header, then the kernel's messages (ending with its `NLMSG_DONE`).
+fn snapshot(tick: u64, missed: u64, skipped: u64, body: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; STATS_TICK_LEN + body.len()];
     {
         let mut h = StatsTickBuffer::new_unchecked(&mut out[..STATS_TICK_LEN]);
@@ -151,20 +150,12 @@ fn snapshot(tick: u64, missed: u64, skipped: u64, kernel: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The kernel's answer ends with one `NLMSG_DONE` (checked by the collector); the snapshot does without it.
-fn strip_done(kernel: &[u8]) -> &[u8] {
-    const DONE_LEN: usize = NLMSG_HEADER_LEN + 4;
-    match kernel.len().checked_sub(DONE_LEN) {
-        Some(end) if kernel.get(end + 4..end + 6) == Some(&crate::netlink::NLMSG_DONE.to_ne_bytes()[..]) => &kernel[..end],
-        _ => kernel,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::command::LINK_STATS;
     use crate::ns::CURRENT_NETNS;
+    use crate::netlink::NLMSG_HEADER_LEN;
     use crate::stream::StreamReader;
 
     fn subscribe(interval_ms: u32, count: u64) -> StreamReader {
