@@ -150,7 +150,7 @@ impl Connector {
             match socket::recvfrom::<NetlinkAddr>(self.fd.as_raw_fd(), buf) {
                 Ok((n, from)) => {
                     // Only the kernel's datagrams count (another process may send to our port).
-                    if !from.is_some_and(|a| a.pid() == 0) {
+                    if from.is_none_or(|a| a.pid() != 0) {
                         continue;
                     }
                     got = true;
