@@ -21,6 +21,8 @@ async function udpToLoopback(n: number): Promise<void> {
   sock.close();
 }
 
+const ipLinks = () => execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(': ')[1].split('@')[0]);
+
 /** Runs an ES module snippet in a new node process; returns its stdout as JSON. */
 function node(script: string): unknown {
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: ROOT }));
@@ -48,14 +50,18 @@ describe('stream responses (LINK_STATS)', () => {
   });
 
   it('delivers count snapshots with consecutive ticks, then ends complete', async () => {
+    const before = ipLinks();
     const stream = subscribeLinkStats({ intervalMs: 100, count: 3 });
     const snaps: Snapshot<Link[]>[] = [];
     for await (const s of stream) snaps.push(s);
     expect(snaps.map((s) => [s.tick, s.missed, s.skipped])).toEqual([[0, 0, 0], [1, 0, 0], [2, 0, 0]]);
     expect(stream.end).toMatchObject({ reason: 'complete', delivered: 3, lost: 0 });
     // Ticks are 100 ms apart by the monotonic clock (absolute deadlines; loose bounds, no wall-time assertion on the test).
-    const names = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(': ')[1].split('@')[0]);
-    expect(snaps[0].data.map((l) => l.name).sort()).toEqual(names.sort());
+    const after = ipLinks();
+    // Other programs may add or remove links meanwhile: those present throughout must be there, none unknown.
+    const names = snaps[0].data.map((l) => l.name);
+    expect(names).toEqual(expect.arrayContaining(before.filter((n) => after.includes(n))));
+    expect(before.concat(after)).toEqual(expect.arrayContaining(names));
   });
 
   it('counters are the kernel’s: ip -s between two snapshots lies between them', async () => {
