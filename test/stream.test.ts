@@ -84,7 +84,7 @@ describe('stream responses (LINK_STATS)', () => {
     expect(() => native.encodeLinkStatsRequest(1000, -1)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
-  it('closing the stream ends its producer thread at once (in-process)', () => {
+  it('subscribers of one namespace and interval share one producer; closing the streams ends it at once (in-process)', () => {
     const out = node(`
       import { issueKernelCommand, CURRENT_NETNS, LINK_STATS } from '@ikc/sdk';
       import { native } from './packages/ikc/dist/binding.js';
@@ -92,13 +92,16 @@ describe('stream responses (LINK_STATS)', () => {
       const count = () => readdirSync('/proc/self/task').length;
       const wait = (ms) => { const end = Date.now() + ms; while (Date.now() < end) {} };
       const before = count();
-      const fds = Array.from({ length: 5 }, () => issueKernelCommand(CURRENT_NETNS, LINK_STATS, [native.encodeLinkStatsRequest(3600000, 0)]));
+      const fds = Array.from({ length: 50 }, () => issueKernelCommand(CURRENT_NETNS, LINK_STATS, [native.encodeLinkStatsRequest(3600000, 0)]));
+      const shared = count();
+      fds.push(issueKernelCommand(CURRENT_NETNS, LINK_STATS, [native.encodeLinkStatsRequest(1800000, 0)]));
       const during = count();
       fds.forEach(closeSync);
       let after = count();
       for (let i = 0; i < 100 && after > before; i++) { wait(20); after = count(); }
-      console.log(JSON.stringify({ before, during, after }));`) as { before: number; during: number; after: number };
-    expect(out.during).toBe(out.before + 5);
+      console.log(JSON.stringify({ before, shared, during, after }));`) as { before: number; shared: number; during: number; after: number };
+    expect(out.shared).toBe(out.before + 1);
+    expect(out.during).toBe(out.before + 2);
     expect(out.after).toBe(out.before);
   });
 });
