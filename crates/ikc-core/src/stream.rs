@@ -135,6 +135,11 @@ impl StopSignal {
     pub fn new(fd: std::sync::Arc<OwnedFd>) -> StopSignal {
         StopSignal(fd)
     }
+
+    /// Which signal this is (streams sharing work must share their stop signal too).
+    pub fn id(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.0) as usize
+    }
 }
 
 impl AsFd for StopSignal {

@@ -36,6 +36,8 @@ export interface LinkStatsOptions {
   ns?: NsArg;
   /** Who issues the command: an IkcClient such as a BrokerClient; this process by default. */
   client?: NetIssuer;
+  /** Ends the iteration (and closes the stream) at once when aborted. */
+  signal?: AbortSignal;
 }
 
 /** The end of the last stream `subscribeLinkStats` read, for callers that want to know why it stopped. */
@@ -54,7 +56,7 @@ export function subscribeLinkStats(opts: LinkStatsOptions = {}): LinkStatsStream
   const state: { end: StreamEnd | undefined } = { end: undefined };
   const iterate = async function* (): AsyncGenerator<Snapshot<Link[]>> {
     const fd = await withNs(opts.ns, 'net', (raw) => issuer.issueKernelCommandAsync(raw, LINK_STATS, [request], 0));
-    for await (const m of streamMessages(fd)) {
+    for await (const m of streamMessages(fd, { signal: opts.signal })) {
       const end = parseEnd(m);
       if (end) {
         state.end = end;

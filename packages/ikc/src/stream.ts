@@ -89,7 +89,7 @@ function errnoError(errno: number, what: string): IkcError {
  * stream ends, when the iteration stops early (`break`, `return`), or on error.
  * A stream whose bytes are not netlink messages is an IkcError EIO.
  */
-export async function* streamMessages(fd: number): AsyncGenerator<StreamMessage, void, undefined> {
+export async function* streamMessages(fd: number, opts: { signal?: AbortSignal } = {}): AsyncGenerator<StreamMessage, void, undefined> {
   let socket: net.Socket;
   try {
     socket = new net.Socket({ fd, readable: true, writable: false });
@@ -98,6 +98,10 @@ export async function* streamMessages(fd: number): AsyncGenerator<StreamMessage,
     throw new IkcError('EBADF', `EBADF: fd ${fd} is not a stream (${(err as Error).message})`);
   }
   let pending: Buffer = Buffer.alloc(0);
+  // An abort closes the fd at once, even while a read waits (an iterator's
+  // return() would wait for the next message first).
+  const abort = () => socket.destroy();
+  opts.signal?.addEventListener('abort', abort, { once: true });
   try {
     for await (const chunk of socket as AsyncIterable<Buffer>) {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
@@ -113,9 +117,14 @@ export async function* streamMessages(fd: number): AsyncGenerator<StreamMessage,
       }
       pending = pending.subarray(o);
     }
+    if (opts.signal?.aborted) return;
     if (pending.length > 0) throw new IkcError('EIO', 'EIO: the stream ends inside a message');
     throw new IkcError('EIO', 'EIO: the stream ended without its final message');
+  } catch (err) {
+    if (opts.signal?.aborted) return;
+    throw err;
   } finally {
+    opts.signal?.removeEventListener('abort', abort);
     socket.destroy();
   }
 }

@@ -94,7 +94,7 @@ fn run(target: &Namespace, protocol: SockProtocol, message: &[u8], sequence: u32
 
 /// With which rights the netlink socket is opened. The kernel decides what a
 /// dump may show (TCP-MD5 keys, socket marks) by the opener's capabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rights {
     /// The calling thread's own.
     Own,

@@ -12,24 +12,31 @@
 //! - A reader that falls behind gets "latest wins": a snapshot still queued when
 //!   the next is taken is replaced, and the newer one counts it in `skipped`.
 //!
+//! - Subscribers of one target at one interval share one dump per tick.
+//!
 //! - `request`: `struct ikc_stats_request`
 //! - `ticker`: the absolute-deadline timer
+//! - `group`: the shared tickers, one thread and one dump per tick each
+//! - `member`: one subscriber of a group, its numbering and its stream
 
+mod group;
+mod member;
 mod request;
 mod ticker;
 
-use std::os::fd::{AsFd, OwnedFd};
-use std::time::Duration;
-
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::os::fd::OwnedFd;
 
 pub use request::{LinkStatsRequest, StatsRequestBuffer, IKC_STATS_SUBSCRIBE, MAX_INTERVAL_MS, MIN_INTERVAL_MS, STATS_REQUEST_LEN};
+pub use group::running as groups_running;
 pub use ticker::Ticker;
 
-use crate::error::{Error, Result};
+use group::GroupKey;
+use member::Member;
+
+use crate::error::Result;
 use crate::net::{self, LinkDumper};
 use crate::ns::Namespace;
-use crate::stream::{self, EndReason, Lease, Sink, StopSignal, STREAM_COMMAND_TYPES};
+use crate::stream::{self, Lease, StopSignal, STREAM_COMMAND_TYPES};
 use crate::wire::buffer;
 
 /// `nlmsg_type` of a snapshot.
@@ -50,101 +57,44 @@ buffer!(
     }
 );
 
-/// How long a finished stream waits for its reader to take the final message.
-const FINISH_GRACE: Duration = Duration::from_secs(2);
-
 /// LINK_STATS: the links of `target`, every `interval`, on a stream. The
 /// socket is opened now, with `rights`, and the first dump taken now, so that a
-/// subscription that cannot work fails here with its errno rather than in the stream.
+/// subscription that cannot work fails here with its errno rather than in the
+/// stream; then the subscriber joins the group sharing its namespace, rights
+/// and interval (`group`), whose next deadline is its tick 1.
 pub fn subscribe_links(target: &Namespace, request: &[u8], rights: net::Rights, stop: Option<StopSignal>, lease: Lease) -> Result<OwnedFd> {
     let req = LinkStatsRequest::from_message(request)?;
     let mut dumper = LinkDumper::open(target, rights)?;
-    let first = dumper.dump()?;
-    let ticker = Ticker::start(Duration::from_millis(u64::from(req.interval_ms)))?;
+    let first = Dump::take(&mut dumper)?;
     let (read, sink) = stream::pipe()?;
-    std::thread::Builder::new()
-        .name("ikc-link-stats".into())
-        .spawn(move || {
-            // The broker's quota slot is held for as long as the stream runs.
-            let _lease = lease;
-            run(sink, &ticker, &req, stop.as_ref(), first, || dumper.dump());
-        })
-        .map_err(|e| Error::from_io("spawn stats stream", &e))?;
+    let key = GroupKey { ns: target.id, rights, interval_ms: req.interval_ms, stop: stop.as_ref().map_or(0, StopSignal::id) };
+    group::join(key, dumper, &first, |base| Member::new(sink, lease, req.count, base), stop)?;
     Ok(read)
 }
 
-/// The producer: one snapshot per tick until the count is reached, the reader
-/// leaves, the stop signal fires or a dump fails; then the final message.
-fn run(mut sink: Sink, ticker: &Ticker, req: &LinkStatsRequest, stop: Option<&StopSignal>, first: Vec<u8>, mut dump: impl FnMut() -> Result<Vec<u8>>) {
-    let mut tick = 0u64;
-    // The newest tick the reader is sure to see, and the newest offered one
-    // (which the next offer replaces if the reader has not started on it).
-    let mut surviving: Option<u64> = None;
-    let mut pending: Option<(u64, u64)> = None;
-    let mut next = Some(first);
-    loop {
-        if let Some(kernel) = next.take() {
-            let replaceable = sink.replaceable() > 0;
-            let (base, skipped) = match pending {
-                Some((_, pending_skipped)) if replaceable => (surviving, pending_skipped + 1),
-                Some((pending_tick, _)) => (Some(pending_tick), 0),
-                None => (None, 0),
-            };
-            // Ticks between the reader's previous snapshot and this one: taken
-            // and replaced (`skipped`), or never taken (`missed`).
-            let unseen = tick - base.map_or(0, |b| b + 1);
-            let payload = snapshot(tick, unseen.saturating_sub(skipped), skipped, &kernel);
-            if sink.offer_latest(IKC_STATS_SNAPSHOT, 0, &payload).is_err() {
-                return;
-            }
-            surviving = base;
-            pending = Some((tick, skipped));
-            if req.count != 0 && tick + 1 >= req.count {
-                return sink.finish(EndReason::Complete, 0, FINISH_GRACE);
-            }
-        }
-        let mut fds = vec![PollFd::new(ticker.as_fd(), PollFlags::POLLIN), PollFd::new(sink.as_fd(), sink.poll_flags())];
-        if let Some(s) = stop {
-            fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
-        }
-        if let Err(e) = poll(&mut fds, PollTimeout::NONE) {
-            if e == nix::errno::Errno::EINTR {
-                continue;
-            }
-            return sink.finish(EndReason::Error, e as i32, FINISH_GRACE);
-        }
-        let ready = |i: usize| fds.get(i).and_then(PollFd::revents).unwrap_or(PollFlags::empty());
-        let (timer, pipe, stopped) = (ready(0), ready(1), ready(2));
-        if !stopped.is_empty() {
-            return sink.finish(EndReason::Shutdown, 0, FINISH_GRACE);
-        }
-        if pipe.intersects(PollFlags::POLLERR | PollFlags::POLLHUP) || sink.flush().is_err() {
-            return;
-        }
-        if timer.contains(PollFlags::POLLIN) {
-            let passed = match ticker.expirations() {
-                Ok(n) => n,
-                Err(e) => return sink.finish(EndReason::Error, e.errno(), FINISH_GRACE),
-            };
-            // Ticks the producer slept through were never taken.
-            tick += passed;
-            match dump() {
-                Ok(kernel) => next = Some(kernel),
-                Err(e) => return sink.finish(EndReason::Error, e.errno(), FINISH_GRACE),
-            }
-        }
+/// One kernel dump, shared by every member of a group, and when it was taken.
+pub(crate) struct Dump {
+    kernel: Vec<u8>,
+    taken_ns: u64,
+}
+
+impl Dump {
+    fn take(dumper: &mut LinkDumper) -> Result<Dump> {
+        let kernel = dumper.dump()?;
+        Ok(Dump { kernel, taken_ns: ticker::monotonic_ns() })
     }
 }
 
 /// A snapshot's payload: the tick header, then the kernel's messages (ending with its `NLMSG_DONE`).
-fn snapshot(tick: u64, missed: u64, skipped: u64, body: &[u8]) -> Vec<u8> {
+fn snapshot(tick: u64, missed: u64, skipped: u64, dump: &Dump) -> Vec<u8> {
+    let body = &dump.kernel[..];
     let mut out = vec![0u8; STATS_TICK_LEN + body.len()];
     {
         let mut h = StatsTickBuffer::new_unchecked(&mut out[..STATS_TICK_LEN]);
         h.set_tick(tick);
         h.set_missed(missed);
         h.set_skipped(skipped);
-        h.set_monotonic_ns(ticker::monotonic_ns());
+        h.set_monotonic_ns(dump.taken_ns);
     }
     out[STATS_TICK_LEN..].copy_from_slice(body);
     out
@@ -156,7 +106,8 @@ mod tests {
     use crate::command::LINK_STATS;
     use crate::ns::CURRENT_NETNS;
     use crate::netlink::NLMSG_HEADER_LEN;
-    use crate::stream::StreamReader;
+    use crate::stream::{EndReason, StreamReader};
+    use std::time::Duration;
 
     fn subscribe(interval_ms: u32, count: u64) -> StreamReader {
         let req = LinkStatsRequest { interval_ms, count }.to_message();
@@ -217,5 +168,51 @@ mod tests {
         let e = crate::issue_kernel_command(CURRENT_NETNS, LINK_STATS, &[&req], 0).unwrap_err();
         assert_eq!(e.code(), "EINVAL");
         assert_eq!(crate::issue_kernel_command(crate::ns::CURRENT_PIDNS, LINK_STATS, &[&req], 0).unwrap_err().code(), "EINVAL");
+    }
+
+    #[test]
+    fn subscribers_of_one_target_and_interval_share_one_dump_per_tick() {
+        // An interval no other test uses, so its groups are this test's.
+        const MS: u32 = 3_599_993;
+        let mut readers: Vec<StreamReader> = (0..200).map(|_| subscribe(MS, 0)).collect();
+        assert_eq!(super::groups_running(Some(MS)), 1, "200 subscribers, one group");
+        let other = subscribe(MS - 1, 0);
+        assert_eq!(super::groups_running(Some(MS - 1)), 1, "another interval is another group");
+        for r in &mut readers {
+            let m = r.next_message(Some(Duration::from_secs(5))).expect("read").expect("tick 0");
+            assert_eq!(StatsTickBuffer::new_checked(&m.payload[..]).expect("tick").tick(), 0);
+        }
+        drop(readers);
+        drop(other);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while super::groups_running(Some(MS)) + super::groups_running(Some(MS - 1)) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(super::groups_running(Some(MS)) + super::groups_running(Some(MS - 1)), 0, "a group ends with its last member");
+    }
+
+    #[test]
+    fn a_late_joiner_numbers_from_0_and_gets_the_same_dumps() {
+        const MS: u32 = 101;
+        let snaps = |r: &mut StreamReader, n: usize| -> Vec<(u64, u64, Vec<u8>)> {
+            (0..n)
+                .map(|_| {
+                    let m = r.next_message(Some(Duration::from_secs(5))).expect("read").expect("a tick");
+                    let h = StatsTickBuffer::new_checked(&m.payload[..]).expect("tick");
+                    (h.tick(), h.monotonic_ns(), m.payload[STATS_TICK_LEN..].to_vec())
+                })
+                .collect()
+        };
+        let mut a = subscribe(MS, 0);
+        let early = snaps(&mut a, 3);
+        let mut b = subscribe(MS, 0);
+        let late = snaps(&mut b, 3);
+        let more = snaps(&mut a, 3);
+        assert_eq!(late.iter().map(|s| s.0).collect::<Vec<_>>(), vec![0, 1, 2], "its own numbering");
+        // Its tick 0 is its own dump; ticks 1 and 2 are the group's, byte for byte what the first one got.
+        let shared: Vec<_> = early.iter().chain(&more).map(|s| (s.1, s.2.clone())).collect();
+        for s in &late[1..] {
+            assert!(shared.contains(&(s.1, s.2.clone())), "tick {} was the group's dump", s.0);
+        }
     }
 }
