@@ -195,10 +195,8 @@ impl Hub {
         loop {
             match rx.try_recv() {
                 Ok((s, done)) => {
-                    if s.audience.depth > 0 && !self.cache.need_levels {
-                        self.cache.need_levels = true;
-                        let _ = self.cache.seed();
-                    }
+                    // Nothing is read again here: a dump while events queue up
+                    // makes the hub judge them late, when their tasks are gone.
                     self.subs.push(s);
                     let _ = done.send(());
                 }

@@ -40,17 +40,16 @@ pub struct TaskCache {
     pub users: UserNsTree,
     /// A pid namespace's chain of inodes, itself first, up to the initial one.
     chains: HashMap<u64, Option<Vec<u64>>>,
-    /// Whether some subscriber is in a pid namespace below the initial one
-    /// (then every fork is read for the child's numbers).
-    pub need_levels: bool,
     pub reads: u64,
+    /// Entries the last seed did not find (dropped by the next one).
+    ghosts: std::collections::HashSet<u32>,
 }
 
 impl TaskCache {
     pub fn new() -> Result<TaskCache> {
         let mut proc = ProcFs::open()?;
         proc.set_owner_check(true);
-        Ok(TaskCache { proc, map: HashMap::new(), users: UserNsTree::default(), chains: HashMap::new(), need_levels: false, reads: 0 })
+        Ok(TaskCache { proc, map: HashMap::new(), users: UserNsTree::default(), chains: HashMap::new(), reads: 0, ghosts: Default::default() })
     }
 
     pub fn len(&self) -> usize {
@@ -61,15 +60,22 @@ impl TaskCache {
         self.map.is_empty()
     }
 
-    /// Forgets everything and reads every task procfs lists.
+    /// Reads every task procfs lists. An entry of a task no longer listed is
+    /// kept until the next seed: the task is gone, but its exit may still be
+    /// queued on the socket, and it is judged by what it was when last read
+    /// (dropping it would hide that exit from everyone who saw the task).
     pub fn seed(&mut self) -> Result<()> {
-        self.map.clear();
+        let mut listed = std::collections::HashSet::new();
         for tgid in self.proc.tgids()? {
             let Some(tids) = self.proc.tids(tgid)? else { continue };
             for tid in tids {
+                listed.insert(tid);
                 self.read(tgid, tid);
             }
         }
+        let previous_ghosts = std::mem::take(&mut self.ghosts);
+        self.map.retain(|tid, _| listed.contains(tid) || !previous_ghosts.contains(tid));
+        self.ghosts = self.map.keys().filter(|t| !listed.contains(t)).copied().collect();
         Ok(())
     }
 
@@ -82,7 +88,7 @@ impl TaskCache {
         self.reads += 1;
         match self.proc.read_task(tgid, tid) {
             Ok(Some(info)) => {
-                let pid_ns = if self.need_levels && info.levels.len() > 1 { self.proc.pid_ns_inode(tgid, tid).ok().flatten().unwrap_or(0) } else { 0 };
+                let pid_ns = if info.levels.len() > 1 { self.proc.pid_ns_inode(tgid, tid).ok().flatten().unwrap_or(0) } else { 0 };
                 if pid_ns != 0 && !self.chains.contains_key(&pid_ns) {
                     let chain = self.proc.open_pid_ns(tgid, tid).ok().flatten().and_then(|fd| chain_of(fd).ok());
                     self.chains.insert(pid_ns, chain);
@@ -105,11 +111,11 @@ impl TaskCache {
     }
 
     /// A fork: the child starts as its parent thread is (or is read, when the
-    /// parent is unknown or its numbers in nested pid namespaces are needed).
+    /// parent is unknown or the child's numbers in nested pid namespaces are needed).
     pub fn fork(&mut self, parent_pid: u32, child_pid: u32, child_tgid: u32) {
         let inherited = self.map.get(&parent_pid).cloned();
         match inherited {
-            Some(mut e) if !self.need_levels || e.levels.len() <= 1 => {
+            Some(mut e) if e.levels.len() <= 1 => {
                 e.target.tgid = child_tgid;
                 if e.levels.len() == 1 {
                     if let Some(l) = e.levels.level_mut(0) {
