@@ -18,7 +18,7 @@ use crate::ns::{self, Namespace, NsSelector, NsType};
 use crate::response::ResponseFd;
 use crate::stats;
 use crate::stream::{Lease, StopSignal};
-use crate::task_diag::{self, Access, PidScope, TaskDiagRequest};
+use crate::task_diag::{self, Access, PidScope, ShowFlags, Strategy, TaskDiagRequest};
 use crate::userns::UserNsTree;
 use crate::visibility::{Judge, Viewer};
 
@@ -159,7 +159,7 @@ pub fn issue_as(
     let request = gather(iov)?;
     match spec.response {
         ResponseKind::Snapshot => ResponseFd::from_bytes(&snapshot(session, caller, users, spec.command, target, &request, flags)?),
-        ResponseKind::Stream => stream(session, caller, spec.command, target, &request).map(ResponseFd::stream),
+        ResponseKind::Stream => stream(session, caller, users, spec.command, target, &request).map(ResponseFd::stream),
     }
 }
 
@@ -191,15 +191,32 @@ fn snapshot(
 }
 
 /// A stream command: its producer started, the stream's read end returned.
-fn stream(session: &mut Session, caller: &Caller, command: Command, target: Namespace, request: &[u8]) -> Result<OwnedFd> {
-    let lease = session.lease.take();
+fn stream(session: &mut Session, caller: &Caller, users: &mut UserNsTree, command: Command, target: Namespace, request: &[u8]) -> Result<OwnedFd> {
     match command {
-        Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), lease),
-        Command::ProcEvents => events::subscribe(caller, target, request, session.stop.clone(), lease),
+        Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), session.lease.take()),
+        Command::ProcEvents => {
+            // Every pid the request names must be one task_diag would show the
+            // caller: hidden, missing and outside the namespace are one ESRCH.
+            for pid in events::EventsRequest::from_message(request)?.pids {
+                visible_task(session, caller, users, &target, pid)?;
+            }
+            events::subscribe(caller, target, request, session.stop.clone(), session.lease.take())
+        }
         Command::TaskDiag | Command::SockDiag | Command::LinkDump | Command::AddrDump => {
             Err(Error::damaged(format!("{command:?} is a snapshot command")))
         }
     }
+}
+
+/// Task `pid` (numbered in `target`) as task_diag's ONE strategy answers the
+/// caller: `ESRCH` whether it is missing, outside the namespace or hidden.
+fn visible_task(session: &mut Session, caller: &Caller, users: &mut UserNsTree, target: &Namespace, pid: u32) -> Result<()> {
+    let fd = target.fd.try_clone().map_err(|e| Error::from_io("dup namespace fd", &e))?;
+    let mut scope = pid_scope(caller, Namespace { ns_type: target.ns_type, id: target.id, fd })?;
+    let viewers: Vec<Viewer> = caller.viewers().copied().collect();
+    let mut access = Access { viewers: &viewers, judge: caller.judge, users };
+    let req = TaskDiagRequest { show: ShowFlags::BASE, strategy: Strategy::One, pid, sequence: 0 };
+    task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, Backend::Procfs).map(drop)
 }
 
 /// The backend a dump of `req` reads from: what `flags` ask for, resolved by

@@ -159,3 +159,60 @@ fn a_child_pid_namespace_sees_only_itself_in_its_numbering() {
     let execs = evs.iter().filter(|e| e.event_type() == Some(EventType::Exec) && e.subject().0 != 1).count();
     assert_eq!((forks, execs), (5, 5), "{evs:?}");
 }
+
+/// A pid filter naming a task the subscriber may not see is refused exactly as
+/// one naming no task: ESRCH either way, as task_diag's ONE strategy answers.
+#[test]
+fn a_hidden_pid_and_a_missing_one_are_the_same_esrch() {
+    if !is_root() {
+        return;
+    }
+    let mut session = Session::open().expect("session");
+    let mut caller = Caller::current(&mut session).expect("caller");
+    caller.viewer = Viewer {
+        tgid: 1,
+        fsuid: NOBODY,
+        fsgid: NOBODY,
+        euid: NOBODY,
+        cap_effective: 0,
+        user_ns: INIT_USER_NS,
+    };
+    caller.judge = Judge::Rules;
+    let mut mine = Command::new("/bin/sleep")
+        .arg("5")
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .spawn()
+        .expect("spawn");
+    let mut ask = |pid: u32| {
+        let req = EventsRequest {
+            pids: vec![pid],
+            ..Default::default()
+        }
+        .to_message();
+        issue_as(
+            &mut session,
+            &caller,
+            &mut UserNsTree::default(),
+            NsSelector::from_raw(CURRENT_PIDNS).expect("ns"),
+            PROC_EVENTS,
+            &[&req],
+            0,
+        )
+        .map(drop)
+        .map_err(|e| (e.code(), e.to_string()))
+    };
+    let hidden =
+        ask(std::process::id()).expect_err("root's own test process is hidden from nobody");
+    let missing = ask(i32::MAX as u32).expect_err("no such pid");
+    assert_eq!(hidden.0, "ESRCH");
+    assert_eq!(hidden.0, missing.0);
+    // The message names only the pid asked for, nothing about why.
+    assert_eq!(
+        hidden.1.replace(&std::process::id().to_string(), "N"),
+        missing.1.replace(&(i32::MAX as u32).to_string(), "N")
+    );
+    ask(mine.id()).expect("nobody's own task may be followed");
+    let _ = mine.kill();
+    let _ = mine.wait();
+}

@@ -264,3 +264,178 @@ impl Event {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A datagram's payload as the kernel lays it out (include/uapi/linux/cn_proc.h):
+    /// `struct cn_msg` (idx 0, val 4, seq 8, ack 12, len 16, flags 18, data 20),
+    /// then `struct proc_event` (what 0, cpu 4, timestamp_ns 8, event_data 16).
+    fn kernel_bytes(seq: u32, what: u32, cpu: u32, ts: u64, words: [u32; 6]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for v in [CN_IDX_PROC, CN_VAL_PROC, seq, 0] {
+            b.extend_from_slice(&v.to_ne_bytes());
+        }
+        b.extend_from_slice(&(PROC_EVENT_LEN as u16).to_ne_bytes());
+        b.extend_from_slice(&0u16.to_ne_bytes());
+        assert_eq!(b.len(), CN_MSG_LEN);
+        b.extend_from_slice(&what.to_ne_bytes());
+        b.extend_from_slice(&cpu.to_ne_bytes());
+        b.extend_from_slice(&ts.to_ne_bytes());
+        for w in words {
+            b.extend_from_slice(&w.to_ne_bytes());
+        }
+        assert_eq!(b.len(), CN_MSG_LEN + PROC_EVENT_LEN);
+        b
+    }
+
+    #[test]
+    fn the_what_bits_are_the_uapi_enum() {
+        // enum proc_cn_event
+        let uapi = [
+            (EventType::None, 0),
+            (EventType::Fork, 0x1),
+            (EventType::Exec, 0x2),
+            (EventType::Uid, 0x4),
+            (EventType::Gid, 0x40),
+            (EventType::Sid, 0x80),
+            (EventType::Ptrace, 0x100),
+            (EventType::Comm, 0x200),
+            (EventType::NonzeroExit, 0x2000_0000),
+            (EventType::Coredump, 0x4000_0000),
+            (EventType::Exit, 0x8000_0000),
+        ];
+        for (t, bit) in uapi {
+            assert_eq!(t.bit(), bit, "{t:?}");
+        }
+        assert_eq!(
+            PROC_EVENT_ALL,
+            EventType::ALL
+                .iter()
+                .fold(EventType::NonzeroExit.bit(), |m, t| m | t.bit())
+        );
+        assert_eq!(EventType::from_what(0x8), None, "no such event");
+        assert_eq!(EventType::from_what(0x3), None, "one event has one bit");
+    }
+
+    #[test]
+    fn fork_words_are_parent_then_child() {
+        // struct fork_proc_event: parent_pid, parent_tgid, child_pid, child_tgid
+        let ev = KernelEvent::parse(&kernel_bytes(7, 0x1, 3, 99, [10, 10, 11, 11, 0, 0]))
+            .expect("parse");
+        assert_eq!((ev.seq, ev.cpu, ev.timestamp_ns), (7, 3, 99));
+        assert_eq!(ev.subject(), (11, 11));
+        assert_eq!(ev.related(), Some((10, 10)));
+        assert_eq!(ev.pid_words(), &[0, 1, 2, 3]);
+        assert_eq!(ev.exit_code(), None);
+    }
+
+    #[test]
+    fn exit_words_are_process_code_signal_parent() {
+        // struct exit_proc_event: process_pid, process_tgid, exit_code, exit_signal, parent_pid, parent_tgid
+        let ev = KernelEvent::parse(&kernel_bytes(
+            1,
+            0x8000_0000,
+            0,
+            5,
+            [20, 19, 9, u32::MAX, 1, 1],
+        ))
+        .expect("parse");
+        assert_eq!(ev.subject(), (20, 19));
+        assert_eq!(ev.related(), Some((1, 1)));
+        assert_eq!(
+            ev.exit_code(),
+            Some(9),
+            "killed by SIGKILL: exit_code & 0x7f"
+        );
+        assert_eq!(ev.data[3] as i32, -1, "exit_signal of a thread");
+        assert_eq!(
+            ev.pid_words(),
+            &[0, 1, 4, 5],
+            "the code and signal are not pids"
+        );
+    }
+
+    #[test]
+    fn ptrace_coredump_and_id_events() {
+        // ptrace: process_pid, process_tgid, tracer_pid, tracer_tgid
+        let p = KernelEvent::parse(&kernel_bytes(1, 0x100, 0, 0, [5, 5, 6, 6, 0x4206, 0]))
+            .expect("parse");
+        assert_eq!((p.subject(), p.related()), ((5, 5), Some((6, 6))));
+        // coredump: process_pid, process_tgid, parent_pid, parent_tgid
+        let c = KernelEvent::parse(&kernel_bytes(1, 0x4000_0000, 0, 0, [5, 5, 1, 1, 0, 0]))
+            .expect("parse");
+        assert_eq!((c.subject(), c.related()), ((5, 5), Some((1, 1))));
+        // id: process_pid, process_tgid, r.ruid, e.euid: no other task
+        let u = KernelEvent::parse(&kernel_bytes(1, 0x4, 0, 0, [5, 5, 1000, 1000, 0, 0]))
+            .expect("parse");
+        assert_eq!(
+            (u.subject(), u.related(), u.pid_words()),
+            ((5, 5), None, &[0usize, 1][..])
+        );
+    }
+
+    #[test]
+    fn not_the_process_connector_or_short_is_not_an_event() {
+        let mut other = kernel_bytes(1, 0x1, 0, 0, [0; 6]);
+        other[0] = 2; // CN_IDX_CIFS
+        assert_eq!(KernelEvent::parse(&other), None);
+        let full = kernel_bytes(1, 0x1, 0, 0, [0; 6]);
+        assert_eq!(
+            KernelEvent::parse(&full[..full.len() - 1]),
+            None,
+            "one byte short of struct proc_event"
+        );
+        let mut short_len = full.clone();
+        short_len[16..18].copy_from_slice(&8u16.to_ne_bytes());
+        assert_eq!(
+            KernelEvent::parse(&short_len),
+            None,
+            "cn_msg.len below sizeof(struct proc_event)"
+        );
+    }
+
+    #[test]
+    fn encode_then_decode_and_the_extra_layout() {
+        let ev = KernelEvent::parse(&kernel_bytes(1, 0x2, 1, 1234, [42, 42, 0, 0, 0, 0]))
+            .expect("parse");
+        let mut comm = [0u8; 16];
+        comm[..4].copy_from_slice(b"true");
+        let bytes = encode(
+            &ev,
+            &[7, 7, 0, 0, 0, 0],
+            Some(&comm),
+            Some(b"/bin/true\0-x\0"),
+        );
+        assert_eq!(bytes.len(), PROC_EVENT_LEN + EVENT_EXTRA_LEN + 13);
+        // The kernel's struct first, unchanged but for the translated pids.
+        assert_eq!(&bytes[0..4], &0x2u32.to_ne_bytes());
+        assert_eq!(&bytes[8..16], &1234u64.to_ne_bytes());
+        assert_eq!(&bytes[16..20], &7u32.to_ne_bytes());
+        // struct ikc_proc_event_extra: flags 0, cmdline_len 4, comm 8..24.
+        assert_eq!(
+            &bytes[40..44],
+            &(IKC_EVENT_HAS_COMM | IKC_EVENT_HAS_CMDLINE).to_ne_bytes()
+        );
+        assert_eq!(&bytes[44..48], &13u32.to_ne_bytes());
+        assert_eq!(&bytes[48..52], b"true");
+        let back = Event::decode(&bytes).expect("decode");
+        assert_eq!(
+            (back.what, back.cpu, back.timestamp_ns, back.data),
+            (0x2, 1, 1234, [7, 7, 0, 0, 0, 0])
+        );
+        assert_eq!(back.comm, Some(comm));
+        assert_eq!(back.cmdline.as_deref(), Some(&b"/bin/true\0-x\0"[..]));
+        assert_eq!(back.subject(), (7, 7));
+        // Neither comm nor cmdline: both flags clear.
+        let bare = Event::decode(&encode(&ev, &ev.data, None, None)).expect("decode");
+        assert_eq!((bare.comm, bare.cmdline), (None, None));
+        // A cmdline_len past the message is refused, not read past.
+        assert_eq!(Event::decode(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(
+            Event::decode(&bytes[..PROC_EVENT_LEN + EVENT_EXTRA_LEN - 1]),
+            None
+        );
+    }
+}

@@ -180,11 +180,9 @@ impl TaskCache {
         (chain.get(own_depth - depth) == Some(&ns)).then(|| e.levels.at(depth).map(|l| l.pid)).flatten()
     }
 
-    /// Reads `/proc/TGID/cmdline` (at most `limit` bytes).
+    /// Reads `/proc/TGID/cmdline` (at most `limit` bytes) through the held procfs.
     pub fn cmdline(&mut self, tgid: u32, limit: usize) -> Option<Vec<u8>> {
-        let mut c = std::fs::read(format!("/proc/{tgid}/cmdline")).ok()?;
-        c.truncate(limit);
-        Some(c)
+        self.proc.cmdline(tgid, limit).ok().flatten()
     }
 }
 
