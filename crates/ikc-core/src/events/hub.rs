@@ -259,6 +259,7 @@ impl Hub {
         self.account_seq(ev);
         let Some(t) = ev.event_type() else { return };
         let (pid, tgid) = ev.subject();
+        let mut comm_known = true;
         match t {
             EventType::None => return,
             EventType::Fork => {
@@ -266,7 +267,9 @@ impl Hub {
                 self.cache.fork(ev.data[0], pid, tgid);
             }
             EventType::Exec | EventType::Uid | EventType::Gid => {
-                self.cache.read(tgid, pid);
+                // An exec whose task is gone before it is read has a new comm
+                // nobody can know: none is sent rather than the old one.
+                comm_known = self.cache.read(tgid, pid) || t != EventType::Exec;
             }
             EventType::Comm => {
                 let mut comm = [0u8; 16];
@@ -277,7 +280,7 @@ impl Hub {
             }
             _ => {}
         }
-        let comm = self.cache.get(pid).map(|e| e.comm);
+        let comm = self.cache.get(pid).filter(|_| comm_known).map(|e| e.comm);
         let mut cmdline: Option<Option<Vec<u8>>> = None;
         for (i, s) in self.subs.iter_mut().enumerate() {
             if gone[i] || finishing.iter().any(|(f, _)| *f == i) {

@@ -52,6 +52,11 @@ impl EventType {
         std::iter::once(EventType::None).chain(EventType::ALL).find(|t| t.bit() == what)
     }
 
+    /// The type a name (as `name` gives it: "fork", ..., "nonzero-exit") stands for.
+    pub fn from_name(name: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().chain(std::iter::once(EventType::NonzeroExit)).find(|t| t.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             EventType::None => "none",

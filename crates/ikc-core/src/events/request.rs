@@ -69,6 +69,20 @@ impl EventsRequest {
         self.flags & IKC_EVENTS_SUBTREE != 0
     }
 
+    /// A request from event names ("fork", "exec", ..., "nonzero-exit"; none:
+    /// every type), validated as the command validates it. An unknown name is EINVAL.
+    pub fn from_names<S: AsRef<str>>(names: &[S], flags: u32, count: u64, pids: Vec<u32>) -> Result<EventsRequest> {
+        let mut types = 0;
+        for n in names {
+            let n = n.as_ref();
+            types |= EventType::from_name(n).filter(|t| *t != EventType::None).ok_or_else(|| Error::invalid(format!("unknown event type {n:?}")))?.bit();
+        }
+        if pids.len() > MAX_PIDS {
+            return Err(Error::invalid(format!("{} pids are more than {MAX_PIDS}", pids.len())));
+        }
+        EventsRequest::from_message(&EventsRequest { count, types, flags, pids }.to_message())
+    }
+
     pub fn from_message(bytes: &[u8]) -> Result<EventsRequest> {
         let (header, payload) = NetlinkHeader::parse_request(bytes).map_err(Error::malformed)?;
         if header.message_type != IKC_EVENTS_SUBSCRIBE && header.message_type != 0 {
@@ -164,6 +178,18 @@ mod tests {
             m[..4].copy_from_slice(&len.to_ne_bytes());
             EventsRequest::from_message(&m)
         });
+    }
+
+    #[test]
+    fn names_are_the_types() {
+        let req = EventsRequest::from_names(&["fork", "exit", "nonzero-exit"], IKC_EVENTS_CMDLINE, 2, vec![]).expect("valid");
+        assert_eq!(req.types, EventType::Fork.bit() | EventType::Exit.bit() | EventType::NonzeroExit.bit());
+        assert_eq!(EventsRequest::from_names::<&str>(&[], 0, 0, vec![]).expect("valid").types, PROC_EVENT_ALL);
+        for bad in ["forks", "none", "", "FORK"] {
+            assert_eq!(EventsRequest::from_names(&[bad], 0, 0, vec![]).map_err(|e| e.code()), Err("EINVAL"), "{bad:?}");
+        }
+        assert_eq!(EventsRequest::from_names::<&str>(&[], 0, 0, vec![1; MAX_PIDS + 1]).map_err(|e| e.code()), Err("EINVAL"));
+        assert_eq!(EventsRequest::from_names::<&str>(&[], IKC_EVENTS_SUBTREE, 0, vec![]).map_err(|e| e.code()), Err("EINVAL"));
     }
 
     #[test]

@@ -180,9 +180,10 @@ impl TaskCache {
         (chain.get(own_depth - depth) == Some(&ns)).then(|| e.levels.at(depth).map(|l| l.pid)).flatten()
     }
 
-    /// Reads `/proc/TGID/cmdline` (at most `limit` bytes) through the held procfs.
+    /// Reads `/proc/TGID/cmdline` (at most `limit` bytes) through the held
+    /// procfs. Empty is unknown: an exited task (its mm gone) reads empty.
     pub fn cmdline(&mut self, tgid: u32, limit: usize) -> Option<Vec<u8>> {
-        self.proc.cmdline(tgid, limit).ok().flatten()
+        self.proc.cmdline(tgid, limit).ok().flatten().filter(|c| !c.is_empty())
     }
 }
 

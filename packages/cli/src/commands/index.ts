@@ -6,6 +6,7 @@ import { addrsCommand } from './addrs.js';
 import { backendCommand } from './backend.js';
 import { brokerCommand } from './broker.js';
 import { commandsCommand } from './commands.js';
+import { eventsCommand } from './events.js';
 import { linksCommand } from './links.js';
 import { psCommand } from './ps.js';
 import { sandboxCommand } from './sandbox.js';
@@ -25,4 +26,5 @@ export const COMMANDS: ReadonlyArray<CommandModule<object, any>> = [
   linksCommand,
   addrsCommand,
   watchCommand,
+  eventsCommand,
 ];
