@@ -143,6 +143,18 @@ impl Connector {
         }
     }
 
+    /// Drops whatever the kernel queued so far (a bounded number of reads).
+    pub fn discard_queued(&mut self) {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut events = Vec::new();
+        for _ in 0..64 {
+            events.clear();
+            if matches!(self.receive(&mut buf, &mut events), Ok(Received::Empty) | Err(_)) {
+                return;
+            }
+        }
+    }
+
     /// Reads every datagram queued now (up to a bound), appending their events.
     pub fn receive(&mut self, buf: &mut [u8], out: &mut Vec<KernelEvent>) -> Result<Received> {
         let mut got = false;

@@ -95,9 +95,14 @@ fn send(sub: Subscriber, done: mpsc::SyncSender<()>) -> Result<()> {
 }
 
 fn start() -> Result<Handle> {
-    let connector = Connector::open()?;
+    let mut connector = Connector::open()?;
     let mut cache = TaskCache::new()?;
+    // A dump of a busy host takes seconds (50 000 threads: some 4 s): what the
+    // kernel sent meanwhile would be judged that late, its tasks gone by then.
+    // Nobody has joined yet, so it is dropped; tasks forked meanwhile are read
+    // when an event names them.
     cache.seed()?;
+    connector.discard_queued();
     let wake = Arc::new(EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK).map_err(|e| Error::os("eventfd", e))?);
     let ticker = Ticker::start(SILENCE_CHECK)?;
     let (tx, rx) = mpsc::channel();
@@ -184,8 +189,9 @@ impl Hub {
                 self.check_silence(&mut buf, &mut events, &mut gone, &mut finishing);
                 if self.reseed {
                     self.reseed = false;
-                    let _ = self.cache.seed();
+                    self.cache.invalidate();
                 }
+                self.cache.sweep(4096);
             }
             self.retire(gone, finishing);
         }
@@ -251,7 +257,7 @@ impl Hub {
         for s in &mut self.subs {
             s.sink.source_lost(count, LossCause::Source);
         }
-        // Forks and exits were missed: the cache is read again.
+        // Forks and exits were missed: every cached entry is read again before it is used.
         self.reseed = true;
     }
 

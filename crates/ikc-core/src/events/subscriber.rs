@@ -67,8 +67,11 @@ impl Subscriber {
                 set.remove(&tgid);
             }
         }
-        if !self.audience.omniscient {
+        // Numbers in a nested namespace come from the cache too: read again when stale.
+        if !self.audience.omniscient || self.audience.depth > 0 {
             cache.fresh(tgid, pid);
+        }
+        if !self.audience.omniscient {
             if !cache.may_see(&self.audience.viewers, pid) {
                 return Ok(Fate::Skipped);
             }

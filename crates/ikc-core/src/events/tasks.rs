@@ -43,13 +43,15 @@ pub struct TaskCache {
     pub reads: u64,
     /// Entries the last seed did not find (dropped by the next one).
     ghosts: std::collections::HashSet<u32>,
+    /// Entries `sweep` has yet to check.
+    to_sweep: Vec<u32>,
 }
 
 impl TaskCache {
     pub fn new() -> Result<TaskCache> {
         let mut proc = ProcFs::open()?;
         proc.set_owner_check(true);
-        Ok(TaskCache { proc, map: HashMap::new(), users: UserNsTree::default(), chains: HashMap::new(), reads: 0, ghosts: Default::default() })
+        Ok(TaskCache { proc, map: HashMap::new(), users: UserNsTree::default(), chains: HashMap::new(), reads: 0, ghosts: Default::default(), to_sweep: Vec::new() })
     }
 
     pub fn len(&self) -> usize {
@@ -77,6 +79,34 @@ impl TaskCache {
         self.map.retain(|tid, _| listed.contains(tid) || !previous_ghosts.contains(tid));
         self.ghosts = self.map.keys().filter(|t| !listed.contains(t)).copied().collect();
         Ok(())
+    }
+
+    /// After a loss: every entry may be out of date (exits, execs, id changes
+    /// were missed), so each is read again before a judged subscriber's next
+    /// event uses it, and entries of tasks that are gone are swept out a
+    /// batch at a time (`sweep`). Cheap, unlike `seed`, which would stall the
+    /// hub for seconds on a busy host while the kernel keeps sending.
+    pub fn invalidate(&mut self) {
+        let long_ago = Instant::now().checked_sub(MAX_AGE * 2);
+        for e in self.map.values_mut() {
+            match long_ago {
+                Some(t) => e.read_at = t,
+                None => e.trusted = false,
+            }
+        }
+        self.to_sweep = self.map.keys().copied().collect();
+    }
+
+    /// Drops up to `batch` entries, left by `invalidate`, whose task is gone.
+    pub fn sweep(&mut self, batch: usize) {
+        let n = self.to_sweep.len().saturating_sub(batch);
+        for tid in self.to_sweep.split_off(n) {
+            if let Some(e) = self.map.get(&tid) {
+                if !self.proc.task_exists(e.target.tgid, tid) {
+                    self.map.remove(&tid);
+                }
+            }
+        }
     }
 
     pub fn get(&self, tid: u32) -> Option<&Entry> {

@@ -352,6 +352,12 @@ impl ProcFs {
         Ok(link.to_str().and_then(|l| l.strip_prefix("pid:[")?.strip_suffix(']')?.parse().ok()))
     }
 
+    /// Whether `/proc/TGID/task/TID` is there (the task has not been reaped).
+    pub fn task_exists(&self, tgid: u32, tid: u32) -> bool {
+        let path = ProcPath::new(format_args!("{tgid}/task/{tid}"));
+        !matches!(self.open_beneath(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY), Err(Errno::ENOENT | Errno::ESRCH))
+    }
+
     /// A process's command line (`/proc/TGID/cmdline`, its arguments
     /// NUL-separated), at most `limit` bytes; `None` if gone or hidden. Opened
     /// beneath the held, statfs-checked `/proc` like every other read here, so
