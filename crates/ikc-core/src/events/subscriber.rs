@@ -50,10 +50,12 @@ impl Subscriber {
     /// `cmdline` are what the hub knows of the subject after the event.
     pub fn offer(&mut self, ev: &KernelEvent, cache: &mut TaskCache, comm: Option<&[u8; 16]>, cmdline: &mut dyn FnMut(&mut TaskCache) -> Option<Vec<u8>>) -> Result<Fate, ReaderGone> {
         let Some(t) = ev.event_type() else { return Ok(Fate::Skipped) };
-        if !self.req.wants(t) || (t == EventType::Exit && self.req.nonzero_exit_only() && ev.exit_code() == Some(0)) {
+        let (pid, tgid) = ev.subject();
+        // The followed subtree grows and shrinks by every fork and exit, asked for or not.
+        let wanted = self.req.wants(t) && !(t == EventType::Exit && self.req.nonzero_exit_only() && ev.exit_code() == Some(0));
+        if !wanted && !(self.req.subtree() && matches!(t, EventType::Fork | EventType::Exit)) {
             return Ok(Fate::Skipped);
         }
-        let (pid, tgid) = ev.subject();
         if let Some(set) = &mut self.pids {
             let related = ev.related().map(|(_, g)| g);
             let follows = set.contains(&tgid) || (t == EventType::Fork && related.is_some_and(|g| set.contains(&g)));
@@ -66,6 +68,9 @@ impl Subscriber {
             if t == EventType::Exit && pid == tgid && self.req.subtree() {
                 set.remove(&tgid);
             }
+        }
+        if !wanted {
+            return Ok(Fate::Skipped);
         }
         // Numbers in a nested namespace come from the cache too: read again when stale.
         if !self.audience.omniscient || self.audience.depth > 0 {
