@@ -72,11 +72,11 @@ impl Subscriber {
         if !wanted {
             return Ok(Fate::Skipped);
         }
-        // Numbers in a nested namespace come from the cache too: read again when stale.
-        if !self.audience.omniscient || self.audience.depth > 0 {
-            cache.fresh(tgid, pid);
-        }
+        // Re-reading is for judged subscribers only: a re-read of a task that
+        // has exited (no mm, no ns links) would replace what was known of it
+        // with less, for every other subscriber too.
         if !self.audience.omniscient {
+            cache.fresh(tgid, pid);
             if !cache.may_see(&self.audience.viewers, pid) {
                 return Ok(Fate::Skipped);
             }

@@ -118,7 +118,14 @@ impl TaskCache {
         self.reads += 1;
         match self.proc.read_task(tgid, tid) {
             Ok(Some(info)) => {
-                let pid_ns = if info.levels.len() > 1 { self.proc.pid_ns_inode(tgid, tid).ok().flatten().unwrap_or(0) } else { 0 };
+                let mut pid_ns = if info.levels.len() > 1 { self.proc.pid_ns_inode(tgid, tid).ok().flatten().unwrap_or(0) } else { 0 };
+                // An exited task's ns links are gone, but a task never changes
+                // pid namespace: the one read before stands (same task: same numbers).
+                if pid_ns == 0 && info.levels.len() > 1 {
+                    if let Some(old) = self.map.get(&tid).filter(|e| e.levels == info.levels) {
+                        pid_ns = old.pid_ns;
+                    }
+                }
                 if pid_ns != 0 && !self.chains.contains_key(&pid_ns) {
                     let chain = self.proc.open_pid_ns(tgid, tid).ok().flatten().and_then(|fd| chain_of(fd).ok());
                     self.chains.insert(pid_ns, chain);
