@@ -5,7 +5,8 @@
 //!   the connector's per-CPU sequence numbers (which count every message the
 //!   connector sends, its acknowledgements included, and ikc receives them
 //!   all since it filters nothing in the kernel), is a `LOST` notice on every
-//!   stream, and the cache is seeded again.
+//!   stream, and every cache entry is marked stale (read again before use;
+//!   gone tasks swept out in batches), never a full re-read of /proc.
 //! - Silence is noticed: every `SILENCE_CHECK` the fork counter of
 //!   `/proc/stat` (`processes`) is compared with the fork events received; a
 //!   counter that moved while nothing came means the kernel stopped sending
