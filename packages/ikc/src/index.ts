@@ -17,8 +17,8 @@ export type { CommandInfo } from './commands.js';
 export type { Issuer, NetIssuer } from './issuer.js';
 
 // task_diag: requests, the response reader, the backend choice.
-export { encodeTaskDiagRequest, parseTaskDiag, Show, stateLetter, Strategy, TaskDiagReader, TaskState } from './task-diag.js';
-export type { ShowName, StrategyName, Task, TaskBase, TaskCreds, TaskDiagOptions } from './task-diag.js';
+export { argv, encodeTaskDiagRequest, parseTaskDiag, Show, stateLetter, Strategy, TaskDiagReader, TaskState } from './task-diag.js';
+export type { ShowName, StrategyName, Task, TaskBase, TaskCreds, TaskDiagOptions, TaskPs, TaskStat } from './task-diag.js';
 export { backendFlags, backendInUse } from './backend.js';
 export type { BackendName } from './backend.js';
 
