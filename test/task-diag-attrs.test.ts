@@ -4,12 +4,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { argv, taskDiagSync, type Task } from '@ikc/sdk';
-import { cliSuiteHooks, read, sleeper, start, until } from './helpers/procs.js';
+import { cliSuiteHooks, quiet, read, sleeper, start, until } from './helpers/procs.js';
 
 cliSuiteHooks();
 
 const TICK_NS = 10_000_000n; // USER_HZ = 100 on Linux
-const PAGE = 4096;
 
 /** The numbers of /proc/.../stat after the comm, by proc(5) field number. */
 function statFields(path: string): (n: number) => number {
@@ -20,6 +19,8 @@ function statFields(path: string): (n: number) => number {
 
 function expectStat(t: Task, path: string): void {
   const f = statFields(path);
+  const status = readFileSync(path.replace(/stat$/, 'status'), 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
   expect(t.stat).toEqual({
     minflt: f(10),
     cminflt: f(11),
@@ -36,7 +37,8 @@ function expectStat(t: Task, path: string): void {
   expect(t.ps).toEqual({
     startTime: starttime * TICK_NS,
     vsize: f(23),
-    rss: f(24) * PAGE,
+    rss: kb('VmRSS') * 1024,
+    locked: kb('VmLck') * 1024,
     flags: f(9),
     ttyNr: f(7),
     tpgid: Math.max(f(8), 0),
@@ -51,6 +53,7 @@ function expectStat(t: Task, path: string): void {
 describe('STAT and PS', () => {
   it('ONE and ALL: every field of a sleeping process as /proc/PID/stat prints it', async () => {
     const pid = await sleeper();
+    await quiet(pid);
     const [one] = taskDiagSync({ strategy: 'one', pid, show: ['base', 'stat', 'ps'] });
     expectStat(one, `/proc/${pid}/stat`);
     const all = taskDiagSync({ strategy: 'all', show: ['stat', 'ps'] }).find((t) => t.pid === pid)!;

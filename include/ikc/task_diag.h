@@ -113,11 +113,12 @@ struct task_diag_stat {
 	__u32 threads;
 };
 
-/* ikc's: what ps reads that task_diag_stat lacks. 56 bytes. */
+/* ikc's: what ps reads that task_diag_stat lacks. 64 bytes. */
 struct task_diag_ikc_ps {
 	__u64 start_time;  /* ns since boot (CLOCK_BOOTTIME); procfs: to the clock tick */
 	__u64 vsize;       /* bytes */
-	__u64 rss;         /* bytes */
+	__u64 rss;         /* bytes (VmRSS) */
+	__u64 locked;      /* bytes locked in RAM (VmLck): ps STAT's L */
 	__u32 flags;       /* task->flags, PF_* */
 	__u32 tty_nr;      /* controlling terminal as /proc/PID/stat encodes it; 0: none */
 	__u32 tpgid;       /* the terminal's foreground process group; 0: none */

@@ -104,7 +104,7 @@ export const TASK_DIAG_IKC_NAME = 34;
 const BASE_FIELDS_LEN = 41;
 const CREDS_LEN = 64;
 const STAT_FIELDS_LEN = 68;
-const PS_LEN = 56;
+const PS_LEN = 64;
 
 /** `task_diag_msg.flags`: the next message continues this task (a long one split as the kernel splits it). */
 export const TASK_DIAG_FLAG_CONT = 0x1;
@@ -180,14 +180,15 @@ function parsePs(b: Buffer, o: number): TaskPs {
     startTime: u64Bits(b, o),
     vsize: u64(b, o + 8),
     rss: u64(b, o + 16),
-    flags: u32(b, o + 24),
-    ttyNr: u32(b, o + 28),
-    tpgid: u32(b, o + 32),
-    nice: i32(b, o + 36),
-    priority: i32(b, o + 40),
-    policy: u32(b, o + 44),
-    rtPriority: u32(b, o + 48),
-    processor: u32(b, o + 52),
+    locked: u64(b, o + 24),
+    flags: u32(b, o + 32),
+    ttyNr: u32(b, o + 36),
+    tpgid: u32(b, o + 40),
+    nice: i32(b, o + 44),
+    priority: i32(b, o + 48),
+    policy: u32(b, o + 52),
+    rtPriority: u32(b, o + 56),
+    processor: u32(b, o + 60),
   };
 }
 

@@ -91,9 +91,12 @@ pub struct TaskPs {
     /// Virtual memory size, bytes (0 without an mm).
     #[cfg_attr(test, ts(type = "number"))]
     pub vsize: u64,
-    /// Resident set size, bytes.
+    /// Resident set size, bytes (`VmRSS`, as procps shows it).
     #[cfg_attr(test, ts(type = "number"))]
     pub rss: u64,
+    /// Memory locked into RAM, bytes (`VmLck`: STAT's `L`).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub locked: u64,
     /// `task->flags` (`PF_*`), as `/proc/PID/stat` prints them.
     pub flags: u32,
     /// The controlling terminal's device number as `/proc/PID/stat` encodes it

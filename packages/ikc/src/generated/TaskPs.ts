@@ -16,9 +16,13 @@ startTime: bigint,
  */
 vsize: number, 
 /**
- * Resident set size, bytes.
+ * Resident set size, bytes (`VmRSS`, as procps shows it).
  */
 rss: number, 
+/**
+ * Memory locked into RAM, bytes (`VmLck`: STAT's `L`).
+ */
+locked: number, 
 /**
  * `task->flags` (`PF_*`), as `/proc/PID/stat` prints them.
  */

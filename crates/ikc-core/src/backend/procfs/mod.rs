@@ -12,9 +12,9 @@ use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, Mode};
 
 use crate::error::{Error, Result};
-use crate::task::{TaskBase, TaskCreds, TaskExtra, TaskInfo, TaskState};
+use crate::task::{TaskBase, TaskCreds, TaskExtra, TaskInfo, TaskPs, TaskState};
 use crate::visibility::Viewer;
-pub use parse::{parse_stat, parse_stat_fields, parse_status, parse_status_name, StatFields, StatusFields};
+pub use parse::{parse_stat, parse_stat_fields, parse_status, parse_status_memory, parse_status_name, StatFields, StatusFields};
 // The namespace levels live in `crate::task`; these paths keep working.
 pub use crate::task::{LevelIds, NsLevels, MAX_LEVELS};
 
@@ -155,6 +155,8 @@ impl ProcFs {
             extra.name = parse_status_name(&self.buf);
         }
         if wants.stat {
+            // From status, which `self.buf` still holds: what procps shows as RSS and STAT's L.
+            let (rss, locked) = parse_status_memory(&self.buf);
             let path = if wants.per_thread {
                 ProcPath::new(format_args!("{dir_tgid}/task/{tid}/stat"))
             } else {
@@ -164,7 +166,7 @@ impl ProcFs {
                 return Ok(None);
             }
             let Some((stat, ps)) = parse_stat_fields(&self.buf, self.tick_ns, self.page) else { return Ok(None) };
-            (extra.stat, extra.ps) = (Some(stat), Some(ps));
+            (extra.stat, extra.ps) = (Some(stat), Some(TaskPs { rss, locked, ..ps }));
         }
         if wants.cmdline {
             if !self.read_file_whole(ProcPath::task_file(dir_tgid, tid, "cmdline").as_str())? {

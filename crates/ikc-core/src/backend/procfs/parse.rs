@@ -115,6 +115,7 @@ pub fn parse_stat_fields(b: &[u8], ticks_ns: u64, page: u64) -> Option<(TaskStat
         start_time: u(starttime).saturating_mul(ticks_ns),
         vsize: u(vsize),
         rss: u(rss).saturating_mul(page),
+        locked: 0,
         flags,
         tty_nr,
         tpgid,
@@ -125,6 +126,22 @@ pub fn parse_stat_fields(b: &[u8], ticks_ns: u64, page: u64) -> Option<(TaskStat
         processor: processor as u32,
     };
     Some((stat, ps))
+}
+
+/// `VmRSS:` and `VmLck:` of `/proc/PID/status`, in bytes (0 without an mm).
+/// procps shows these as RSS and the `L` of STAT; `stat`'s rss can lag
+/// behind (it reads the per-CPU counters without summing them).
+pub fn parse_status_memory(b: &[u8]) -> (u64, u64) {
+    let kb = |line: &[u8]| -> Option<u64> { ascii(line)?.strip_suffix("kB")?.trim().parse::<u64>().ok() };
+    let (mut rss, mut locked) = (0, 0);
+    for line in b.split(|&c| c == b'\n') {
+        if let Some(v) = line.strip_prefix(b"VmRSS:") {
+            rss = kb(v).unwrap_or(0) * 1024;
+        } else if let Some(v) = line.strip_prefix(b"VmLck:") {
+            locked = kb(v).unwrap_or(0) * 1024;
+        }
+    }
+    (rss, locked)
 }
 
 /// The whole `Name:` of `/proc/PID/status`, unescaped: a kernel thread's or
@@ -236,6 +253,7 @@ mod tests {
                 start_time: 50_000_000_000,
                 vsize: 8_192_000,
                 rss: 300 * 4096,
+                locked: 0,
                 flags: 4_194_560,
                 tty_nr: 34817,
                 tpgid: 4321,
@@ -250,6 +268,13 @@ mod tests {
         let (_, ps) = parse_stat_fields(kthread, 10_000_000, 4096).expect("parses");
         assert_eq!((ps.tty_nr, ps.tpgid, ps.processor, ps.vsize), (0, 0, 3, 0), "no terminal, no foreground group (-1)");
         assert!(parse_stat_fields(&line[..60], 10_000_000, 4096).is_none(), "cut short");
+    }
+
+    #[test]
+    fn status_memory_in_bytes() {
+        let text = b"Name:\tx\nVmLck:\t       8 kB\nVmRSS:\t    1672 kB\n";
+        assert_eq!(parse_status_memory(text), (1672 * 1024, 8 * 1024));
+        assert_eq!(parse_status_memory(b"Name:\tkthreadd\n"), (0, 0), "no mm");
     }
 
     #[test]

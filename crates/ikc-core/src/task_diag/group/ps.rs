@@ -18,7 +18,7 @@ pub const TASK_DIAG_IKC_PS: u16 = 32;
 const _: () = assert!(crate::task_diag::TASK_DIAG_IKC_FIRST <= TASK_DIAG_IKC_PS && TASK_DIAG_IKC_PS <= crate::task_diag::TASK_DIAG_IKC_LAST);
 
 /// `sizeof(struct task_diag_ikc_ps)`.
-pub const TASK_DIAG_IKC_PS_LEN: usize = 56;
+pub const TASK_DIAG_IKC_PS_LEN: usize = 64;
 
 buffer!(
     /// A checked view of a `task_diag_ikc_ps` payload.
@@ -26,14 +26,15 @@ buffer!(
         start_time, set_start_time: (u64, 0..8),
         vsize, set_vsize: (u64, 8..16),
         rss, set_rss: (u64, 16..24),
-        flags, set_flags: (u32, 24..28),
-        tty_nr, set_tty_nr: (u32, 28..32),
-        tpgid, set_tpgid: (u32, 32..36),
-        nice, set_nice: (i32, 36..40),
-        priority, set_priority: (i32, 40..44),
-        policy, set_policy: (u32, 44..48),
-        rt_priority, set_rt_priority: (u32, 48..52),
-        processor, set_processor: (u32, 52..56),
+        locked, set_locked: (u64, 24..32),
+        flags, set_flags: (u32, 32..36),
+        tty_nr, set_tty_nr: (u32, 36..40),
+        tpgid, set_tpgid: (u32, 40..44),
+        nice, set_nice: (i32, 44..48),
+        priority, set_priority: (i32, 48..52),
+        policy, set_policy: (u32, 52..56),
+        rt_priority, set_rt_priority: (u32, 56..60),
+        processor, set_processor: (u32, 60..64),
     }
 );
 
@@ -78,6 +79,7 @@ impl<T: AsRef<[u8]>> Parseable<TaskPsBuffer<T>> for TaskPs {
             start_time: buf.start_time(),
             vsize: buf.vsize(),
             rss: buf.rss(),
+            locked: buf.locked(),
             flags: buf.flags(),
             tty_nr: buf.tty_nr(),
             tpgid: buf.tpgid(),
@@ -99,6 +101,7 @@ impl Emitable for TaskPs {
         buf.set_start_time(self.start_time);
         buf.set_vsize(self.vsize);
         buf.set_rss(self.rss);
+        buf.set_locked(self.locked);
         buf.set_flags(self.flags);
         buf.set_tty_nr(self.tty_nr);
         buf.set_tpgid(self.tpgid);
@@ -119,6 +122,7 @@ mod tests {
             start_time: 50_000_000_000,
             vsize: 8_192_000,
             rss: 1_228_800,
+            locked: 8192,
             flags: 0x400100,
             tty_nr: 34817,
             tpgid: 4321,
@@ -135,6 +139,7 @@ mod tests {
         v.extend_from_slice(&50_000_000_000u64.to_ne_bytes()); // start_time, ns since boot
         v.extend_from_slice(&8_192_000u64.to_ne_bytes()); // vsize, bytes
         v.extend_from_slice(&1_228_800u64.to_ne_bytes()); // rss, bytes
+        v.extend_from_slice(&8192u64.to_ne_bytes()); // locked, bytes
         v.extend_from_slice(&0x400100u32.to_ne_bytes()); // flags (PF_*)
         v.extend_from_slice(&34817u32.to_ne_bytes()); // tty_nr: pts/1 (136, 1)
         v.extend_from_slice(&4321u32.to_ne_bytes()); // tpgid
@@ -156,6 +161,6 @@ mod tests {
     #[test]
     fn parse_ps() {
         assert_eq!(Ps::parse(&sample_bytes()), Ok(sample()));
-        assert!(Ps::parse(&sample_bytes()[..55]).is_err());
+        assert!(Ps::parse(&sample_bytes()[..63]).is_err());
     }
 }
