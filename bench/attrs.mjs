@@ -15,7 +15,8 @@ const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' }
 const reps = Number(values.reps);
 const workload = [];
 for (let i = 0; i < Number(values.procs); i++) workload.push(spawn('sleep', ['1000'], { stdio: 'ignore', argv0: 'sleeper-'.padEnd(200, 'x') }));
-process.on('exit', () => workload.forEach((c) => c.kill('SIGKILL')));
+const cleanUp = () => workload.forEach((c) => c.kill('SIGKILL'));
+process.on('exit', cleanUp);
 if (workload.length) await new Promise((r) => setTimeout(r, 2000));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function time(fn) {
@@ -49,3 +50,5 @@ for (const r of rows) console.log(`${r.strategy.padEnd(10)} ${r.show.padEnd(14)}
 const endToEnd = (cmd, args) => time(() => spawnSync(cmd, args, { stdio: 'ignore' })).toFixed(1);
 const ikc = `${ROOT}packages/cli/bin/ikc.js`;
 console.log(`ps aux ${endToEnd('ps', ['aux'])} ms; ikc ps aux ${endToEnd(process.execPath, [ikc, 'ps', 'aux'])} ms; ps -e ${endToEnd('ps', ['-e'])} ms; ikc ps -e ${endToEnd(process.execPath, [ikc, 'ps', '-e'])} ms`);
+cleanUp();
+process.exit(0);
