@@ -62,6 +62,7 @@ impl Access<'_> {
 pub fn dump(proc: &mut ProcFs, access: &mut Access, scope: &mut PidScope, req: &TaskDiagRequest, backend: Backend) -> Result<Vec<u8>> {
     // Dumpability and user namespaces matter only to a viewer that does not see everything.
     proc.set_owner_check(!access.sees_everything());
+    proc.set_wants(super::wants(req));
     let mut d = Dump { proc, access, scope, out: Response::new(req) };
     match req.strategy {
         Strategy::All | Strategy::AllThread if backend == Backend::Bpf => {
@@ -242,6 +243,7 @@ mod tests {
             levels: Default::default(),
             user_ns: 0,
             dumpable_ns: 0,
+            extra: None,
         }
     }
 

@@ -225,6 +225,7 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
             levels,
             user_ns: buf.user_ns().into(),
             dumpable_ns: buf.dumpable_ns().into(),
+            extra: None,
         };
         let worker = match buf.worker() {
             0 => None,
@@ -400,6 +401,7 @@ mod tests {
                 levels,
                 user_ns: 0xF000_0123,
                 dumpable_ns: 0xEFFF_FFFD,
+                extra: None,
             },
             kernel_thread: false,
             worker: Some(WorkerDesc { busy: true, desc: Comm::from_bytes(b"events") }),
