@@ -62,7 +62,7 @@ export interface TaskDiagOptions {
   backend?: BackendName;
 }
 
-function showFlags(show: TaskDiagOptions['show']): number {
+export function showFlags(show: TaskDiagOptions['show']): number {
   if (show === undefined) return Show.base;
   if (typeof show === 'number') return show;
   // Bits 32 and up (ikc's groups) are past JavaScript's 32-bit `|`: the
@@ -78,7 +78,7 @@ function showFlags(show: TaskDiagOptions['show']): number {
   return flags;
 }
 
-function strategyNumber(strategy: TaskDiagOptions['strategy']): number {
+export function strategyNumber(strategy: TaskDiagOptions['strategy']): number {
   if (strategy === undefined) return Strategy.all;
   if (typeof strategy === 'number') return strategy;
   const n = Strategy[strategy];
