@@ -274,11 +274,11 @@ describe('ikc ps errors and help', () => {
     [['aux'], "'u'"],
     [['-ef'], '-f'],
     [['--bogus-flag'], 'bogus-flag'],
-  ])('ps %j exits 1 and names %s', async (args, name) => {
+  ])('ps %j exits 2 (a refused command line) and names %s', async (args, name) => {
     const r = await ikc('ps', ...args);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^ikc: /);
+    expect(r.stderr).toMatch(/^ikc: E[A-Z]+: /);
     expect(r.stderr).toContain(name);
   });
 

@@ -4,6 +4,7 @@
 // A command spreads one into its builder: `.options(backendOption('...'))`.
 import type { NsArg } from '@ikc/sdk';
 import type { Options } from 'yargs';
+import { UsageError } from './command.js';
 
 const PIDNS_DESCRIBE = "Pid namespace: 'current', 'global' or a path such as /proc/PID/ns/pid";
 
@@ -36,4 +37,18 @@ export function netnsArg(value: string): NsArg {
   if (value === 'current' || value === 'global' || value.includes('/')) return value;
   if (/^[0-9]+$/.test(value)) return Number(value);
   return `/run/netns/${value}`;
+}
+
+/**
+ * A `coerce` for a whole-number option: decimal digits only, so `12x`, `0x10`,
+ * `1e3` and `-1` are refused rather than read as 12, 16, 1000 or a flag.
+ */
+export function wholeNumber(option: string, max = Number.MAX_SAFE_INTEGER): (value: unknown) => number {
+  return (value) => {
+    const text = String(value);
+    if (!/^[0-9]+$/.test(text) || Number(text) > max) {
+      throw new UsageError(`--${option} takes a whole decimal number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, not '${text}'`);
+    }
+    return Number(text);
+  };
 }

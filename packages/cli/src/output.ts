@@ -18,12 +18,17 @@ export function printError(message: string): void {
   process.stderr.write(`ikc: ${message}\n`);
 }
 
-/** Text yargs produced (help, version). */
+/** An error as JSON on stderr, for --json: `{"error": {"code": "EINVAL", "message": "..."}}`. */
+export function printErrorJson(code: string, message: string): void {
+  process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
+}
+
 /** A status line for people (stderr, so stdout stays data). */
 export function printNotice(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+/** Text yargs produced (help, version). */
 export function printText(text: string): void {
   write(text.endsWith('\n') ? text : `${text}\n`);
 }

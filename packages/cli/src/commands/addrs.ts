@@ -41,6 +41,7 @@ function builder(y: Argv): Argv<AddrsArgs> {
 
 export const addrsCommand = defineCommand({
   command: 'addrs',
+  words: { cluster: 'words' },
   describe: 'List the addresses of a network namespace like ip -o addr (-4, -6, --netns, --json)',
   builder,
   run: runAddrs,

@@ -34,6 +34,7 @@ function builder(y: Argv): Argv<LinksArgs> {
 
 export const linksCommand = defineCommand({
   command: 'links',
+  words: { cluster: 'words' },
   describe: 'List the links of a network namespace like ip -o link (-s, --netns, --json)',
   builder,
   run: runLinks,

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { BackendName } from '@ikc/sdk';
 import type { Argv } from 'yargs';
 import { needsCreds, needsNlwp, parseFormat, SUPPORTED_COLUMNS } from '../columns.js';
+import { parseSort, sortRows } from '../sort.js';
 import { defineCommand, UsageError } from '../command.js';
 import { backendOption, pidnsArg, pidnsOption } from '../options.js';
 import { printPsJson, printPsTable } from '../output.js';
@@ -12,12 +13,16 @@ import { isDefaultSelection, selectRows, type Selection } from '../select.js';
 
 export const DEFAULT_FORMAT = 'pid,ppid,state,comm';
 export const DEFAULT_THREAD_FORMAT = 'pid,lwp,state,comm';
+/** -T's default: procps's pid,spid,tty,time,cmd without what task_diag lacks. */
+export const DEFAULT_SPID_FORMAT = 'pid,spid,state,comm';
 
 interface PsArgs {
   e?: boolean;
   p?: string[];
   ppid?: string[];
   L?: boolean;
+  T?: boolean;
+  sort?: string;
   o?: string[];
   'no-headers'?: boolean;
   json?: boolean;
@@ -28,12 +33,14 @@ interface PsArgs {
   [unsupported: string]: unknown;
 }
 
+/** ps options that take a value in procps (so `-uroot` reads as -u root before it is refused). */
+const TAKES_VALUE = new Set(['t', 'tty', 'u', 'U', 'user', 'g', 'G', 'group', 'C', 's', 'sid', 'q', 'O']);
+
 /** ps options that ikc knows but cannot honour, and why. */
 const UNSUPPORTED: Record<string, string> = {
   a: 'it selects processes with a terminal, and task_diag reports no terminal',
   d: 'it is not implemented; use -e with --json and filter on sid',
   N: 'negated selections are not implemented',
-  T: 'it selects by terminal, and task_diag reports no terminal',
   t: 'it selects by terminal, and task_diag reports no terminal',
   tty: 'it selects by terminal, and task_diag reports no terminal',
   f: 'the full format needs CPU times, start times, the terminal and the command line, which task_diag does not report',
@@ -59,7 +66,6 @@ const UNSUPPORTED: Record<string, string> = {
   sid: 'selection by session is not implemented; use -e -o pid,sid and filter',
   q: 'quick-pid mode is not implemented; use -p',
   O: 'preloaded formats are not implemented; use -o',
-  sort: 'sorting is not implemented; rows come in pid order',
   V: "use 'ikc --version'",
 };
 
@@ -77,7 +83,7 @@ function rejectUnsupported(argv: PsArgs): void {
   for (const [key, why] of Object.entries(UNSUPPORTED)) {
     if (argv[key] === undefined || argv[key] === false) continue;
     const flag = key.length === 1 ? `-${key}` : `--${key}`;
-    throw new UsageError(`ps option ${flag} is not supported: ${why}`);
+    throw new UsageError(`ps option ${flag} is not supported: ${why}`, 'EOPNOTSUPP');
   }
 }
 
@@ -138,13 +144,21 @@ async function runPs(argv: PsArgs): Promise<number> {
     pids: [...pidList(argv.p, '-p'), ...bsd.pids],
     ppids: pidList(argv.ppid, '--ppid'),
     ownUser: bsd.x && !all,
-    threads: argv.L === true,
+    threads: argv.L === true || argv.T === true,
   };
+  if (argv.L && argv.T) throw new UsageError("thread flags conflict; can't use both -L and -T");
   if (isDefaultSelection(sel) && argv.ns !== 'current') {
     throw new UsageError('with --ns, give a selection (-e, ax, x, -p or --ppid): the default selects the caller\'s session, which is known only in the current namespace');
   }
-  const cols = parseFormat(argv.o?.length ? argv.o : [sel.threads ? DEFAULT_THREAD_FORMAT : DEFAULT_FORMAT], pidDigits());
-  const rows = await selectRows(sel, { creds: needsCreds(cols), nlwp: needsNlwp(cols), ns: pidnsArg(argv.ns), backend: argv.backend });
+  const digits = pidDigits();
+  const defaultFormat = argv.T ? DEFAULT_SPID_FORMAT : sel.threads ? DEFAULT_THREAD_FORMAT : DEFAULT_FORMAT;
+  const cols = parseFormat(argv.o?.length ? argv.o : [defaultFormat], digits);
+  const keys = argv.sort === undefined ? [] : parseSort(argv.sort, digits);
+  const needed = [...cols, ...keys.map((k) => k.column)];
+  const rows = sortRows(
+    await selectRows(sel, { creds: needsCreds(needed), nlwp: needsNlwp(needed), ns: pidnsArg(argv.ns), backend: argv.backend }),
+    keys,
+  );
   if (argv.json) printPsJson(cols, rows);
   else printPsTable(cols, rows, { headers: argv['no-headers'] !== true && !bsd.h, wide: (argv.w ?? 0) + bsd.w });
   // procps: nothing selected prints the header alone and exits 1.
@@ -161,13 +175,17 @@ function builder(y: Argv): Argv<PsArgs> {
     .option('p', { alias: 'pid', type: 'string', coerce: list, requiresArg: true, describe: 'Select by process id: PID[,PID...] (repeatable; comma or space separated)' })
     .option('ppid', { type: 'string', coerce: list, requiresArg: true, describe: 'Select by parent process id: PID[,PID...] (repeatable)' })
     .option('L', { type: 'boolean', describe: "Threads: one row per thread (task_diag 'all-thread', or 'thread' per -p pid); default format becomes " + DEFAULT_THREAD_FORMAT })
+    .option('T', { type: 'boolean', describe: `Threads, as procps -T: one row per thread with its SPID; default format becomes ${DEFAULT_SPID_FORMAT} (not with -L)` })
+    .option('sort', { type: 'string', requiresArg: true, describe: "Order rows by columns: [+|-]COL[,[+|-]COL...], '-' for largest first (e.g. --sort -pid, --sort=+ppid,-pid); default: by pid" })
     .option('o', { alias: 'format', type: 'string', coerce: list, requiresArg: true, describe: `Columns: COL[:WIDTH][=HEADER][,COL...] (repeatable; comma or space separated; 'col=' leaves the header blank). Default ${DEFAULT_FORMAT}` })
     .option('no-headers', { alias: ['no-heading', 'h'], type: 'boolean', describe: 'Print no header line (also BSD "h")' })
     .option('json', { type: 'boolean', describe: 'Print a JSON array of objects keyed by column name (numbers as numbers)' })
     .options(backendOption("Where full dumps read tasks: 'procfs', 'bpf' (the BPF task iterator: root, kernel BTF) or 'auto' (BPF on large systems when it can load)"))
     .options(pidnsOption({ alias: 'pidns', note: '(the namespace fd is the capability: only its processes, numbered as inside it)' }))
     .option('w', { type: 'count', describe: 'Wide output (as ps: at least 132 columns; twice: unlimited). Output to a pipe is never cut' });
-  for (const [key, why] of Object.entries(UNSUPPORTED)) b = b.option(key, { hidden: true, describe: why });
+  for (const [key, why] of Object.entries(UNSUPPORTED)) {
+    b = b.option(key, { hidden: true, type: TAKES_VALUE.has(key) ? 'string' : 'boolean', describe: why });
+  }
   return b
     .example('$0 ps -e', 'every process: PID PPID S COMMAND')
     .example('$0 ps axh -o pid,user,comm', 'every process with its user name, no header')
@@ -185,6 +203,7 @@ function builder(y: Argv): Argv<PsArgs> {
 
 export const psCommand = defineCommand({
   command: 'ps [bsd..]',
+  words: { cluster: 'procps', repeatable: ['p', 'ppid', 'o'] },
   describe: 'List processes like ps (-e, ax, -p, --ppid, -L, -o, --json)',
   builder,
   run: runPs,
