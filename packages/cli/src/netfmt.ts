@@ -56,9 +56,10 @@ const width = (cells: string[]) => Math.max(...cells.map((c) => c.length));
 
 /**
  * The ss table: Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port.
- * Like ss, without the Netid column when one kind was asked for (`netid` false).
+ * Like ss, without the Netid column when one kind was asked for (`netid` false),
+ * and without State when the filter leaves one state (`state` false).
  */
-export function socketLines(sockets: readonly Socket[], names: IfNames, opts: { headers: boolean; netid: boolean }): string[] {
+export function socketLines(sockets: readonly Socket[], names: IfNames, opts: { headers: boolean; netid: boolean; state: boolean }): string[] {
   const rows = sockets.map((s) => socketRow(s, names));
   const w = {
     netid: width(['Netid', ...rows.map((r) => r.netid)]),
@@ -72,7 +73,7 @@ export function socketLines(sockets: readonly Socket[], names: IfNames, opts: { 
   const line = (netid: string, state: string, rq: string, sq: string, l: [string, string], p: [string, string], delim: string) =>
     [
       ...(opts.netid ? [netid.padEnd(w.netid)] : []),
-      state.padEnd(w.state),
+      ...(opts.state ? [state.padEnd(w.state)] : []),
       rq.padEnd(w.recvQ),
       sq.padEnd(w.sendQ),
       `${l[0].padStart(w.lhost)}${delim}${l[1].padEnd(w.lport)}`,

@@ -122,7 +122,7 @@ export function printCommandTable(cmds: readonly CommandInfo[], headers: boolean
 }
 
 /** `ikc sockets`: ss's table (netfmt.ts lays it out). */
-export function printSockets(sockets: readonly Socket[], names: IfNames, opts: { headers: boolean; netid: boolean }): void {
+export function printSockets(sockets: readonly Socket[], names: IfNames, opts: { headers: boolean; netid: boolean; state: boolean }): void {
   printLines(socketLines(sockets, names, opts));
 }
 

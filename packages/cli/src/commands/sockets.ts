@@ -7,11 +7,17 @@ import { defineCommand } from '../command.js';
 import { ifNames, withoutOther } from '../netns.js';
 import { netnsArg, netnsOption } from '../options.js';
 import { printJson, printSockets } from '../output.js';
+import { showsState, socketSelection } from '../sockselect.js';
 
 interface SocketsArgs {
   t?: boolean;
   u?: boolean;
   x?: boolean;
+  '4'?: boolean;
+  '6'?: boolean;
+  f?: string;
+  A?: string;
+  filter?: string[];
   l?: boolean;
   a?: boolean;
   n?: boolean;
@@ -23,25 +29,33 @@ interface SocketsArgs {
 async function runSockets(argv: SocketsArgs): Promise<number> {
   const ns = netnsArg(argv.netns);
   const issuer = client();
-  const found = await sockets({ ns, tcp: argv.t, udp: argv.u, unix: argv.x, listening: argv.l, all: argv.a, client: issuer });
+  const sel = socketSelection(argv);
+  const found = (
+    await sockets({ ns, tcp: sel.tcp, udp: sel.udp, unix: sel.unix, families: sel.families, states: sel.states, listening: argv.l, all: argv.a, client: issuer })
+  ).filter((s) => s.kind !== 'unix' || sel.unixTypes.has(s.type));
   if (argv.json) {
     printJson(found.map(withoutOther));
     return 0;
   }
   // Interface names only when a socket is bound to one (`addr%dev`).
   const names = found.some((s) => s.kind === 'inet' && s.interface !== 0) ? await ifNames(ns, issuer) : new Map<number, string>();
-  // ss drops the Netid column when only TCP or only UDP was asked for.
-  const oneKind = [argv.t, argv.u, argv.x].filter(Boolean).length === 1 && !argv.x;
-  printSockets(found, names, { headers: argv.H !== true, netid: !oneKind });
+  // ss drops the Netid column when one table was asked for (TCP, UDP or one UNIX type), and the State column when one state.
+  const tables = Number(sel.tcp) + Number(sel.udp) + sel.unixTypes.size;
+  printSockets(found, names, { headers: argv.H !== true, netid: tables > 1, state: showsState(sel.states) });
   return 0;
 }
 
 function builder(y: Argv): Argv<SocketsArgs> {
   return y
-    .usage('$0 sockets [options]\n\nList the sockets of a network namespace like ss, from SOCK_DIAG dumps issued in it.')
+    .usage('$0 sockets [options] [state NAME | exclude NAME]...\n\nList the sockets of a network namespace like ss, from SOCK_DIAG dumps issued in it.')
+    .positional('filter', { type: 'string', array: true, describe: "ss's state filter: 'state NAME' adds a state, 'exclude NAME' removes one (established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, closed, close-wait, last-ack, listening, closing, all, connected, synchronized, bucket, big); the kernel filters by it" })
     .option('t', { alias: 'tcp', type: 'boolean', describe: 'TCP sockets' })
     .option('u', { alias: 'udp', type: 'boolean', describe: 'UDP sockets' })
     .option('x', { alias: 'unix', type: 'boolean', describe: 'UNIX sockets (without -t, -u or -x: all three)' })
+    .option('4', { alias: 'ipv4', type: 'boolean', describe: 'IPv4 sockets only (with -t or -u)' })
+    .option('6', { alias: 'ipv6', type: 'boolean', describe: 'IPv6 sockets only (with -t or -u)' })
+    .option('f', { alias: 'family', type: 'string', requiresArg: true, describe: 'Family: inet, inet6 or unix (link, netlink, vsock, ... are refused)' })
+    .option('A', { alias: 'query', type: 'string', requiresArg: true, describe: 'Tables: tcp, udp, unix, unix_stream, unix_dgram, unix_seqpacket, comma separated (raw, packet, netlink, inet, all: refused, ikc cannot dump them)' })
     .option('l', { alias: 'listening', type: 'boolean', describe: 'Listening sockets only (and unconnected UDP/UNIX ones, UNCONN), as ss -l' })
     .option('a', { alias: 'all', type: 'boolean', describe: 'Sockets in every state; default: connected ones only' })
     .option('n', { alias: 'numeric', type: 'boolean', describe: 'Accepted for ss compatibility: ikc always prints numbers' })
@@ -57,8 +71,8 @@ function builder(y: Argv): Argv<SocketsArgs> {
 }
 
 export const socketsCommand = defineCommand({
-  command: 'sockets',
-  describe: 'List the sockets of a network namespace like ss (-t, -u, -x, -l, -a, --netns, --json)',
+  command: 'sockets [filter..]',
+  describe: 'List the sockets of a network namespace like ss (-t, -u, -x, -4, -6, -f, -A, -l, -a, state filters, --netns, --json)',
   builder,
   run: runSockets,
 });
