@@ -181,14 +181,14 @@ describe('ikc ps columns', () => {
     }
   });
 
-  it('--json gives objects keyed by column, numbers as numbers, values as ps prints them', async () => {
+  it('--json gives objects keyed by canonical column name (ps(1): uid is euid), numbers as numbers, values as ps prints them', async () => {
     const pid = await sleeper();
-    const r = await ikc('ps', '-p', String(pid), '-o', 'pid,ppid,sid,state,comm,uid,user', '--json');
+    const r = await ikc('ps', '-p', String(pid), '-o', 'pid,ppid,sid,state,comm=NAME,uid,user', '--json');
     expect(r.code).toBe(0);
     const [psLine] = (await ps('h', '-p', String(pid), '-o', 'pid,ppid,sid,state,comm,uid,user')).stdout.trim().split('\n');
     const [p, pp, sid, state, name, uid, user] = psLine.trim().split(/\s+/);
     expect(JSON.parse(r.stdout)).toEqual([
-      { pid: Number(p), ppid: Number(pp), sid: Number(sid), state, comm: name, uid: Number(uid), user },
+      { pid: Number(p), ppid: Number(pp), sess: Number(sid), s: state, comm: name, euid: Number(uid), euser: user },
     ]);
   });
 });

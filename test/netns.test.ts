@@ -191,6 +191,45 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
     }
   });
 
+  it('ikc links/addrs --json are what ip -j link/addr print, key for key', async () => {
+    const json = async (p: Promise<string>) => JSON.parse(await p) as unknown;
+    expect(await json(ikc('links', '--json', '--netns', NS))).toEqual(await json(inNs('ip', '-j', 'link')));
+    for (const family of [[], ['-4'], ['-6']]) {
+      expect(await json(ikc('addrs', ...family, '--json', '--netns', NS)), family.join('')).toEqual(await json(inNs('ip', '-j', ...family, 'addr')));
+    }
+    // Counters move between the runs: the same links with the same keys, every counter a number.
+    type Stats = { ifname: string; stats64: { rx: Record<string, number>; tx: Record<string, number> } };
+    const shape = (links: Stats[]) => links.map((l) => [l.ifname, Object.keys(l), Object.keys(l.stats64.rx), Object.keys(l.stats64.tx)]);
+    const [ours, theirs] = [(await json(ikc('links', '-s', '--json', '--netns', NS))) as Stats[], (await json(inNs('ip', '-j', '-s', 'link'))) as Stats[]];
+    expect(shape(ours)).toEqual(shape(theirs));
+    expect(ours.flatMap((l) => [...Object.values(l.stats64.rx), ...Object.values(l.stats64.tx)]).every((v) => Number.isSafeInteger(v))).toBe(true);
+  });
+
+  it('ikc sockets --json follows docs/json.md: names for state and family, one key per field for inet and unix', async () => {
+    const found = JSON.parse(await ikc('sockets', '-tuxan', '--json', '--netns', NS)) as Array<Record<string, unknown>>;
+    const common = { netid: 'string', state: 'string', family: 'string', rqueue: 'number', wqueue: 'number', inode: 'number', cookie: 'string' };
+    const inet = { ...common, src: 'string', sport: 'number', dst: 'string', dport: 'number', uid: 'number', timer: 'number', retrans: 'number', expires: 'number' };
+    const optional: Record<string, string> = { dev: 'string', v6only: 'boolean', shutdown: 'number', name: 'string', peer: 'number' };
+    const unix = { ...common, peer: 'number' };
+    expect(found.length).toBeGreaterThan(8);
+    for (const s of found) {
+      const schema: Record<string, string> = s.family === 'unix' ? unix : inet;
+      for (const [key, type] of Object.entries(schema)) expect(typeof s[key], `${key} of ${JSON.stringify(s)}`).toBe(type);
+      for (const key of Object.keys(s)) expect(schema[key] ?? optional[key], `unexpected key ${key}`).toBeDefined();
+      expect(['inet', 'inet6', 'unix']).toContain(s.family);
+      expect(s.state).toMatch(/^(ESTAB|LISTEN|UNCONN|SYN-SENT|SYN-RECV|FIN-WAIT-1|FIN-WAIT-2|TIME-WAIT|CLOSE-WAIT|LAST-ACK|CLOSING)$/);
+      expect(s.cookie).toMatch(/^[0-9]+$/);
+    }
+    // The same sockets as ss lists, by the same (netid state local peer) key.
+    const key = (s: Record<string, unknown>) =>
+      s.family === 'unix'
+        ? [s.netid, s.state, s.name ?? '*', s.inode, '*', s.peer].join(' ')
+        : [s.netid, s.state, `${s.family === 'inet6' ? (s.src === '::' && !s.v6only ? '*' : `[${s.src}]`) : s.src}:${s.sport || '*'}`,
+            `${s.family === 'inet6' ? (s.dst === '::' && !s.v6only ? '*' : `[${s.dst}]`) : s.dst}:${s.dport || '*'}`].join(' ');
+    expect(found.map(key).sort()).toEqual(tableRows(await inNs('ss', '-tuaxn')));
+    expect(found).toContainEqual(expect.objectContaining({ netid: 'tcp', state: 'LISTEN', family: 'inet', sport: ports.tcp, src: '0.0.0.0' }));
+  });
+
   it('a socket listening on the host never appears in the namespace', async () => {
     const here = await sockets({ tcp: true, listening: true });
     expect(here.some((s) => s.kind === 'inet' && s.sport === hostPort)).toBe(true);

@@ -94,18 +94,21 @@ const IFF: Array<[string, number]> = [
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
 
-function linkFlags(flags: number): string {
+/** A link's flag names in ip's order (what `ip -j` lists as "flags"). */
+export function linkFlagNames(flags: number): string[] {
   const names = IFF.filter(([, bit]) => flags & bit).map(([name]) => name);
   if (flags & IFF_UP && !(flags & IFF_RUNNING)) names.unshift('NO-CARRIER');
-  return `<${names.join(',')}>`;
+  return names;
 }
 
+const linkFlags = (flags: number) => `<${linkFlagNames(flags).join(',')}>`;
+
 /** `ARPHRD_*` names as ip prints them after `link/`. */
-const ARPHRD: Record<number, string> = {
+export const ARPHRD: Record<number, string> = {
   1: 'ether', 24: 'ieee1394', 512: 'ppp', 768: 'ipip', 769: 'tunnel6', 772: 'loopback', 776: 'sit',
   778: 'gre', 823: 'gre6', 801: 'ieee802.11', 65534: 'none', 65535: 'void',
 };
-const LINKMODE = ['DEFAULT', 'DORMANT', 'TESTING'];
+export const LINKMODE = ['DEFAULT', 'DORMANT', 'TESTING'];
 
 /** One `ip -o link` line. */
 export function linkLine(l: Link, names: IfNames, stats: boolean): string {
@@ -145,6 +148,15 @@ const IFA_F: Array<[string, number]> = [
 const IFA_F_PERMANENT = 0x80;
 const lifetime = (v: number | undefined) => (v === undefined || v === 0xffffffff ? 'forever' : `${v}sec`);
 
+/** An address's flag words in ip's order (`ip -j` makes each a `true` key). */
+export function addrFlagWords(a: Addr): string[] {
+  const inet6 = a.family === AF_INET6;
+  const words = IFA_F.filter(([name, bit]) => a.flags & bit && !(inet6 && name === 'secondary')).map(([name]) => name);
+  if (inet6 && a.flags & 0x01) words.unshift('temporary');
+  if (!(a.flags & IFA_F_PERMANENT)) words.unshift('dynamic');
+  return words;
+}
+
 /** One `ip -o addr` line. */
 export function addrLine(a: Addr, names: IfNames): string {
   const inet6 = a.family === AF_INET6;
@@ -154,10 +166,7 @@ export function addrLine(a: Addr, names: IfNames): string {
   text += `/${a.prefixlen}`;
   if (a.broadcast !== undefined) text += ` brd ${a.broadcast}`;
   text += ` scope ${scopeName(a.scope)} `;
-  const words = IFA_F.filter(([name, bit]) => a.flags & bit && !(inet6 && name === 'secondary')).map(([name]) => name);
-  if (inet6 && a.flags & 0x01) words.unshift('temporary');
-  if (!(a.flags & IFA_F_PERMANENT)) words.unshift('dynamic');
-  text += words.map((w) => `${w} `).join('');
+  text += addrFlagWords(a).map((w) => `${w} `).join('');
   text += a.label ?? '';
   return `${text}\\       valid_lft ${lifetime(a.validLft)} preferred_lft ${lifetime(a.preferredLft)}`;
 }

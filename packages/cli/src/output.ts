@@ -1,7 +1,8 @@
 // The only writer to stdout of the ikc CLI: ps tables, task_diag lines, the
 // command table, --json and --raw bytes. Errors go to stderr as `ikc: ...`.
 import { stateLetter, type Addr, type CommandInfo, type Link, type Socket, type Task } from '@ikc/sdk';
-import { activeColumns, headerLine, jsonValue, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
+import { activeColumns, headerLine, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
+import { psJson } from './json.js';
 import { addrLine, linkLine, socketLines, type IfNames } from './netfmt.js';
 
 // `ikc ps | head` closes the pipe early: that is not an error.
@@ -62,9 +63,9 @@ export function printPsTable(cols: readonly Column[], rows: readonly Row[], opts
   if (lines.length) write(`${lines.join('\n')}\n`);
 }
 
-/** ps rows as JSON objects keyed by column spec. */
+/** ps rows as JSON objects keyed by canonical column name (json.ts). */
 export function printPsJson(cols: readonly Column[], rows: readonly Row[]): void {
-  printJson(rows.map((row) => Object.fromEntries(cols.map((c) => [c.spec, jsonValue(c, row)]))));
+  printJson(psJson(cols, rows));
 }
 
 /** JSON with bigints as "0x..." strings and byte buffers as hex. */

@@ -1,10 +1,10 @@
 // `ikc addrs`: the addresses of a network namespace, one `ip -o addr` line each,
 // from an ADDR_DUMP (and a LINK_DUMP for the link names) issued in it.
-import { addrs } from '@ikc/sdk';
+import { addrs, links } from '@ikc/sdk';
 import type { Argv } from 'yargs';
 import { client } from '../client.js';
 import { defineCommand, UsageError } from '../command.js';
-import { ifNames, withoutOther } from '../netns.js';
+import { addrsJson } from '../json.js';
 import { netnsArg, netnsOption } from '../options.js';
 import { printAddrs, printJson } from '../output.js';
 
@@ -22,8 +22,10 @@ async function runAddrs(argv: AddrsArgs): Promise<number> {
   const found = await addrs({ ns, family: argv['4'] ? 4 : argv['6'] ? 6 : undefined, client: issuer });
   // ip groups addresses by link; within a link the kernel's order (IPv4 first) stays.
   found.sort((a, b) => a.index - b.index);
-  if (argv.json) printJson(found.map(withoutOther));
-  else printAddrs(found, await ifNames(ns, issuer));
+  const all = await links({ ns, client: issuer });
+  const names = new Map(all.map((l) => [l.index, l.name]));
+  if (argv.json) printJson(addrsJson(found, all, names, argv['4'] ? 4 : argv['6'] ? 6 : undefined));
+  else printAddrs(found, names);
   return 0;
 }
 
@@ -33,7 +35,7 @@ function builder(y: Argv): Argv<AddrsArgs> {
     .option('4', { type: 'boolean', describe: 'IPv4 addresses only' })
     .option('6', { type: 'boolean', describe: 'IPv6 addresses only' })
     .options(netnsOption())
-    .option('json', { type: 'boolean', describe: 'Print a JSON array of addresses (family, prefixlen, flags, scope, index, address, local, broadcast, label, validLft, preferredLft)' })
+    .option('json', { type: 'boolean', describe: 'Print a JSON array of links with their addresses in addr_info, as ip -j addr prints them (family, local, address, prefixlen, broadcast, scope, flag keys, label, valid_life_time, preferred_life_time; docs/json.md)' })
     .example('$0 addrs', 'every address of this namespace')
     .example('$0 addrs -4 --netns /run/netns/blue', 'the IPv4 addresses of the namespace blue')
     .epilogue('One line per address: INDEX: LINK    inet|inet6 ADDRESS/PREFIX [peer P] [brd B] scope S [flags] [LABEL]\\       valid_lft V preferred_lft P, as ip -o addr prints it.') as unknown as Argv<AddrsArgs>;

@@ -4,7 +4,8 @@ import { sockets } from '@ikc/sdk';
 import type { Argv } from 'yargs';
 import { client } from '../client.js';
 import { defineCommand } from '../command.js';
-import { ifNames, withoutOther } from '../netns.js';
+import { socketJson } from '../json.js';
+import { ifNames } from '../netns.js';
 import { netnsArg, netnsOption } from '../options.js';
 import { printJson, printSockets } from '../output.js';
 import { showsState, socketSelection } from '../sockselect.js';
@@ -33,12 +34,12 @@ async function runSockets(argv: SocketsArgs): Promise<number> {
   const found = (
     await sockets({ ns, tcp: sel.tcp, udp: sel.udp, unix: sel.unix, families: sel.families, states: sel.states, listening: argv.l, all: argv.a, client: issuer })
   ).filter((s) => s.kind !== 'unix' || sel.unixTypes.has(s.type));
-  if (argv.json) {
-    printJson(found.map(withoutOther));
-    return 0;
-  }
   // Interface names only when a socket is bound to one (`addr%dev`).
   const names = found.some((s) => s.kind === 'inet' && s.interface !== 0) ? await ifNames(ns, issuer) : new Map<number, string>();
+  if (argv.json) {
+    printJson(found.map((s) => socketJson(s, names)));
+    return 0;
+  }
   // ss drops the Netid column when one table was asked for (TCP, UDP or one UNIX type), and the State column when one state.
   const tables = Number(sel.tcp) + Number(sel.udp) + sel.unixTypes.size;
   printSockets(found, names, { headers: argv.H !== true, netid: tables > 1, state: showsState(sel.states) });
@@ -61,7 +62,7 @@ function builder(y: Argv): Argv<SocketsArgs> {
     .option('n', { alias: 'numeric', type: 'boolean', describe: 'Accepted for ss compatibility: ikc always prints numbers' })
     .option('H', { alias: 'no-header', type: 'boolean', describe: 'Print no header line' })
     .options(netnsOption())
-    .option('json', { type: 'boolean', describe: 'Print a JSON array of sockets (inet: netid, family, state, sport, dport, src, dst, rqueue, wqueue, uid, inode, cookie...; unix: netid, type, state, inode, name, peer, rqlen, wqlen)' })
+    .option('json', { type: 'boolean', describe: 'Print a JSON array of sockets: netid, state ("LISTEN"), family ("inet", "inet6", "unix"), rqueue, wqueue; inet: src, sport, dst, dport, dev, v6only, uid, inode, cookie, timer, retrans, expires; unix: name, inode, peer, cookie (docs/json.md)' })
     .example('$0 sockets -tuxan', 'every TCP, UDP and UNIX socket, like ss -tuxan')
     .example('$0 sockets -tl --netns /run/netns/blue', 'the TCP listeners of the namespace blue')
     .example('$0 sockets -ua --netns /proc/1234/ns/net --json', 'the UDP sockets of the namespace of process 1234 as JSON')
