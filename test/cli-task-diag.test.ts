@@ -126,7 +126,8 @@ describe('ikc task-diag', () => {
     for (const args of [['--strategy', 'nope'], ['--show', 'base,bogus'], ['--json', '--raw']]) {
       const r = await ikc('task-diag', ...args);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(/^ikc: EINVAL: /);
+      // With --json the error is JSON too.
+      expect(r.stderr).toMatch(args.includes('--json') ? /^\{"error":\{"code":"EINVAL",/ : /^ikc: EINVAL: /);
     }
   });
 
