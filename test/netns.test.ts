@@ -240,7 +240,7 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
 
   it('ikc links and links() match ip -o link, with statistics', async () => {
     const theirs = linkRows(ip('-n', NS, '-o', 'link'));
-    expect(linkRows(await ikc('links', '--netns', NS_PATH))).toEqual(theirs);
+    expect(linkRows(await ikc('links', '-o', '--netns', NS_PATH))).toEqual(theirs);
     const before = JSON.parse(ip('-n', NS, '-s', '-j', 'link', 'show', 'lo'))[0].stats64;
     const found = await links({ ns: NS_PATH });
     const after = JSON.parse(ip('-n', NS, '-s', '-j', 'link', 'show', 'lo'))[0].stats64;
@@ -255,7 +255,7 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
 
   it('ikc addrs and addrs() match ip -o addr', async () => {
     const theirs = addrRows(ip('-n', NS, '-o', 'addr'));
-    expect(addrRows(await ikc('addrs', '--netns', NS))).toEqual(theirs);
+    expect(addrRows(await ikc('addrs', '-o', '--netns', NS))).toEqual(theirs);
     expect(theirs).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^\\d+ ${NS_VETH} inet ${NS4}/24$`))]));
     const found = await addrs({ ns: NS_PATH });
     const names = new Map((await links({ ns: NS_PATH })).map((l) => [l.index, l.name]));
@@ -263,6 +263,33 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
     expect(keys.sort()).toEqual(theirs);
     expect((await addrs({ ns: NS_PATH, family: 6 })).every((a) => a.family === 10)).toBe(true);
     expect(found.find((a) => a.local === NS4)).toMatchObject({ label: NS_VETH, scope: 0, prefixlen: 24 });
+  });
+  it('ikc links and ikc addrs print what ip link and ip addr print, byte for byte, in every layout', async () => {
+    // A veth whose peer is in another namespace: @ifN, link-netnsid, and -6's AF_INET6 link dump.
+    for (const [cmd, opts] of [
+      ['link', []], ['link', ['-o']], ['link', ['-br']], ['link', ['dev', NS_VETH]], ['link', ['-br', 'dev', 'lo']],
+      ['addr', []], ['addr', ['-o']], ['addr', ['-4']], ['addr', ['-6']], ['addr', ['-o', '-6']], ['addr', ['-br']],
+      ['addr', ['-br', '-4']], ['addr', ['-br', '-6']], ['addr', ['dev', NS_VETH]], ['addr', ['-4', 'lo']],
+    ] as const) {
+      const words = opts.filter((w) => w.startsWith('-'));
+      const dev = opts.filter((w) => !w.startsWith('-'));
+      const theirs = ip('-n', NS, ...words, cmd, 'show', ...dev);
+      expect(await ikc(`${cmd}s`, ...opts, '--netns', NS), `ip ${opts.join(' ')} ${cmd}`).toBe(theirs);
+    }
+    // Counters move between runs: the same text with every number masked.
+    const masked = (t: string) => t.replace(/\d+/g, 'N');
+    for (const opts of [['-s'], ['-o', '-s']]) {
+      expect(masked(await ikc('links', ...opts, '--netns', NS)), opts.join(' ')).toBe(masked(ip('-n', NS, ...opts, 'link')));
+    }
+  });
+
+  it('an unknown device is ENODEV, and -s -s is refused rather than printed as -s', async () => {
+    const fail = (args: string[]) => run(process.execPath, [IKC, ...args]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    expect(await fail(['links', 'dev', 'nope0', '--netns', NS])).toMatchObject({ code: 1, stderr: 'ikc: ENODEV: Device "nope0" does not exist.\n' });
+    expect(await fail(['addrs', 'nope0', '--netns', NS])).toMatchObject({ code: 1, stderr: 'ikc: ENODEV: Device "nope0" does not exist.\n' });
+    const ss = await fail(['links', '-s', '-s', '--netns', NS]);
+    expect(ss.code).toBe(2);
+    expect(ss.stderr).toMatch(/^ikc: EOPNOTSUPP: -s -s/);
   });
 });
 

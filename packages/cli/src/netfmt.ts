@@ -1,7 +1,7 @@
 // Text layouts of the network commands, pure: `ikc sockets` as `ss -n` prints
 // them, `ikc links` as `ip -o link`, `ikc addrs` as `ip -o addr`. output.ts
 // writes what these return.
-import { operStateName, scopeName, socketStateName, type Addr, type Link, type Socket } from '@ikc/sdk';
+import { operStateName, scopeName, socketStateName, type Addr, type Link, type LinkStats, type Socket } from '@ikc/sdk';
 
 const AF_INET6 = 10;
 
@@ -110,33 +110,71 @@ export const ARPHRD: Record<number, string> = {
 };
 export const LINKMODE = ['DEFAULT', 'DORMANT', 'TESTING'];
 
-/** One `ip -o link` line. */
-export function linkLine(l: Link, names: IfNames, stats: boolean): string {
-  let at = '';
-  if (l.link !== undefined && l.link !== l.index) {
-    if (l.link === 0) at = '@NONE';
-    else at = l.linkNetnsid !== undefined ? `@if${l.link}` : `@${names.get(l.link) ?? `if${l.link}`}`;
-  }
-  const f = [`${l.index}: ${l.name}${at}: ${linkFlags(l.flags)}`];
+/** `name@peer` as ip prints a link's name (`@ifN` for a peer in another namespace, `@NONE` for none). */
+export function linkName(l: Link, names: IfNames): string {
+  if (l.link === undefined || l.link === l.index) return l.name;
+  if (l.link === 0) return `${l.name}@NONE`;
+  return `${l.name}@${l.linkNetnsid !== undefined ? `if${l.link}` : (names.get(l.link) ?? `if${l.link}`)}`;
+}
+
+/** How much of a link ip prints: `ip link` (mode, the link-layer line) or `ip addr` (no mode; under -6 no qdisc or group, and under -4/-6 no link-layer line). */
+export interface LinkLayout {
+  stats: boolean;
+  mode: boolean;
+  qdiscGroup: boolean;
+  layer: boolean;
+}
+export const IP_LINK: LinkLayout = { stats: false, mode: true, qdiscGroup: true, layer: true };
+
+/**
+ * ip 6.1's `-s` block (print_link_stats64): a header and a row of numbers per
+ * direction, each column as wide as its widest number and at least ip's minimum.
+ */
+export function statsParts(s: LinkStats): string[] {
+  const cols = [10, 7, 6, 7, 7, 7, 10];
+  const rx = [s.rxBytes, s.rxPackets, s.rxErrors, s.rxDropped, s.rxMissedErrors, s.multicast, s.rxCompressed];
+  const tx = [s.txBytes, s.txPackets, s.txErrors, s.txDropped, s.txCarrierErrors, s.collisions, s.txCompressed];
+  for (const v of [rx, tx]) v.forEach((x, i) => (cols[i] = Math.max(cols[i], String(x).length)));
+  const head = (dir: string, a: string, b: string, compressed: number) =>
+    `    ${dir}: ${'bytes'.padStart(cols[0] - 4)} ${'packets'.padStart(cols[1])} ${'errors'.padStart(cols[2])} ` +
+    `${'dropped'.padStart(cols[3])} ${a.padStart(cols[4])} ${b.padStart(cols[5])} ${(compressed ? 'compressed' : '').padStart(cols[6])}`;
+  const row = (v: number[]) => `    ${v.slice(0, 6).map((x, i) => `${String(x).padStart(cols[i])} `).join('')}${v[6] ? `${String(v[6]).padStart(cols[6])} ` : ''}`;
+  return [head('RX', 'missed', 'mcast', rx[6]), row(rx), head('TX', 'carrier', 'collsns', tx[6]), row(tx)];
+}
+
+/** A link as ip prints it, one part per line: `ip -o` joins them with '\\', `ip` with newlines. */
+export function linkParts(l: Link, names: IfNames, layout: LinkLayout): string[] {
+  const f = [`${l.index}: ${linkName(l, names)}: ${linkFlags(l.flags)}`];
   if (l.mtu !== undefined) f.push(`mtu ${l.mtu}`);
-  if (l.qdisc !== undefined) f.push(`qdisc ${l.qdisc}`);
+  if (l.qdisc !== undefined && layout.qdiscGroup) f.push(`qdisc ${l.qdisc}`);
   if (l.master) f.push(`master ${names.get(l.master) ?? l.master}`);
   if (l.operstate !== undefined) f.push(`state ${operStateName(l.operstate)}`);
-  if (l.linkmode !== undefined) f.push(`mode ${LINKMODE[l.linkmode] ?? l.linkmode}`);
-  if (l.group !== undefined) f.push(`group ${l.group === 0 ? 'default' : l.group}`);
+  if (l.linkmode !== undefined && layout.mode) f.push(`mode ${LINKMODE[l.linkmode] ?? l.linkmode}`);
+  if (l.group !== undefined && layout.qdiscGroup) f.push(`group ${l.group === 0 ? 'default' : l.group}`);
   if (l.txqlen !== undefined) f.push(`qlen ${l.txqlen}`);
-  let text = f.join(' ');
-  const kind = ARPHRD[l.type] ?? `[${l.type}]`;
-  text += `\\    link/${kind}`;
-  if (l.address !== undefined) text += ` ${l.address}`;
-  if (l.broadcast !== undefined) text += ` brd ${l.broadcast}`;
-  if (l.linkNetnsid !== undefined) text += ` link-netnsid ${l.linkNetnsid}`;
-  const s = l.stats64;
-  if (stats && s) {
-    text += `\\    RX: bytes ${s.rxBytes} packets ${s.rxPackets} errors ${s.rxErrors} dropped ${s.rxDropped} mcast ${s.multicast}`;
-    text += `\\    TX: bytes ${s.txBytes} packets ${s.txPackets} errors ${s.txErrors} dropped ${s.txDropped} collsns ${s.collisions}`;
+  // Without the link-layer line (ip addr -4) the netns id ends the first line.
+  if (!layout.layer && l.linkNetnsid !== undefined) f.push(`link-netnsid ${l.linkNetnsid}`);
+  const parts = [f.join(' ')];
+  if (layout.layer) {
+    let layer = `    link/${ARPHRD[l.type] ?? `[${l.type}]`}`;
+    if (l.address !== undefined) layer += ` ${l.address}`;
+    if (l.broadcast !== undefined) layer += ` brd ${l.broadcast}`;
+    if (l.linkNetnsid !== undefined) layer += ` link-netnsid ${l.linkNetnsid}`;
+    parts.push(layer);
   }
-  return text;
+  if (layout.stats && l.stats64) parts.push(...statsParts(l.stats64));
+  return parts;
+}
+
+/** One `ip -o link` line. */
+export function linkLine(l: Link, names: IfNames, stats: boolean): string {
+  return linkParts(l, names, { ...IP_LINK, stats }).join('\\');
+}
+
+/** One `ip -br link` line: name, state, address, flags. */
+export function linkBrief(l: Link, names: IfNames): string {
+  const state = l.operstate !== undefined ? operStateName(l.operstate) : '';
+  return `${linkName(l, names).padEnd(16)} ${state.padEnd(14)} ${(l.address ?? '').padEnd(17)} ${linkFlags(l.flags)} `;
 }
 
 /** `IFA_F_*` flag words ip prints after the scope. */
@@ -157,16 +195,46 @@ export function addrFlagWords(a: Addr): string[] {
   return words;
 }
 
-/** One `ip -o addr` line. */
-export function addrLine(a: Addr, names: IfNames): string {
-  const inet6 = a.family === AF_INET6;
+/** An address as ip prints it after the link: `inet ADDR/PFX [peer] [brd B] scope S [flags] [LABEL]`. */
+export function addrBody(a: Addr): string {
   const local = a.local ?? a.address ?? '';
-  let text = `${a.index}: ${names.get(a.index) ?? `if${a.index}`}    ${inet6 ? 'inet6' : 'inet'} ${local}`;
+  let text = `${a.family === AF_INET6 ? 'inet6' : 'inet'} ${local}`;
   if (a.address !== undefined && a.local !== undefined && a.address !== a.local) text += ` peer ${a.address}`;
   text += `/${a.prefixlen}`;
   if (a.broadcast !== undefined) text += ` brd ${a.broadcast}`;
   text += ` scope ${scopeName(a.scope)} `;
   text += addrFlagWords(a).map((w) => `${w} `).join('');
-  text += a.label ?? '';
-  return `${text}\\       valid_lft ${lifetime(a.validLft)} preferred_lft ${lifetime(a.preferredLft)}`;
+  return text + (a.label ?? '');
+}
+
+/** The lifetimes line of an address. */
+export const addrLifetimes = (a: Addr) => `       valid_lft ${lifetime(a.validLft)} preferred_lft ${lifetime(a.preferredLft)}`;
+
+/** One `ip -o addr` line. */
+export function addrLine(a: Addr, names: IfNames): string {
+  return `${a.index}: ${names.get(a.index) ?? `if${a.index}`}    ${addrBody(a)}\\${addrLifetimes(a)}`;
+}
+
+/** `ip addr` (multi-line): each link (under -4/-6 only those with such an address), then its addresses. */
+export function addrBlocks(addrs: readonly Addr[], links: readonly Link[], names: IfNames, family?: 4 | 6): string[] {
+  const layout: LinkLayout = { stats: false, mode: false, qdiscGroup: family !== 6, layer: family === undefined };
+  const lines: string[] = [];
+  for (const l of links) {
+    const mine = addrs.filter((a) => a.index === l.index);
+    if (family !== undefined && mine.length === 0) continue;
+    // ip's AF_INET6 link dump carries no IFLA_LINK_NETNSID: a peer elsewhere is @ifN all the same.
+    lines.push(...linkParts(family === 6 ? { ...l, linkNetnsid: undefined } : l, names, layout));
+    for (const a of mine) lines.push(`    ${addrBody(a)}`, addrLifetimes(a));
+  }
+  return lines;
+}
+
+/** One `ip -br addr` line per link: name, state, then each address/prefix. */
+export function addrBriefs(addrs: readonly Addr[], links: readonly Link[], names: IfNames, family?: 4 | 6): string[] {
+  return links.flatMap((l) => {
+    const mine = addrs.filter((a) => a.index === l.index);
+    if (family !== undefined && mine.length === 0) return [];
+    const state = l.operstate !== undefined ? operStateName(l.operstate) : '';
+    return [`${linkName(l, names).padEnd(16)} ${state.padEnd(14)} ${mine.map((a) => `${a.local ?? a.address}/${a.prefixlen} `).join('')}`];
+  });
 }

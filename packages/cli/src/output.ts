@@ -1,9 +1,9 @@
 // The only writer to stdout of the ikc CLI: ps tables, task_diag lines, the
 // command table, --json and --raw bytes. Errors go to stderr as `ikc: ...`.
-import { stateLetter, type Addr, type CommandInfo, type Link, type Socket, type Task } from '@ikc/sdk';
+import { stateLetter, type CommandInfo, type Socket, type Task } from '@ikc/sdk';
 import { activeColumns, headerLine, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
 import { psJson } from './json.js';
-import { addrLine, linkLine, socketLines, type IfNames } from './netfmt.js';
+import { socketLines, type IfNames } from './netfmt.js';
 
 // `ikc ps | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -127,16 +127,7 @@ export function printSockets(sockets: readonly Socket[], names: IfNames, opts: {
   printLines(socketLines(sockets, names, opts));
 }
 
-/** `ikc links`: one `ip -o link` line per link. */
-export function printLinks(links: readonly Link[], names: IfNames, stats: boolean): void {
-  printLines(links.map((l) => linkLine(l, names, stats)));
-}
-
-/** `ikc addrs`: one `ip -o addr` line per address. */
-export function printAddrs(addrs: readonly Addr[], names: IfNames): void {
-  printLines(addrs.map((a) => addrLine(a, names)));
-}
-
-function printLines(lines: readonly string[]): void {
+/** Lines as they are. */
+export function printLines(lines: readonly string[]): void {
   if (lines.length) write(`${lines.join('\n')}\n`);
 }

@@ -19,7 +19,7 @@ export function operStateName(state: number): string {
   return OperState[state] ?? `${state}`;
 }
 
-/** The first ten counters of `struct rtnl_link_stats64`, and the two more `ip -j -s link` prints. */
+/** The first ten counters of `struct rtnl_link_stats64`, and the ones `ip -s link` adds. */
 export interface LinkStats {
   rxPackets: number;
   txPackets: number;
@@ -32,7 +32,10 @@ export interface LinkStats {
   multicast: number;
   collisions: number;
   rxOverErrors: number;
+  rxMissedErrors: number;
   txCarrierErrors: number;
+  rxCompressed: number;
+  txCompressed: number;
 }
 
 export interface Link {
@@ -72,7 +75,8 @@ function parseStats(v: Buffer): LinkStats | undefined {
   return {
     rxPackets: at(0), txPackets: at(1), rxBytes: at(2), txBytes: at(3), rxErrors: at(4),
     txErrors: at(5), rxDropped: at(6), txDropped: at(7), multicast: at(8), collisions: at(9),
-    rxOverErrors: at(11), txCarrierErrors: at(17),
+    rxOverErrors: at(11), rxMissedErrors: at(15), txCarrierErrors: at(17),
+    rxCompressed: v.length >= 184 ? at(21) : 0, txCompressed: v.length >= 184 ? at(22) : 0,
   };
 }
 
