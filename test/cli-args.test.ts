@@ -106,6 +106,10 @@ describe('ikc ps reads options as procps does', () => {
     [['--json=1'], /^ikc: EINVAL: option --json takes no value/],
     [['-uroot'], /^ikc: EOPNOTSUPP: ps option -u is not supported/],
     [['-o'], /^ikc: EINVAL: option -o needs a value/],
+    [['-p', ','], /^ikc: EINVAL: -p: improper list/],
+    [['-p', '1,'], /^ikc: EINVAL: -p: improper list/],
+    [['--ppid='], /^ikc: EINVAL: list of process IDs must follow --ppid/],
+    [['-e', '--ns='], /^ikc: EINVAL: --ns needs a namespace/],
   ])('ikc ps %j is refused: exit 2, %s, nothing on stdout', async (args, message) => {
     const r = await ikc('ps', ...args);
     expect(r.stderr).toMatch(message);
@@ -117,7 +121,9 @@ describe('ikc ps reads options as procps does', () => {
     // ps -e1 is BSD 'e1' (environment, pid 1): not "-e", which ikc used to print.
     const e1 = await ps('-e1', '-o', 'pid=');
     expect(e1.stdout.trim().split('\n')).toEqual(['1']);
-    for (const args of [['-LT'], ['-p', '12x'], ['--sort', 'pid', '--sort', 'ppid']]) expect((await ps(...args)).code, args.join(' ')).not.toBe(0);
+    for (const args of [['-LT'], ['-p', '12x'], ['--sort', 'pid', '--sort', 'ppid'], ['-p', ','], ['-p', '1,'], ['--ppid=']]) {
+      expect((await ps(...args)).code, args.join(' ')).not.toBe(0);
+    }
   });
 });
 
@@ -126,6 +132,17 @@ describe('ikc sockets and ikc links read clusters as ss and ip do', () => {
     const r = await ikc('sockets', '-tlnz');
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(/^ikc: EINVAL: unknown option '-z' in '-tlnz'/);
+  });
+
+  it('-a with -l is refused: ss lets the later one win, and ikc does not guess the order', async () => {
+    for (const args of [['-a', '-l'], ['-la'], ['-t', '-l', '-a']]) {
+      const r = await ikc('sockets', ...args);
+      expect(r, args.join(' ')).toMatchObject({ code: 2, stdout: '' });
+      expect(r.stderr).toMatch(/^ikc: EINVAL: give -a or -l, not both/);
+    }
+    const r = await ikc('sockets', '--netns=');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ikc: EINVAL: --netns '' is not a namespace/);
   });
 
   it('ip options are whole words: -s1 and -ss are refused as ip refuses them', async () => {

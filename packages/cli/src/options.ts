@@ -16,6 +16,7 @@ export function pidnsOption(more: { alias?: string; note?: string } = {}): { ns:
 
 /** The SDK's pid `ns` for a `--ns` value: a number is an fd. */
 export function pidnsArg(value: string): NsArg {
+  if (value === '') throw new UsageError('--ns needs a namespace: current, global, a path or an fd number');
   return /^[0-9]+$/.test(value) ? Number(value) : value;
 }
 
@@ -34,6 +35,7 @@ export function netnsOption(): { netns: Options } {
 
 /** The SDK's `ns` for a `--netns` value. */
 export function netnsArg(value: string): NsArg {
+  if (value === '' || value === '.' || value === '..') throw new UsageError(`--netns '${value}' is not a namespace: current, global, a path, a NAME in /run/netns or an fd number`);
   if (value === 'current' || value === 'global' || value.includes('/')) return value;
   if (/^[0-9]+$/.test(value)) return Number(value);
   return `/run/netns/${value}`;

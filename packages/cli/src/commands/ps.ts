@@ -90,7 +90,11 @@ function rejectUnsupported(argv: PsArgs): void {
 /** A pid list: comma or space separated, repeatable; procps's limits. */
 function pidList(values: readonly string[] | undefined, flag: string): number[] {
   const pids: number[] = [];
-  for (const item of (values ?? []).flatMap((v) => String(v).split(/[\s,]+/)).filter((s) => s !== '')) {
+  const words = (values ?? []).map(String);
+  // procps: an empty value, or an empty item between separators ('1,', ',', '1  2'), is an error.
+  if (words.some((w) => w === '')) throw new UsageError(`list of process IDs must follow ${flag}`);
+  if (words.some((w) => w.split(/[\s,]/).some((item) => item === ''))) throw new UsageError(`${flag}: improper list in '${words.join(' ')}'`);
+  for (const item of words.flatMap((v) => v.split(/[\s,]/))) {
     if (!/^[0-9]+$/.test(item)) throw new UsageError(`${flag}: process ID list syntax error at '${item}'`);
     const n = Number(item);
     if (n < 1 || n > 0x7fffffff) throw new UsageError(`${flag}: process ID out of range: ${item}`);

@@ -3,7 +3,7 @@
 import { sockets } from '@ikc/sdk';
 import type { Argv } from 'yargs';
 import { client } from '../client.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, UsageError } from '../command.js';
 import { socketJson } from '../json.js';
 import { ifNames } from '../netns.js';
 import { netnsArg, netnsOption } from '../options.js';
@@ -30,6 +30,8 @@ interface SocketsArgs {
 async function runSockets(argv: SocketsArgs): Promise<number> {
   const ns = netnsArg(argv.netns);
   const issuer = client();
+  // ss lets the later of -a and -l win; ikc does not guess which came last.
+  if (argv.a && argv.l) throw new UsageError('give -a or -l, not both (ss lets whichever comes last win)');
   const sel = socketSelection(argv);
   const found = (
     await sockets({ ns, tcp: sel.tcp, udp: sel.udp, unix: sel.unix, families: sel.families, states: sel.states, listening: argv.l, all: argv.a, client: issuer })
