@@ -172,6 +172,8 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
       ['-A', 'unix_stream', '-an'], ['-A', 'unix_stream,unix_dgram', '-ln'], ['-tn', 'state', 'established'],
       ['-tan', 'exclude', 'listening'], ['-tn', 'state', 'listening', 'state', 'established'], ['-un', 'state', 'closed'],
       ['-x', '-n', 'state', 'all'], ['-t', '-n', 'state', 'connected', 'exclude', 'established'],
+      // -H: no header, and widths from the rows alone.
+      ['-tanH'], ['-tuxanH'], ['-xlH'], ['-tn', '-H', 'state', 'established'],
     ]) {
       const [ours, theirs] = await Promise.all([ikc('sockets', ...args, '--netns', NS), inNs('ss', ...args)]);
       expect(plain(ours), args.join(' ')).toBe(plain(theirs));

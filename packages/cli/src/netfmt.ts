@@ -52,7 +52,7 @@ function socketRow(s: Socket, names: IfNames): SocketRow {
   };
 }
 
-const width = (cells: string[]) => Math.max(...cells.map((c) => c.length));
+const width = (cells: string[]) => Math.max(0, ...cells.map((c) => c.length));
 
 /**
  * The ss table: Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port.
@@ -61,14 +61,17 @@ const width = (cells: string[]) => Math.max(...cells.map((c) => c.length));
  */
 export function socketLines(sockets: readonly Socket[], names: IfNames, opts: { headers: boolean; netid: boolean; state: boolean }): string[] {
   const rows = sockets.map((s) => socketRow(s, names));
+  // As ss: the headers count towards the widths only when printed (-H recomputes them from the
+  // rows), and the queues are printed "%-6d" either way.
+  const h = (header: string) => (opts.headers ? [header] : []);
   const w = {
-    netid: width(['Netid', ...rows.map((r) => r.netid)]),
-    state: width(['State', ...rows.map((r) => r.state)]),
-    recvQ: width(['Recv-Q', ...rows.map((r) => r.recvQ)]),
-    sendQ: width(['Send-Q', ...rows.map((r) => r.sendQ)]),
-    lhost: width(['Local Address', ...rows.map((r) => r.local[0])]),
-    lport: width(['Port', ...rows.map((r) => r.local[1])]),
-    phost: width(['Peer Address', ...rows.map((r) => r.peer[0])]),
+    netid: width([...h('Netid'), ...rows.map((r) => r.netid)]),
+    state: width([...h('State'), ...rows.map((r) => r.state)]),
+    recvQ: Math.max(6, width(rows.map((r) => r.recvQ))),
+    sendQ: Math.max(6, width(rows.map((r) => r.sendQ))),
+    lhost: width([...h('Local Address'), ...rows.map((r) => r.local[0])]),
+    lport: width([...h('Port'), ...rows.map((r) => r.local[1])]),
+    phost: width([...h('Peer Address'), ...rows.map((r) => r.peer[0])]),
   };
   const line = (netid: string, state: string, rq: string, sq: string, l: [string, string], p: [string, string], delim: string) =>
     [
