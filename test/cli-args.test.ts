@@ -134,6 +134,14 @@ describe('ikc sockets and ikc links read clusters as ss and ip do', () => {
     expect(r.stderr).toMatch(/^ikc: EINVAL: unknown option '-z' in '-tlnz'/);
   });
 
+  it('ss options ikc does not implement are refused with the reason, never ignored', async () => {
+    for (const [args, letter] of [[['-tlp'], 'p'], [['-s'], 's'], [['-te'], 'e'], [['-ti'], 'i'], [['-K'], 'K']] as const) {
+      const r = await ikc('sockets', ...args);
+      expect(r, args.join(' ')).toMatchObject({ code: 2, stdout: '' });
+      expect(r.stderr).toMatch(new RegExp(`^ikc: EOPNOTSUPP: ss option -${letter} is not supported: `));
+    }
+  });
+
   it('-a with -l is refused: ss lets the later one win, and ikc does not guess the order', async () => {
     for (const args of [['-a', '-l'], ['-la'], ['-t', '-l', '-a']]) {
       const r = await ikc('sockets', ...args);
