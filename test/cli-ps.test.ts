@@ -182,14 +182,14 @@ describe('ikc ps columns', () => {
     }
   });
 
-  it('--json gives objects keyed by column, numbers as numbers, values as ps prints them', async () => {
+  it('--json gives objects keyed by canonical column name (ps(1): uid is euid), numbers as numbers, values as ps prints them', async () => {
     const pid = await sleeper();
-    const r = await ikc('ps', '-p', String(pid), '-o', 'pid,ppid,sid,state,comm,uid,user', '--json');
+    const r = await ikc('ps', '-p', String(pid), '-o', 'pid,ppid,sid,state,comm=NAME,uid,user', '--json');
     expect(r.code).toBe(0);
     const [psLine] = (await ps('h', '-p', String(pid), '-o', 'pid,ppid,sid,state,comm,uid,user')).stdout.trim().split('\n');
     const [p, pp, sid, state, name, uid, user] = psLine.trim().split(/\s+/);
     expect(JSON.parse(r.stdout)).toEqual([
-      { pid: Number(p), ppid: Number(pp), sid: Number(sid), state, comm: name, uid: Number(uid), user },
+      { pid: Number(p), ppid: Number(pp), sess: Number(sid), s: state, comm: name, euid: Number(uid), euser: user },
     ]);
   });
 });
@@ -274,11 +274,11 @@ describe('ikc ps errors and help', () => {
     [['axv'], "'v'"],
     [['-f', '-j'], '-j'],
     [['--bogus-flag'], 'bogus-flag'],
-  ])('ps %j exits 1 and names %s', async (args, name) => {
+  ])('ps %j exits 2 (a refused command line) and names %s', async (args, name) => {
     const r = await ikc('ps', ...args);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^ikc: /);
+    expect(r.stderr).toMatch(/^ikc: E[A-Z]+: /);
     expect(r.stderr).toContain(name);
   });
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { BackendName } from '@ikc/sdk';
 import type { Argv } from 'yargs';
 import { groupsNeeded, needsCreds, needsNlwp, parseFormat, SUPPORTED_COLUMNS } from '../columns.js';
+import { parseSort, sortRows } from '../sort.js';
 import { defineCommand, UsageError } from '../command.js';
 import { backendOption, pidnsArg, pidnsOption } from '../options.js';
 import { printPsJson, printPsTable } from '../output.js';
@@ -18,12 +19,16 @@ const U_FORMAT = 'user,pid,%cpu,%mem,vsz,rss,tname,stat,start_time,bsdtime,args'
 const F_FORMAT = 'user=UID,pid,ppid,c,stime,tname,time,cmd';
 const FF_FORMAT = 'user=UID,pid,ppid,c,sz,rss,psr,stime,tname,time,cmd';
 const J_FORMAT = 'pid,pgid,sid,tname,time,ucmd';
+/** -T's default: procps's pid,spid,tty,time,cmd without what task_diag lacks. */
+export const DEFAULT_SPID_FORMAT = 'pid,spid,state,comm';
 
 interface PsArgs {
   e?: boolean;
   p?: string[];
   ppid?: string[];
   L?: boolean;
+  T?: boolean;
+  sort?: string;
   o?: string[];
   f?: boolean;
   F?: boolean;
@@ -42,11 +47,13 @@ interface PsArgs {
   [unsupported: string]: unknown;
 }
 
+/** ps options that take a value in procps (so `-uroot` reads as -u root before it is refused). */
+const TAKES_VALUE = new Set(['t', 'tty', 'u', 'U', 'user', 'g', 'G', 'group', 'C', 's', 'sid', 'q', 'O']);
+
 /** ps options that ikc knows but cannot honour, and why. */
 const UNSUPPORTED: Record<string, string> = {
   a: 'it selects every process with a terminal except session leaders, which is not implemented; use BSD a or -t',
   d: 'it is not implemented; use -e with --json and filter on sid',
-  T: 'it selects the processes of this terminal, which is not implemented; use -t',
   tty: 'use -t',
   l: 'the long format needs wait channels and addresses, which task_diag does not report; use -o f,s,uid,pid,ppid,c,pri,ni,sz,tty,time,cmd',
   c: 'the -c format is not implemented; use -o pid,cls,pri,tty,time,comm',
@@ -64,7 +71,6 @@ const UNSUPPORTED: Record<string, string> = {
   sid: 'selection by session is not implemented; use -e -o pid,sid and filter',
   q: 'quick-pid mode is not implemented; use -p',
   O: 'preloaded formats are not implemented; use -o',
-  sort: 'sorting is not implemented; rows come in pid order',
   V: "use 'ikc --version'",
 };
 
@@ -81,14 +87,18 @@ function rejectUnsupported(argv: PsArgs): void {
   for (const [key, why] of Object.entries(UNSUPPORTED)) {
     if (argv[key] === undefined || argv[key] === false) continue;
     const flag = key.length === 1 ? `-${key}` : `--${key}`;
-    throw new UsageError(`ps option ${flag} is not supported: ${why}`);
+    throw new UsageError(`ps option ${flag} is not supported: ${why}`, 'EOPNOTSUPP');
   }
 }
 
 /** A pid list: comma or space separated, repeatable; procps's limits. */
 function pidList(values: readonly string[] | undefined, flag: string): number[] {
   const pids: number[] = [];
-  for (const item of (values ?? []).flatMap((v) => String(v).split(/[\s,]+/)).filter((s) => s !== '')) {
+  const words = (values ?? []).map(String);
+  // procps: an empty value, or an empty item between separators ('1,', ',', '1  2'), is an error.
+  if (words.some((w) => w === '')) throw new UsageError(`list of process IDs must follow ${flag}`);
+  if (words.some((w) => w.split(/[\s,]/).some((item) => item === ''))) throw new UsageError(`${flag}: improper list in '${words.join(' ')}'`);
+  for (const item of words.flatMap((v) => v.split(/[\s,]/))) {
     if (!/^[0-9]+$/.test(item)) throw new UsageError(`${flag}: process ID list syntax error at '${item}'`);
     const n = Number(item);
     if (n < 1 || n > 0x7fffffff) throw new UsageError(`${flag}: process ID out of range: ${item}`);
@@ -156,6 +166,7 @@ function formatOf(argv: PsArgs, bsd: Bsd, threads: boolean): string[] {
   if (argv.f) return [F_FORMAT];
   if (argv.j) return [J_FORMAT];
   if (bsd.u) return [U_FORMAT];
+  if (argv.T) return [DEFAULT_SPID_FORMAT];
   return [threads ? DEFAULT_THREAD_FORMAT : DEFAULT_FORMAT];
 }
 
@@ -169,7 +180,7 @@ async function runPs(argv: PsArgs): Promise<number> {
     pids: [...pidList(argv.p, '-p'), ...bsd.pids],
     ppids: pidList(argv.ppid, '--ppid'),
     ownUser: bsd.x && !all,
-    threads: argv.L === true,
+    threads: argv.L === true || argv.T === true,
     euids: idList(argv.u, '-u', userId),
     ruids: idList(argv.U, '-U', userId),
     rgids: idList(argv.G, '-G', groupId),
@@ -177,11 +188,18 @@ async function runPs(argv: PsArgs): Promise<number> {
     ttys,
     withTty: bsd.a && !all,
   };
+  if (argv.L && argv.T) throw new UsageError("thread flags conflict; can't use both -L and -T");
   if (isDefaultSelection(sel) && argv.ns !== 'current') {
     throw new UsageError('with --ns, give a selection (-e, ax, x, -p or --ppid): the default selects the caller\'s session, which is known only in the current namespace');
   }
-  const cols = parseFormat(formatOf(argv, bsd, sel.threads), pidDigits());
-  const rows = await selectRows(sel, { creds: needsCreds(cols), groups: groupsNeeded(cols), nlwp: needsNlwp(cols), ns: pidnsArg(argv.ns), backend: argv.backend });
+  const digits = pidDigits();
+  const cols = parseFormat(formatOf(argv, bsd, sel.threads), digits);
+  const keys = argv.sort === undefined ? [] : parseSort(argv.sort, digits);
+  const needed = [...cols, ...keys.map((k) => k.column)];
+  const rows = sortRows(
+    await selectRows(sel, { creds: needsCreds(needed), groups: groupsNeeded(needed), nlwp: needsNlwp(needed), ns: pidnsArg(argv.ns), backend: argv.backend }),
+    keys,
+  );
   if (argv.json) printPsJson(cols, rows);
   else printPsTable(cols, rows, { headers: argv['no-headers'] !== true && !bsd.h, wide: (argv.w ?? 0) + bsd.w });
   // procps: nothing selected prints the header alone and exits 1.
@@ -206,13 +224,17 @@ function builder(y: Argv): Argv<PsArgs> {
     .option('G', { alias: 'Group', type: 'string', coerce: list, requiresArg: true, describe: 'Select by real group: NAME|GID[,...]' })
     .option('C', { type: 'string', coerce: list, requiresArg: true, describe: 'Select by command name (the whole name, as ps): NAME[,...]' })
     .option('t', { type: 'string', coerce: list, requiresArg: true, describe: "Select by terminal: pts/1, tty1, or '-' for none (repeatable)" })
+    .option('T', { type: 'boolean', describe: `Threads, as procps -T: one row per thread with its SPID; default format becomes ${DEFAULT_SPID_FORMAT} (not with -L)` })
+    .option('sort', { type: 'string', requiresArg: true, describe: "Order rows by columns: [+|-]COL[,[+|-]COL...], '-' for largest first (e.g. --sort -pid, --sort=+ppid,-pid); default: by pid" })
     .option('o', { alias: 'format', type: 'string', coerce: list, requiresArg: true, describe: `Columns: COL[:WIDTH][=HEADER][,COL...] (repeatable; comma or space separated; 'col=' leaves the header blank). Default ${DEFAULT_FORMAT}` })
     .option('no-headers', { alias: ['no-heading', 'h'], type: 'boolean', describe: 'Print no header line (also BSD "h")' })
     .option('json', { type: 'boolean', describe: 'Print a JSON array of objects keyed by column name (numbers as numbers)' })
     .options(backendOption("Where full dumps read tasks: 'procfs', 'bpf' (the BPF task iterator: root, kernel BTF) or 'auto' (BPF on large systems when it can load)"))
     .options(pidnsOption({ alias: 'pidns', note: '(the namespace fd is the capability: only its processes, numbered as inside it)' }))
     .option('w', { type: 'count', describe: 'Wide output (as ps: at least 132 columns; twice: unlimited). Output to a pipe is never cut' });
-  for (const [key, why] of Object.entries(UNSUPPORTED)) b = b.option(key, { hidden: true, describe: why });
+  for (const [key, why] of Object.entries(UNSUPPORTED)) {
+    b = b.option(key, { hidden: true, type: TAKES_VALUE.has(key) ? 'string' : 'boolean', describe: why });
+  }
   return b
     .example('$0 ps -e', 'every process: PID PPID S COMMAND')
     .example('$0 ps aux', "every process in BSD u format: USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND")
@@ -233,7 +255,8 @@ function builder(y: Argv): Argv<PsArgs> {
 
 export const psCommand = defineCommand({
   command: 'ps [bsd..]',
-  describe: 'List processes like ps (aux, -ef, -e, -p, -C, -u, -t, -L, -o, --json)',
+  words: { cluster: 'procps', repeatable: ['p', 'ppid', 'o', 'u', 'U', 'G', 'C', 't'] },
+  describe: 'List processes like ps (aux, -ef, -e, -p, -C, -u, -t, -L, -T, -o, --sort, --json)',
   builder,
   run: runPs,
 });
