@@ -104,7 +104,7 @@ describe('ikc ps reads options as procps does', () => {
     [['-e', '--ns', 'current', '--pidns', 'current'], /^ikc: EINVAL: option --pidns given twice \(also as --ns\)/],
     [['-e=1'], /^ikc: EINVAL: unknown option '='/],
     [['--json=1'], /^ikc: EINVAL: option --json takes no value/],
-    [['-uroot'], /^ikc: EOPNOTSUPP: ps option -u is not supported/],
+    [['-l'], /^ikc: EOPNOTSUPP: ps option -l is not supported/],
     [['-o'], /^ikc: EINVAL: option -o needs a value/],
     [['-p', ','], /^ikc: EINVAL: -p: improper list/],
     [['-p', '1,'], /^ikc: EINVAL: -p: improper list/],
@@ -115,6 +115,16 @@ describe('ikc ps reads options as procps does', () => {
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
+  });
+
+  it('-uroot is -u root, as procps reads it', async () => {
+    const [mine, theirs] = [await ikc('ps', '-uroot', '-o', 'pid='), await ps('-uroot', '-o', 'pid=')];
+    expect(mine.code).toBe(0);
+    const pids = (t: string) => new Set(t.trim().split(/\s+/).map(Number));
+    // Processes come and go between the two reads: most must agree.
+    const [a, b] = [pids(mine.stdout), pids(theirs.stdout)];
+    const common = [...a].filter((p) => b.has(p)).length;
+    expect(common).toBeGreaterThan(Math.max(a.size, b.size) * 0.8);
   });
 
   it('procps refuses or rereads the same inputs: none of them is read as ikc would have guessed', async () => {

@@ -80,6 +80,44 @@ describe('ikc top -b', () => {
   });
 });
 
+describe('ikc top on a terminal', () => {
+  // `script` gives it a pseudo-terminal; the test types into it as a user would.
+  const onTerminal = (keys: string | null, signal?: NodeJS.Signals): Promise<{ code: number | null; out: string }> => {
+    const child = spawn('script', ['-qfec', `${process.execPath} ${IKC} top -d 0.2`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', COLUMNS: '100', LINES: '30' } });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    return new Promise((resolve) => {
+      const poll = setInterval(() => {
+        // Once a frame is on the screen, quit the way the test was asked to.
+        if (!out.includes('PID USER')) return;
+        clearInterval(poll);
+        if (keys !== null) child.stdin!.write(keys);
+        if (signal) child.kill(signal);
+      }, 20);
+      child.once('exit', (code) => {
+        clearInterval(poll);
+        resolve({ code, out });
+      });
+    });
+  };
+
+  it('takes the alternate screen and gives it back on q', async () => {
+    const r = await onTerminal('q');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('\x1b[?1049h');
+    expect(r.out).toContain('\x1b[?25l');
+    // The last thing it writes puts the terminal back: cursor shown, normal screen.
+    expect(r.out.lastIndexOf('\x1b[?1049l')).toBeGreaterThan(r.out.lastIndexOf('PID USER'));
+    expect(r.out).toContain('\x1b[?25h');
+  });
+
+  it('gives it back on Ctrl-C too', async () => {
+    const r = await onTerminal('\x03');
+    expect(r.code).toBe(0);
+    expect(r.out.lastIndexOf('\x1b[?1049l')).toBeGreaterThan(r.out.lastIndexOf('PID USER'));
+  });
+});
+
 describe('ikc watch tasks', () => {
   it('--json: %CPU per task like pidstat, the busy one busy', async () => {
     const r = await ikc('watch', 'tasks', '-n', '0.3', '--count', '2', '-p', `${busy.pid},${idle.pid}`, '--json');
