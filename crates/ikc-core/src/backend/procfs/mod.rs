@@ -141,6 +141,11 @@ impl ProcFs {
         self.check_owner = on;
     }
 
+    /// What `read_task` reads beyond `status` (the BPF backend reads the same groups).
+    pub fn wants(&self) -> Wants {
+        self.wants
+    }
+
     /// Tells `read_task` which files to read beyond `status`.
     pub fn set_wants(&mut self, wants: Wants) {
         self.wants = wants;

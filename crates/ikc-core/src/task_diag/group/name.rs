@@ -3,9 +3,8 @@
 //! keeps 15 bytes, which cuts the names kernel threads and workqueue workers
 //! have (`kworker/0:0H-kblockd`, up to 63 bytes); for every other task the two agree.
 
-use super::{AttributeGroup, GroupSpec, TaskAttribute};
+use super::{AttributeGroup, GroupSpec, TaskAttribute, EVERY_BACKEND};
 use crate::backend::procfs::Wants;
-use crate::backend::Backend;
 use crate::netlink::Emitable;
 use crate::task::TaskInfo;
 use crate::task_diag::{ShowFlags, TaskDiagMessage, TaskDiagRequest};
@@ -32,7 +31,7 @@ impl Emitable for NameBytes {
 pub struct Name;
 
 impl AttributeGroup for Name {
-    const SPEC: GroupSpec = GroupSpec { name: "name", uapi_name: "TASK_DIAG_IKC_NAME", kind: TASK_DIAG_IKC_NAME, modifies: None, backends: &[Backend::Procfs] };
+    const SPEC: GroupSpec = GroupSpec { name: "name", uapi_name: "TASK_DIAG_IKC_NAME", kind: TASK_DIAG_IKC_NAME, modifies: None, backends: EVERY_BACKEND };
     type Value = NameBytes;
 
     fn of_task(task: &TaskInfo, _: &TaskDiagRequest) -> Option<NameBytes> {

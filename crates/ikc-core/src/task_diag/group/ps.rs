@@ -5,9 +5,8 @@
 //! memory sizes, `task->flags`, the terminal and its foreground group, and the
 //! scheduling numbers. The procfs backend reads them from `stat`.
 
-use super::{AttributeGroup, GroupSpec, TaskAttribute};
+use super::{AttributeGroup, GroupSpec, TaskAttribute, EVERY_BACKEND};
 use crate::backend::procfs::Wants;
-use crate::backend::Backend;
 use crate::netlink::{Emitable, Parseable};
 use crate::task::{TaskInfo, TaskPs};
 use crate::task_diag::{ShowFlags, TaskDiagMessage, TaskDiagRequest};
@@ -42,7 +41,7 @@ buffer!(
 pub struct Ps;
 
 impl AttributeGroup for Ps {
-    const SPEC: GroupSpec = GroupSpec { name: "ps", uapi_name: "TASK_DIAG_IKC_PS", kind: TASK_DIAG_IKC_PS, modifies: None, backends: &[Backend::Procfs] };
+    const SPEC: GroupSpec = GroupSpec { name: "ps", uapi_name: "TASK_DIAG_IKC_PS", kind: TASK_DIAG_IKC_PS, modifies: None, backends: EVERY_BACKEND };
     type Value = TaskPs;
 
     fn of_task(task: &TaskInfo, _: &TaskDiagRequest) -> Option<TaskPs> {

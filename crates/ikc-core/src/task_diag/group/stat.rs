@@ -4,9 +4,8 @@
 //! then the thread count. A process's are its thread group's, a thread's its
 //! own (the reference's `whole`); the procfs backend reads them from `stat`.
 
-use super::{AttributeGroup, GroupSpec, TaskAttribute};
+use super::{AttributeGroup, GroupSpec, TaskAttribute, EVERY_BACKEND};
 use crate::backend::procfs::Wants;
-use crate::backend::Backend;
 use crate::netlink::{Emitable, Parseable};
 use crate::task::{TaskInfo, TaskStat};
 use crate::task_diag::{ShowFlags, TaskDiagMessage, TaskDiagRequest};
@@ -38,7 +37,7 @@ buffer!(
 pub struct Stat;
 
 impl AttributeGroup for Stat {
-    const SPEC: GroupSpec = GroupSpec { name: "stat", uapi_name: "TASK_DIAG_STAT", kind: TASK_DIAG_STAT, modifies: None, backends: &[Backend::Procfs] };
+    const SPEC: GroupSpec = GroupSpec { name: "stat", uapi_name: "TASK_DIAG_STAT", kind: TASK_DIAG_STAT, modifies: None, backends: EVERY_BACKEND };
     type Value = TaskStat;
 
     fn of_task(task: &TaskInfo, _: &TaskDiagRequest) -> Option<TaskStat> {
