@@ -1,0 +1,64 @@
+// npm run bench:streams: what statistics streams cost. N subscribers to the
+// links of this namespace every INTERVAL share one kernel dump per tick
+// (LINK_STATS); measured beside the same N readers each polling LINK_DUMP once
+// per interval, as tools do today. Counts dumps (distinct snapshot times) and
+// the CPU time this process spent, in the same run.
+//   node bench/streams.mjs [--subscribers 1,100,1000] [--seconds 5] [--interval 1000]
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { links, subscribeLinkStats } from '@ikc/sdk';
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '1,100,1000' },
+    seconds: { type: 'string', default: '5' },
+    interval: { type: 'string', default: '1000' },
+  },
+});
+const counts = values.subscribers.split(',').map(Number);
+const seconds = Number(values.seconds);
+const intervalMs = Number(values.interval);
+
+/** utime + stime of this process, in ms (USER_HZ 100). */
+function cpuMs() {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+async function streams(n) {
+  const abort = new AbortController();
+  const times = new Set();
+  let snapshots = 0;
+  const cpu0 = cpuMs();
+  const readers = Array.from({ length: n }, async () => {
+    for await (const s of subscribeLinkStats({ intervalMs, signal: abort.signal })) {
+      times.add(s.monotonicNs);
+      snapshots++;
+    }
+  });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  abort.abort();
+  await Promise.all(readers);
+  return { snapshots, dumps: times.size, cpuMs: cpuMs() - cpu0 };
+}
+
+async function polling(n) {
+  const cpu0 = cpuMs();
+  let answers = 0;
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    const tick = Date.now();
+    await Promise.all(Array.from({ length: n }, () => links().then(() => answers++)));
+    await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - tick))));
+  }
+  return { answers, cpuMs: cpuMs() - cpu0 };
+}
+
+console.log(`LINK_STATS: N subscribers for ${seconds} s at ${intervalMs} ms, against N readers polling LINK_DUMP each interval (same run)`);
+console.log('subscribers  snapshots  kernel dumps  CPU ms (stream)  |  polls  CPU ms (polling)  polling/stream CPU');
+for (const n of counts) {
+  const s = await streams(n);
+  const p = await polling(n);
+  const ratio = s.cpuMs > 0 ? (p.cpuMs / s.cpuMs).toFixed(1) : '∞';
+  console.log(`${String(n).padStart(11)}  ${String(s.snapshots).padStart(9)}  ${String(s.dumps).padStart(12)}  ${String(s.cpuMs).padStart(15)}  |  ${String(p.answers).padStart(5)}  ${String(p.cpuMs).padStart(16)}  ${ratio.padStart(18)}×`);
+}
