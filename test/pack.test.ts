@@ -72,7 +72,7 @@ describe('packed packages', () => {
     // No addon (it is the platform package's), no tsc modules (sdk.js bundles them), no source maps.
     expect(sdk.filter((f) => f.endsWith('.node') || f.endsWith('.map') || f.endsWith('.tsbuildinfo'))).toEqual([]);
     expect(sdk.filter((f) => f.startsWith('package/dist/') && f.endsWith('.js'))).toEqual(['package/dist/sdk.js']);
-    expect(tarList(tarballs.cli)).toEqual(['package/bin/ikc.js', 'package/dist/ikc.js', 'package/package.json']);
+    expect(tarList(tarballs.cli)).toEqual(['package/bin/ikc.js', 'package/bin/package.json', 'package/dist/ikc.js', 'package/package.json']);
     expect(tarList(tarballs.platform)).toEqual(['package/README.md', 'package/ikc.linux-x64-gnu.node', 'package/package.json'].sort());
   });
 
