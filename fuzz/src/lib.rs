@@ -176,7 +176,7 @@ pub fn broker_request(data: &[u8]) {
     let data = &data[..data.len().min(MAX_REQUEST_MESSAGE)];
     let (header, body) = match RequestHeader::parse_message(data) {
         Ok(parsed) => parsed,
-        Err(e) => return assert_request_error("broker request", &e, &[]),
+        Err(e) => return assert_request_error("broker request", &e, &["EPROTONOSUPPORT"]),
     };
     assert_eq!(header.length as usize, body.len());
     assert_eq!(RequestHeader::message(header.ns_kind, header.command, header.flags, body), data, "a request re-emits to its bytes");
@@ -187,6 +187,16 @@ pub fn broker_request(data: &[u8]) {
     match spec.command {
         Command::TaskDiag => task_diag_request(body),
         Command::SockDiag | Command::LinkDump | Command::AddrDump => net_request(body),
+        Command::LinkStats => stats_request(body),
+    }
+}
+
+/// `LinkStatsRequest::from_message`: EINVAL or E2BIG for what it refuses; an
+/// accepted request parses the same from what it re-encodes to.
+pub fn stats_request(data: &[u8]) {
+    match ikc_core::stats::LinkStatsRequest::from_message(data) {
+        Ok(req) => assert_eq!(ikc_core::stats::LinkStatsRequest::from_message(&req.to_message()), Ok(req)),
+        Err(e) => assert_request_error("stats request", &e, &["E2BIG"]),
     }
 }
 
@@ -205,7 +215,7 @@ pub fn broker_reply(data: &[u8]) {
         assert!(is_errno(&e), "hello refused with errno {}", e.errno());
     }
     match reply.into_response(Some(())) {
-        Ok(()) => {}
+        Ok(((), _kind)) => {}
         Err(e) => assert!(is_errno(&e), "request refused with errno {}", e.errno()),
     }
 }
@@ -300,10 +310,11 @@ pub fn seeds() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
     };
     let broker_replies: Vec<(String, Vec<u8>)> = vec![
         ("hello".into(), reply(Reply::hello())),
-        ("ok".into(), reply(Reply::ok())),
+        ("ok".into(), reply(Reply::ok(ikc_core::command::ResponseKind::Snapshot))),
+        ("stream".into(), reply(Reply::ok(ikc_core::command::ResponseKind::Stream))),
         ("esrch".into(), reply(Reply::error(&Error::NoSuchProcess(5)))),
         ("einval_long_text".into(), reply(Reply::error(&Error::invalid("x".repeat(2000))))),
-        ("unknown_kind".into(), reply(Reply { kind: ReplyKind::Result, result: -22, message: "é".into() }).into_iter().enumerate().map(|(i, b)| if i == 6 { 7 } else { b }).collect()),
+        ("unknown_kind".into(), reply(Reply { version: ikc_core::broker::protocol::VERSION, kind: ReplyKind::Result, result: -22, message: "é".into() }).into_iter().enumerate().map(|(i, b)| if i == 6 { 7 } else { b }).collect()),
     ];
 
     vec![

@@ -1,4 +1,4 @@
-/* The ikc broker protocol, v1 (docs/protocol.md): one SOCK_SEQPACKET message per
+/* The ikc broker protocol, v2 (docs/protocol.md): one SOCK_SEQPACKET message per
  * request and per reply, integers in native byte order. Identity is never sent:
  * the broker takes it from the kernel (SO_PEERCRED, SCM_CREDENTIALS, pidfd). */
 #ifndef IKC_BROKER_H
@@ -7,7 +7,7 @@
 #include <linux/types.h>
 
 #define IKC_BROKER_MAGIC 0x42434b49U /* "IKCB" on little-endian machines */
-#define IKC_BROKER_VERSION 1
+#define IKC_BROKER_VERSION 2 /* v2 added IKC_REPLY_STREAM; a v1 request is -EPROTONOSUPPORT */
 
 enum ikc_ns_kind {
 	IKC_NS_PASSED_FD = 0,   /* the one fd sent with SCM_RIGHTS */
@@ -29,7 +29,8 @@ struct ikc_broker_request {
 
 enum ikc_reply_kind {
 	IKC_REPLY_HELLO = 0,  /* sent once on connect; result = largest request accepted */
-	IKC_REPLY_RESULT = 1, /* result = 0 with the response fd (SCM_RIGHTS), or -errno */
+	IKC_REPLY_RESULT = 1, /* result = 0 with the snapshot response fd (SCM_RIGHTS), or -errno */
+	IKC_REPLY_STREAM = 2, /* result = 0 with a stream's read end (SCM_RIGHTS; see ikc/stream.h) */
 };
 
 struct ikc_broker_reply {

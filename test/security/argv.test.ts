@@ -1,4 +1,4 @@
-// Row S37 (SECURITY.md promise 37): argv is where secrets live, and CMDLINE shows
+// Row S39 (SECURITY.md promise 39): argv is where secrets live, and CMDLINE shows
 // it only with the task, under the hidepid=2 rule: another uid's argument
 // vector never appears, in-process or through the broker. The oracle for the
 // control is /proc itself: the viewer's own process shows its own secret.
@@ -29,7 +29,7 @@ function node<T>(script: string): T {
   return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
-describe.skipIf(!isRoot)('S37: another uid\'s argv is never shown', () => {
+describe.skipIf(!isRoot)('S39: another uid\'s argv is never shown', () => {
   it('a root process\'s secret argument, dumped by an unprivileged uid in-process and through the broker', async () => {
     const secret = `ikc-secret-${randomBytes(8).toString('hex')}`;
     const victim = track(spawn('bash', ['-c', 'sleep 1000; :', 'victim', `--password=${secret}`], { stdio: 'ignore' })).pid!;
@@ -58,13 +58,13 @@ describe.skipIf(!isRoot)('S37: another uid\'s argv is never shown', () => {
       c.close();
       console.log(JSON.stringify(r));`);
     const asRoot = taskDiagSync({ strategy: 'one', pid: victim, show: ['cmdline'] })[0].cmdline?.includes(secret);
-    row({ id: 'S37', scenario: 'control: root (CAP_SYS_PTRACE) asks ONE on that process with CMDLINE', expected: 'secret shown', observed: asRoot ? 'secret shown' : 'secret absent' });
+    row({ id: 'S39', scenario: 'control: root (CAP_SYS_PTRACE) asks ONE on that process with CMDLINE', expected: 'secret shown', observed: asRoot ? 'secret shown' : 'secret absent' });
     for (const where of ['in-process', 'broker']) {
       for (const s of ['all', 'all-thread']) {
-        row({ id: 'S37', scenario: `uid ${UID} dumps ${s.toUpperCase()} with CMDLINE; root's process has a secret in argv (${where})`, expected: 'secret absent, victim hidden', observed: out[`${where} ${s}`] });
+        row({ id: 'S39', scenario: `uid ${UID} dumps ${s.toUpperCase()} with CMDLINE; root's process has a secret in argv (${where})`, expected: 'secret absent, victim hidden', observed: out[`${where} ${s}`] });
       }
-      row({ id: 'S37', scenario: `uid ${UID} asks ONE on root's process with CMDLINE (${where})`, expected: 'ESRCH', observed: out[`${where} one`] });
-      row({ id: 'S37', scenario: `control: uid ${UID}'s own argv in its ALL dump (${where})`, expected: 'own argv shown', observed: out[`${where} own`] });
+      row({ id: 'S39', scenario: `uid ${UID} asks ONE on root's process with CMDLINE (${where})`, expected: 'ESRCH', observed: out[`${where} one`] });
+      row({ id: 'S39', scenario: `control: uid ${UID}'s own argv in its ALL dump (${where})`, expected: 'own argv shown', observed: out[`${where} own`] });
     }
   });
 });

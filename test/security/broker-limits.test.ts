@@ -464,6 +464,15 @@ describe.skipIf(!isRoot)('broker limits (needs root: brokers, clients of other u
     try {
       await attack(['mixed', traced.socket, 8], 4711).out;
       await attack(['mixed', traced.socket, 8, 2], 4711).out;
+      // A stream too: its producer (pipe, timerfd, poll) runs under the same filter.
+      const streamed = execFileSync(
+        process.execPath,
+        ['--input-type=module', '-e', `import { BrokerClient, subscribeLinkStats } from '@ikc/sdk';
+          const c = BrokerClient.connect(${JSON.stringify(traced.socket)}); let n = 0; const s = subscribeLinkStats({ intervalMs: 100, count: 2, client: c });
+          for await (const x of s) n++; console.log(n, s.end.reason); c.close();`],
+        { encoding: 'utf8', cwd: ROOT },
+      );
+      expect(streamed.trim()).toBe('2 complete');
     } finally {
       // Stop the broker itself (strace, told to stop, would only detach from it); strace then ends.
       const straceExit = new Promise((r) => traced.process.once('exit', r));

@@ -352,7 +352,7 @@ fn broker_liar(path: &str, errno: i32, message: &str) {
         v
     };
     let hello = bytes(Reply::hello());
-    let lie = bytes(Reply { kind: ReplyKind::Result, result: -errno, message: message.to_string() });
+    let lie = bytes(Reply { version: ikc_core::broker::protocol::VERSION, kind: ReplyKind::Result, result: -errno, message: message.to_string() });
     ready(format!(r#"{{"pid":{}}}"#, getpid()));
     loop {
         // SAFETY: accept returned a new fd that nothing else owns.

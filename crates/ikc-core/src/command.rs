@@ -1,6 +1,8 @@
-//! The command table: every command ikc knows, the namespace type it needs and
-//! whether it is read-only. `issue_kernel_command` consults only this table to
-//! accept or refuse a command number, so adding a command is one row here.
+//! The command table: every command ikc knows, the namespace type it needs,
+//! whether it is read-only, and the kind of fd it answers with (a sealed
+//! snapshot, or a stream that keeps delivering). `issue_kernel_command`
+//! consults only this table to accept or refuse a command number and to pick
+//! the response path, so adding a command is one row here and its handler.
 
 use crate::error::{Error, Result};
 // Namespace types belong to `ns`; `command::NsType` keeps working.
@@ -16,6 +18,25 @@ pub enum Command {
     SockDiag,
     LinkDump,
     AddrDump,
+    LinkStats,
+}
+
+/// The kind of fd a command answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKind {
+    /// A sealed memfd holding the whole answer (`response`).
+    Snapshot,
+    /// A pipe that keeps delivering netlink messages until it ends (`stream`).
+    Stream,
+}
+
+impl ResponseKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ResponseKind::Snapshot => "snapshot",
+            ResponseKind::Stream => "stream",
+        }
+    }
 }
 
 /// One row of the command table.
@@ -27,6 +48,7 @@ pub struct CommandSpec {
     pub number: u32,
     pub ns_type: NsType,
     pub read_only: bool,
+    pub response: ResponseKind,
 }
 
 impl CommandSpec {
@@ -49,11 +71,15 @@ pub const LINK_DUMP: u32 = COMMANDS[2].id();
 /// `ADDR_DUMP`: an RTM_GETADDR dump of the addresses of a network namespace.
 pub const ADDR_DUMP: u32 = COMMANDS[3].id();
 
+/// `LINK_STATS` (STATS_SUBSCRIBE for links): the links' counters of a network namespace, every interval, on a stream.
+pub const LINK_STATS: u32 = COMMANDS[4].id();
+
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec { command: Command::TaskDiag, name: "TASK_DIAG", number: 1, ns_type: NsType::Pid, read_only: true },
-    CommandSpec { command: Command::SockDiag, name: "SOCK_DIAG", number: 2, ns_type: NsType::Net, read_only: true },
-    CommandSpec { command: Command::LinkDump, name: "LINK_DUMP", number: 3, ns_type: NsType::Net, read_only: true },
-    CommandSpec { command: Command::AddrDump, name: "ADDR_DUMP", number: 4, ns_type: NsType::Net, read_only: true },
+    CommandSpec { command: Command::TaskDiag, name: "TASK_DIAG", number: 1, ns_type: NsType::Pid, read_only: true, response: ResponseKind::Snapshot },
+    CommandSpec { command: Command::SockDiag, name: "SOCK_DIAG", number: 2, ns_type: NsType::Net, read_only: true, response: ResponseKind::Snapshot },
+    CommandSpec { command: Command::LinkDump, name: "LINK_DUMP", number: 3, ns_type: NsType::Net, read_only: true, response: ResponseKind::Snapshot },
+    CommandSpec { command: Command::AddrDump, name: "ADDR_DUMP", number: 4, ns_type: NsType::Net, read_only: true, response: ResponseKind::Snapshot },
+    CommandSpec { command: Command::LinkStats, name: "LINK_STATS", number: 6, ns_type: NsType::Net, read_only: true, response: ResponseKind::Stream },
 ];
 
 /// Validates a command number: known, and carrying exactly the read-only bit its row says.
@@ -112,7 +138,7 @@ mod tests {
 
     #[test]
     fn unknown_commands_are_einval() {
-        for c in [0, READ_ONLY, READ_ONLY | 0x7fff_ffff, 5, READ_ONLY | 5, READ_ONLY | 21] {
+        for c in [0, READ_ONLY, READ_ONLY | 0x7fff_ffff, 5, READ_ONLY | 5, READ_ONLY | 21, 6] {
             assert_eq!(lookup(c).unwrap_err().code(), "EINVAL", "command {c:#x}");
         }
     }

@@ -130,6 +130,7 @@ pub fn errno_name(errno: i32) -> &'static str {
         E::ECONNREFUSED => "ECONNREFUSED",
         E::ETIMEDOUT => "ETIMEDOUT",
         E::EPROTO => "EPROTO",
+        E::EPROTONOSUPPORT => "EPROTONOSUPPORT",
         E::EPIPE => "EPIPE",
         E::ECONNRESET => "ECONNRESET",
         E::EADDRINUSE => "EADDRINUSE",

@@ -1,17 +1,22 @@
 //! `issue_kernel_command`: validate flags, command, namespace and request, run
 //! the command as the caller may see the system, and return the answer as a
-//! sealed read-only fd. Checks come in that order, so one bad argument always
-//! gives the same errno.
+//! read-only fd of the kind the command table names: a sealed snapshot, or a
+//! stream whose producer keeps writing. Checks come in that order, so one bad
+//! argument always gives the same errno.
+
+use std::os::fd::OwnedFd;
 
 use crate::backend::procfs::ProcFs;
 use crate::backend::{self, Backend};
 use crate::ns::NsSource;
 use crate::caps::CAP_NET_ADMIN;
-use crate::command::{self, Command};
+use crate::command::{self, Command, ResponseKind};
 use crate::error::{Error, Result};
 use crate::net;
 use crate::ns::{self, Namespace, NsSelector, NsType};
 use crate::response::ResponseFd;
+use crate::stats;
+use crate::stream::{Lease, StopSignal};
 use crate::task_diag::{self, Access, PidScope, TaskDiagRequest};
 use crate::userns::UserNsTree;
 use crate::visibility::{Judge, Viewer};
@@ -32,11 +37,26 @@ pub const MAX_REQUEST_LEN: usize = 64 * 1024;
 /// `open("/proc")`. No backend shows through it.
 pub struct Session {
     proc: ProcFs,
+    /// Streams started through this session end when it fires (a broker stopping).
+    stop: Option<StopSignal>,
+    /// What the next stream started keeps while it runs (a broker's quota slot).
+    lease: Lease,
 }
 
 impl Session {
     pub fn open() -> Result<Session> {
-        Ok(Session { proc: ProcFs::open()? })
+        Ok(Session { proc: ProcFs::open()?, stop: None, lease: None })
+    }
+
+    /// A session whose streams end when `stop` fires.
+    pub fn with_stop(mut self, stop: StopSignal) -> Session {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Gives the next stream started through this session `lease` to hold for its life.
+    pub fn lease_next_stream(&mut self, lease: Box<dyn Send>) {
+        self.lease = Some(lease);
     }
 
     /// The calling thread's credentials as the kernel reports them, and how
@@ -136,7 +156,23 @@ pub fn issue_as(
     let target = ns::resolve(&selector, spec.ns_type, caller.ns_source)?;
     drop(selector);
     let request = gather(iov)?;
-    let bytes = match spec.command {
+    match spec.response {
+        ResponseKind::Snapshot => ResponseFd::from_bytes(&snapshot(session, caller, users, spec.command, target, &request, flags)?),
+        ResponseKind::Stream => stream(session, caller, spec.command, target, &request).map(ResponseFd::stream),
+    }
+}
+
+/// A snapshot command's whole answer.
+fn snapshot(
+    session: &mut Session,
+    caller: &Caller,
+    users: &mut UserNsTree,
+    command: Command,
+    target: Namespace,
+    request: &[u8],
+    flags: u32,
+) -> Result<Vec<u8>> {
+    match command {
         Command::TaskDiag => {
             let req = TaskDiagRequest::from_message(&request)?;
             let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
@@ -144,13 +180,24 @@ pub fn issue_as(
             let mut scope = pid_scope(caller, target)?;
             let viewers: Vec<Viewer> = caller.viewers().copied().collect();
             let mut access = Access { viewers: &viewers, judge: caller.judge, users };
-            task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, backend)?
+            task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, backend)
         }
-        Command::SockDiag => net::sock_diag(&target, &request, net_rights(caller))?,
-        Command::LinkDump => net::link_dump(&target, &request, net_rights(caller))?,
-        Command::AddrDump => net::addr_dump(&target, &request, net_rights(caller))?,
-    };
-    ResponseFd::from_bytes(&bytes)
+        Command::SockDiag => net::sock_diag(&target, request, net_rights(caller)),
+        Command::LinkDump => net::link_dump(&target, request, net_rights(caller)),
+        Command::AddrDump => net::addr_dump(&target, request, net_rights(caller)),
+        Command::LinkStats => Err(Error::damaged("LINK_STATS is a stream command")),
+    }
+}
+
+/// A stream command: its producer started, the stream's read end returned.
+fn stream(session: &mut Session, caller: &Caller, command: Command, target: Namespace, request: &[u8]) -> Result<OwnedFd> {
+    let lease = session.lease.take();
+    match command {
+        Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), lease),
+        Command::TaskDiag | Command::SockDiag | Command::LinkDump | Command::AddrDump => {
+            Err(Error::damaged(format!("{command:?} is a snapshot command")))
+        }
+    }
 }
 
 /// The backend a dump of `req` reads from: what `flags` ask for, resolved by

@@ -31,6 +31,8 @@ pub mod netlink;
 pub mod ns;
 pub mod response;
 pub mod sandbox;
+pub mod stats;
+pub mod stream;
 pub mod task;
 pub mod task_diag;
 pub mod userns;

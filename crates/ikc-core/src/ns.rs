@@ -54,7 +54,7 @@ nix::ioctl_none!(ns_get_nstype, 0xb7, 0x3);
 nix::ioctl_write_int_bad!(ns_get_pid_from_pidns, nix::request_code_read!(0xb7, 0x6, std::mem::size_of::<i32>()));
 
 /// A namespace's identity: nsfs device and inode, as `stat` on its fd reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NsId {
     pub dev: u64,
     pub ino: u64,

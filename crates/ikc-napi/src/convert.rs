@@ -10,7 +10,16 @@ use napi::{Env, JsError, JsValue, Task};
 use ikc_core::broker::Config;
 use ikc_core::error::catch_panic;
 
-use crate::types::{AttributeGroupInfo, Backend, BrokerOptions, CommandInfo, LogLevel, NsType};
+use crate::types::{AttributeGroupInfo, Backend, BrokerOptions, CommandInfo, LogLevel, NsType, ResponseKind};
+
+impl From<ikc_core::command::ResponseKind> for ResponseKind {
+    fn from(k: ikc_core::command::ResponseKind) -> Self {
+        match k {
+            ikc_core::command::ResponseKind::Snapshot => ResponseKind::Snapshot,
+            ikc_core::command::ResponseKind::Stream => ResponseKind::Stream,
+        }
+    }
+}
 
 /// The JavaScript error for a core error. napi-rs sets `.code` from the status
 /// string of a `napi::Error<S>`; `.errno` is set on the object it creates, which
@@ -61,7 +70,7 @@ pub fn iov<B: AsRef<[u8]>>(parts: &[B]) -> Vec<&[u8]> {
 
 impl From<&ikc_core::command::CommandSpec> for CommandInfo {
     fn from(c: &ikc_core::command::CommandSpec) -> Self {
-        CommandInfo { name: c.name.to_string(), id: c.id(), ns_type: c.ns_type.into(), read_only: c.read_only }
+        CommandInfo { name: c.name.to_string(), id: c.id(), ns_type: c.ns_type.into(), read_only: c.read_only, response: c.response.into() }
     }
 }
 
@@ -123,6 +132,8 @@ pub fn broker_config(o: &BrokerOptions) -> ikc_core::Result<Config> {
         max_response_bytes: bytes(o.max_response_bytes, d.max_response_bytes, "maxResponseBytes")?,
         response_budget_bytes: bytes(o.response_budget_bytes, d.response_budget_bytes, "responseBudgetBytes")?,
         response_window: o.response_window_ms.map_or(d.response_window, |ms| Duration::from_millis(ms.into())),
+        max_streams: o.max_streams.map_or(d.max_streams, |n| n as usize),
+        max_streams_per_uid: o.max_streams_per_uid.map_or(d.max_streams_per_uid, |n| n as usize),
         idle_timeout: o.idle_timeout_ms.map_or(d.idle_timeout, |ms| Duration::from_millis(ms.into())),
         log_level: o.log_level.map_or(d.log_level, Into::into),
         ..d

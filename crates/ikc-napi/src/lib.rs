@@ -20,7 +20,7 @@ use napi_derive::napi;
 use ikc_core::broker::{BrokerHandle, Connection, DEFAULT_SOCKET_MODE};
 
 use convert::{call, CoreTask};
-pub use types::{AttributeGroupInfo, Backend, BrokerOptions, CommandInfo, LogLevel, NsType};
+pub use types::{AttributeGroupInfo, Backend, BrokerOptions, CommandInfo, LogLevel, NsType, ResponseKind};
 
 /// `ns` sentinel: the caller's own pid namespace.
 #[napi]
@@ -52,6 +52,9 @@ pub const LINK_DUMP: u32 = ikc_core::command::LINK_DUMP;
 /// The address dump command number: the addresses of a network namespace.
 #[napi]
 pub const ADDR_DUMP: u32 = ikc_core::command::ADDR_DUMP;
+/// `LINK_STATS`: the links' counters of a network namespace, every interval, on a stream.
+#[napi]
+pub const LINK_STATS: u32 = ikc_core::command::LINK_STATS;
 
 /// The backend ('procfs' or 'bpf') a task_diag dump issued now with `flags` would use.
 #[napi]
@@ -102,6 +105,18 @@ pub fn encode_unix_diag_request(env: Env, states: u32, show: u32, sequence: Opti
 #[napi]
 pub fn encode_link_dump_request(env: Env, sequence: Option<u32>) -> napi::Result<Buffer> {
     call(&env, || Ok(ikc_core::net::encode_link(sequence.unwrap_or(0)).into()))
+}
+
+/// Encodes a LINK_STATS request (`struct ikc_stats_request`): a snapshot every
+/// `interval_ms` (100 ms to 1 h), `count` of them (0: until the stream is closed).
+#[napi]
+pub fn encode_link_stats_request(env: Env, interval_ms: u32, count: Option<i64>) -> napi::Result<Buffer> {
+    call(&env, || {
+        let count = u64::try_from(count.unwrap_or(0)).map_err(|_| ikc_core::Error::invalid("count must not be negative"))?;
+        let req = ikc_core::stats::LinkStatsRequest { interval_ms, count };
+        // Validated as the command will validate it, so a bad interval is EINVAL here already.
+        ikc_core::stats::LinkStatsRequest::from_message(&req.to_message()).map(|r| Buffer::from(r.to_message()))
+    })
 }
 
 /// Encodes an ADDR_DUMP request (`nlmsghdr` RTM_GETADDR + `struct ifaddrmsg`); family 0, 2 or 10.

@@ -13,6 +13,17 @@ pub struct CommandInfo {
     /// The namespace type the command needs.
     pub ns_type: NsType,
     pub read_only: bool,
+    /// The kind of fd it answers with: a sealed snapshot, or a stream.
+    pub response: ResponseKind,
+}
+
+/// The kind of fd a command answers with.
+#[napi(string_enum = "lowercase")]
+pub enum ResponseKind {
+    /// A sealed memfd holding the whole answer: read it with `pread` from 0.
+    Snapshot,
+    /// A pipe that keeps delivering netlink messages until it ends.
+    Stream,
 }
 
 /// One row of the task_diag attribute-group registry.
@@ -80,6 +91,10 @@ pub struct BrokerOptions {
     /// Response bytes one uid is handed per `responseWindowMs` (ENOBUFS beyond).
     pub response_budget_bytes: Option<i64>,
     pub response_window_ms: Option<u32>,
+    /// Streams running at once in the broker (EAGAIN beyond).
+    pub max_streams: Option<u32>,
+    /// Streams one uid may have running (root is not limited per uid).
+    pub max_streams_per_uid: Option<u32>,
     pub idle_timeout_ms: Option<u32>,
     pub log_level: Option<LogLevel>,
 }

@@ -85,6 +85,10 @@ export interface BrokerOptions {
   /** Response bytes one uid is handed per `responseWindowMs` (ENOBUFS beyond). */
   responseBudgetBytes?: number
   responseWindowMs?: number
+  /** Streams running at once in the broker (EAGAIN beyond). */
+  maxStreams?: number
+  /** Streams one uid may have running (root is not limited per uid). */
+  maxStreamsPerUid?: number
   idleTimeoutMs?: number
   logLevel?: LogLevel
 }
@@ -97,6 +101,8 @@ export interface CommandInfo {
   /** The namespace type the command needs. */
   nsType: NsType
   readOnly: boolean
+  /** The kind of fd it answers with: a sealed snapshot, or a stream. */
+  response: ResponseKind
 }
 
 /** The command table. */
@@ -116,6 +122,12 @@ export declare function encodeInetDiagRequest(family: number, protocol: number, 
 
 /** Encodes a LINK_DUMP request (`nlmsghdr` RTM_GETLINK + `struct ifinfomsg`). */
 export declare function encodeLinkDumpRequest(sequence?: number | undefined | null): Buffer
+
+/**
+ * Encodes a LINK_STATS request (`struct ikc_stats_request`): a snapshot every
+ * `interval_ms` (100 ms to 1 h), `count` of them (0: until the stream is closed).
+ */
+export declare function encodeLinkStatsRequest(intervalMs: number, count?: number | undefined | null): Buffer
 
 /** Encodes a task_diag request message (`nlmsghdr` + `struct task_diag_pid`). */
 export declare function encodeTaskDiagRequest(show: number, strategy: number, pid: number, sequence?: number | undefined | null): Buffer
@@ -144,6 +156,9 @@ export declare function issueKernelCommandAsync(ns: number, command: number, iov
 /** The link dump command number: the links of a network namespace, with statistics. */
 export declare const LINK_DUMP: number
 
+/** `LINK_STATS`: the links' counters of a network namespace, every interval, on a stream. */
+export declare const LINK_STATS: number
+
 /** How loud a broker is on stderr. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
 
@@ -152,6 +167,9 @@ export type NsType = 'pid' | 'net'
 
 /** The read-only bit of a command number. */
 export declare const READ_ONLY: number
+
+/** The kind of fd a command answers with. */
+export type ResponseKind = 'snapshot' | 'stream'
 
 /**
  * Runs `argv` under ikc's seccomp sandbox with `keepFd` inherited (as

@@ -59,6 +59,10 @@ export interface BrokerOptions {
   responseBudgetBytes?: number;
   /** The window of the response budget (default 60 s). */
   responseWindowMs?: number;
+  /** Streams (events, statistics) running at once in the broker (default 512; EAGAIN beyond). */
+  maxStreams?: number;
+  /** Streams one uid may have running at once (default 16; root is not limited per uid). */
+  maxStreamsPerUid?: number;
   /** Idle connections are closed after this long (default 60 s). */
   idleTimeoutMs?: number;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';

@@ -10,6 +10,7 @@ export const TASK_DIAG: number = native.TASK_DIAG;
 export const SOCK_DIAG: number = native.SOCK_DIAG;
 export const LINK_DUMP: number = native.LINK_DUMP;
 export const ADDR_DUMP: number = native.ADDR_DUMP;
+export const LINK_STATS: number = native.LINK_STATS;
 
 /** The command table of this build. */
 export function commands(): CommandInfo[] {

@@ -11,6 +11,7 @@ use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixA
 use super::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE, MAX_REPLY_MESSAGE, REPLY_HEADER_LEN};
 use super::transport;
 use crate::ns::NsSelector;
+use crate::response::ResponseFd;
 use crate::error::{Error, Result};
 
 /// A connection to a broker. Requests from several threads are sent one at a
@@ -45,14 +46,14 @@ impl Client {
 
     /// `issue_kernel_command` through the broker; `ns` as in-process (a sentinel
     /// or an fd of this process, which is passed along).
-    pub fn issue(&self, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+    pub fn issue(&self, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<ResponseFd> {
         self.issue_with(NsSelector::from_raw(ns)?, command, iov, flags)
     }
 
     /// `issue` with the namespace argument already held: an asynchronous
     /// caller takes its reference to the fd when it is called, not later on
     /// another thread, where the number may have been closed and reused.
-    pub fn issue_with(&self, ns: NsSelector, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+    pub fn issue_with(&self, ns: NsSelector, command: u32, iov: &[&[u8]], flags: u32) -> Result<ResponseFd> {
         let request = iov.concat();
         if request.len() + super::protocol::REQUEST_HEADER_LEN > MAX_REQUEST_MESSAGE {
             return Err(Error::invalid(format!("request exceeds {} bytes", crate::MAX_REQUEST_LEN)));
@@ -67,7 +68,16 @@ impl Client {
         let _turn = self.in_flight.lock().map_err(|_| Error::invalid("broker connection poisoned by a panic"))?;
         transport::send(&self.sock, &message, fd.as_ref())?;
         let (reply, fd) = receive_reply(&self.sock)?;
-        reply.into_response(fd)
+        let (fd, kind) = reply.into_response(fd)?;
+        // A reply must be the kind the command answers with: a broker that
+        // calls a snapshot a stream (or the reverse) is broken, not believed.
+        match crate::command::lookup(command) {
+            Ok(spec) if spec.response == kind => Ok(ResponseFd::received(fd, kind)),
+            _ => Err(Error::Broker {
+                errno: nix::errno::Errno::EPROTO as i32,
+                message: format!("EPROTO: the broker answered command {command:#x} with a {} fd", kind.name()),
+            }),
+        }
     }
 }
 
@@ -95,12 +105,12 @@ impl Connection {
     }
 
     /// `Client::issue`, or `EBADF` once closed.
-    pub fn issue(&self, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+    pub fn issue(&self, ns: i32, command: u32, iov: &[&[u8]], flags: u32) -> Result<ResponseFd> {
         self.0.as_ref().ok_or(Error::BadFd(-1))?.issue(ns, command, iov, flags)
     }
 
     /// `Client::issue_with`, or `EBADF` once closed.
-    pub fn issue_with(&self, ns: NsSelector, command: u32, iov: &[&[u8]], flags: u32) -> Result<OwnedFd> {
+    pub fn issue_with(&self, ns: NsSelector, command: u32, iov: &[&[u8]], flags: u32) -> Result<ResponseFd> {
         self.0.as_ref().ok_or(Error::BadFd(-1))?.issue_with(ns, command, iov, flags)
     }
 

@@ -1,7 +1,8 @@
-//! The broker daemon: accepts clients on a `SOCK_SEQPACKET` unix socket and
-//! answers each request with a response fd or `-errno`, on behalf of the client
-//! as the kernel identifies it (see `peer`). One thread per connection and one
-//! request in flight per connection; every count, size and wait is bounded.
+//! The broker daemon's lifecycle (as Chromium's `broker_process` is apart from
+//! its `broker_host`): its configuration, start and stop, and the accept loop,
+//! which admits each client under the quotas or refuses it at once, and hands
+//! each admitted one to a thread of its own (`connection`). Every count, size
+//! and wait is bounded.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,43 +12,14 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{accept4, getsockopt, setsockopt, sockopt, SockFlag};
-use nix::sys::time::TimeVal;
+use nix::sys::socket::{accept4, getsockopt, sockopt, SockFlag};
 
-use super::peer::Peer;
-use super::policy;
-use super::protocol::{NsKind, Reply, RequestHeader, MAX_REQUEST_MESSAGE};
-use super::quota::{ConnectionSlot, Limits, Quotas};
-use super::throttle::Throttle;
-use super::transport::{self, Incoming, MAX_FDS};
-use crate::command;
+use super::connection::{send_reply, serve_connection};
+use super::log::{log, log_throttled, LogLevel, Logs};
+use super::protocol::Reply;
+use super::quota::{Limits, Quotas};
 use crate::error::{Error, Result};
-use crate::kernel_command::{issue_as, Session};
-use crate::netlink::Emitable;
-use crate::ns::{self, NsId, NsSelector};
-use crate::NsType;
-use crate::response::ResponseFd;
-
-/// How loud the broker is on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-}
-
-impl LogLevel {
-    pub fn parse(s: &str) -> Option<LogLevel> {
-        Some(match s {
-            "error" => LogLevel::Error,
-            "warn" => LogLevel::Warn,
-            "info" => LogLevel::Info,
-            "debug" => LogLevel::Debug,
-            _ => return None,
-        })
-    }
-}
+use crate::stream::StopSignal;
 
 /// Limits and logging of one broker. Per-uid limits are keyed by the uid the
 /// kernel recorded at `connect()` and do not bind root; see `quota`.
@@ -67,6 +39,10 @@ pub struct Config {
     /// client closes a response, so it bounds what it hands out.
     pub response_budget_bytes: u64,
     pub response_window: Duration,
+    /// Streams (events, statistics) running at once, in all and per uid
+    /// (`-EAGAIN` beyond). A stream outlives the connection that asked for it.
+    pub max_streams: usize,
+    pub max_streams_per_uid: usize,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
     /// A client that does not take its reply within this time is dropped.
@@ -82,7 +58,8 @@ impl Default for Config {
     /// holds its response in memory. 64 MiB per response: a full dump of tens
     /// of thousands of tasks or sockets. 256 MiB per minute per uid: hundreds
     /// of full listings a minute, while a client that keeps every answer pins
-    /// at most that much more each minute.
+    /// at most that much more each minute. 16 streams per uid and 512 in all:
+    /// each is a thread and a pipe (up to 1 MiB) with a queue of up to 1 MiB.
     fn default() -> Self {
         Config {
             max_clients: 256,
@@ -91,6 +68,8 @@ impl Default for Config {
             max_response_bytes: 64 << 20,
             response_budget_bytes: 256 << 20,
             response_window: Duration::from_secs(60),
+            max_streams: 512,
+            max_streams_per_uid: 16,
             idle_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(5),
             log_level: LogLevel::Info,
@@ -99,7 +78,7 @@ impl Default for Config {
 }
 
 impl Config {
-    fn limits(&self) -> Limits {
+    pub(super) fn limits(&self) -> Limits {
         Limits {
             max_clients: self.max_clients,
             clients_per_uid: self.max_clients_per_uid,
@@ -107,6 +86,8 @@ impl Config {
             max_response: self.max_response_bytes,
             response_budget: self.response_budget_bytes,
             budget_window: self.response_window,
+            max_streams: self.max_streams,
+            streams_per_uid: self.max_streams_per_uid,
         }
     }
 
@@ -123,49 +104,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-fn log(cfg: &Config, level: LogLevel, msg: std::fmt::Arguments) {
-    if level <= cfg.log_level {
-        eprintln!("ikc-broker: {}: {msg}", format!("{level:?}").to_lowercase());
-    }
-}
-
-/// How often a line of each kind of trouble may be logged.
-const LOG_INTERVAL: Duration = Duration::from_secs(5);
-
-/// The broker's rate-limited log lines, one throttle per kind of event.
-struct Logs {
-    accept: Throttle,
-    refused: Throttle,
-    failed: Throttle,
-}
-
-impl Logs {
-    fn new() -> Logs {
-        Logs { accept: Throttle::new(LOG_INTERVAL), refused: Throttle::new(LOG_INTERVAL), failed: Throttle::new(LOG_INTERVAL) }
-    }
-}
-
-/// Logs `msg` at `level` if `throttle` lets a line through now, with the count
-/// of lines it left out since the last one.
-fn log_throttled(cfg: &Config, throttle: &Throttle, level: LogLevel, msg: std::fmt::Arguments) {
-    if level > cfg.log_level {
-        return;
-    }
-    match throttle.admit(Instant::now()) {
-        Some(0) => log(cfg, level, msg),
-        Some(n) => log(cfg, level, format_args!("{msg} (and {n} more like it in the last {} s)", LOG_INTERVAL.as_secs())),
-        None => {}
-    }
-}
-
-/// Errors a client's request causes by itself (a bad request, a process it may
-/// not see, a sender that exited): debug. Anything else is the broker's own
-/// trouble (fds, memory, the kernel) and worth a (rate-limited) warning.
-fn caused_by_client(e: &Error) -> bool {
-    matches!(e, Error::InvalidArgument(_) | Error::BadFd(_) | Error::PermissionDenied(_) | Error::NoSuchProcess(_) | Error::NotSupported(_))
-        || matches!(Errno::from_raw(e.errno()), Errno::EMSGSIZE | Errno::ENOENT | Errno::EACCES | Errno::ESRCH)
 }
 
 /// Ends a broker's accept loop when `stop()` is called (from any thread).
@@ -303,6 +241,9 @@ fn pause(stop: &OwnedFd, d: Duration) -> bool {
 }
 
 fn accept_loop(listener: OwnedFd, stop: OwnedFd, cfg: Config, active: Arc<AtomicUsize>) {
+    // Streams started by this broker end when it stops (the pipe hangs up).
+    let stop = Arc::new(stop);
+    let streams_stop = StopSignal::new(stop.clone());
     let cfg = Arc::new(cfg);
     let quotas = Quotas::new(cfg.limits(), active);
     let logs = Arc::new(Logs::new());
@@ -409,9 +350,9 @@ fn accept_loop(listener: OwnedFd, stop: OwnedFd, cfg: Config, active: Arc<Atomic
         };
         // Shared with the thread, so a thread that cannot start still lets us answer.
         let conn = Arc::new(conn);
-        let (cfg2, quotas2, logs2, conn2) = (cfg.clone(), quotas.clone(), logs.clone(), conn.clone());
+        let (cfg2, quotas2, logs2, conn2, stop2) = (cfg.clone(), quotas.clone(), logs.clone(), conn.clone(), streams_stop.clone());
         let spawned = std::thread::Builder::new().name("ikc-broker-conn".into()).spawn(move || {
-            serve_connection(conn2, &cfg2, slot, &quotas2, &logs2);
+            serve_connection(conn2, &cfg2, slot, &quotas2, &logs2, stop2);
         });
         if let Err(e) = spawned {
             log_throttled(&cfg, &logs.failed, LogLevel::Error, format_args!("cannot start a connection thread: {e}"));
@@ -422,129 +363,3 @@ fn accept_loop(listener: OwnedFd, stop: OwnedFd, cfg: Config, active: Arc<Atomic
     }
 }
 
-fn send_reply(conn: &OwnedFd, reply: &Reply, fd: Option<&OwnedFd>) -> Result<()> {
-    let mut bytes = Vec::new();
-    reply.emit_to_vec(&mut bytes);
-    transport::send(conn, &bytes, fd)
-}
-
-fn serve_connection(conn: Arc<OwnedFd>, cfg: &Config, slot: ConnectionSlot, quotas: &Arc<Quotas>, logs: &Logs) {
-    let uid = slot.uid();
-    // Every message then names its sender (a pidfd); older kernels fall back to the connecting process.
-    transport::pass_pidfd(&conn);
-    let timeouts = setsockopt(&conn, sockopt::PassCred, &true)
-        .and_then(|_| setsockopt(&conn, sockopt::ReceiveTimeout, &TimeVal::new(cfg.idle_timeout.as_secs() as i64, 0)))
-        .and_then(|_| setsockopt(&conn, sockopt::SendTimeout, &TimeVal::new(cfg.send_timeout.as_secs() as i64, 0)));
-    if let Err(e) = timeouts {
-        log(cfg, LogLevel::Warn, format_args!("setsockopt: {e}"));
-        return;
-    }
-    let mut proc = match Session::open() {
-        Ok(p) => p,
-        Err(e) => {
-            log(cfg, LogLevel::Error, format_args!("{e}"));
-            return;
-        }
-    };
-    // The pid namespace /proc shows, when it is the broker's own (the usual case):
-    // senders in it can be read without /proc.
-    let proc_pid_ns = match proc.current_viewer() {
-        Ok((_, 1)) => ns::current(NsType::Pid).ok(),
-        _ => None,
-    };
-    let peer = match Peer::of_socket(&conn, &mut proc, proc_pid_ns) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = send_reply(&conn, &Reply::error(&e), None);
-            return;
-        }
-    };
-    log(cfg, LogLevel::Debug, format_args!("client pid {} uid {} connected", peer.pid, peer.uid));
-    // The hello is sent after SO_PASSCRED is set, so every request carries credentials.
-    if send_reply(&conn, &Reply::hello(), None).is_err() {
-        return;
-    }
-    loop {
-        let incoming = match transport::receive(&conn, MAX_REQUEST_MESSAGE) {
-            Ok(Some(m)) => m,
-            Ok(None) => break, // the client closed
-            Err(e) => {
-                log(cfg, LogLevel::Debug, format_args!("client pid {}: {e}; closing", peer.pid));
-                break;
-            }
-        };
-        // One more request of this uid in flight, or EAGAIN; a spent budget is
-        // ENOBUFS before any work (the message's fds close here).
-        let turn = match quotas.request(uid).and_then(|t| quotas.precheck(uid, Instant::now()).map(|()| t)) {
-            Ok(t) => t,
-            Err(e) => {
-                drop(incoming);
-                log_throttled(cfg, &logs.refused, LogLevel::Warn, format_args!("refused a request of uid {uid}: {e}"));
-                if send_reply(&conn, &Reply::error(&e), None).is_err() {
-                    break;
-                }
-                continue;
-            }
-        };
-        let result = answer(&mut proc, proc_pid_ns, &peer, incoming).and_then(|fd| hand_out(quotas, uid, fd));
-        let (reply, fd) = match result {
-            Ok(fd) => (Reply::ok(), Some(fd)),
-            Err(e) => {
-                if caused_by_client(&e) {
-                    log(cfg, LogLevel::Debug, format_args!("client pid {}: {e}", peer.pid));
-                } else {
-                    log_throttled(cfg, &logs.failed, LogLevel::Warn, format_args!("a request of client pid {} uid {uid} failed: {e}", peer.pid));
-                }
-                (Reply::error(&e), None)
-            }
-        };
-        let sent = send_reply(&conn, &reply, fd.as_ref());
-        drop(turn);
-        if let Err(e) = sent {
-            log(cfg, LogLevel::Debug, format_args!("client pid {}: {e}; dropping it", peer.pid));
-            break;
-        }
-    }
-    log(cfg, LogLevel::Debug, format_args!("client pid {} gone", peer.pid));
-}
-
-/// The response fd, if `uid` may be handed it now (`quota::Quotas::charge`):
-/// `EMSGSIZE` when its length is over the size cap, `ENOBUFS` when the memory
-/// it pins is over what is left of the uid's budget. A memfd pins whole pages
-/// (at least one, even for a few bytes; huge ones where shmem uses them), so
-/// that is what is charged: a client keeping thousands of tiny answers pins
-/// pages, not bytes. A refused response is closed here.
-fn hand_out(quotas: &Quotas, uid: u32, fd: ResponseFd) -> Result<OwnedFd> {
-    let st = nix::sys::stat::fstat(fd.as_fd()).map_err(|e| Error::os("fstat response", e))?;
-    let len = u64::try_from(st.st_size).unwrap_or(0);
-    quotas.charge(uid, len, super::quota::pinned(len, u64::try_from(st.st_blocks).unwrap_or(0)), Instant::now())?;
-    Ok(fd.into_owned_fd())
-}
-
-/// Checks and runs one request. Every failure is an errno for the client.
-fn answer(proc: &mut Session, proc_pid_ns: Option<NsId>, peer: &Peer, mut msg: Incoming) -> Result<ResponseFd> {
-    if msg.truncated {
-        return Err(Error::Os { op: format!("request larger than {MAX_REQUEST_MESSAGE} bytes, or too many fds"), errno: nix::errno::Errno::EMSGSIZE as i32 });
-    }
-    if msg.fds.len() > MAX_FDS {
-        return Err(Error::invalid(format!("{} fds sent, at most {MAX_FDS} accepted", msg.fds.len())));
-    }
-    let creds = msg.creds.ok_or_else(|| Error::PermissionDenied("message carries no SCM_CREDENTIALS".into()))?;
-    let (header, body) = RequestHeader::parse_message(&msg.bytes)?;
-    let selector = match (header.ns_kind, msg.fds.pop()) {
-        (NsKind::PassedFd, Some(fd)) => NsSelector::Fd(fd),
-        (NsKind::PassedFd, None) => return Err(Error::invalid("namespace kind FD but no fd passed")),
-        (_, Some(_)) => return Err(Error::invalid("an fd was passed but the namespace kind is not FD")),
-        (NsKind::CurrentPid, None) => NsSelector::CurrentPid,
-        (NsKind::CurrentNet, None) => NsSelector::CurrentNet,
-        (NsKind::Global, None) => NsSelector::Global,
-    };
-    let creds_pid = u32::try_from(creds.pid()).map_err(|_| Error::PermissionDenied("sender has no pid here".into()))?;
-    let sender = peer.sender(creds_pid, msg.pidfd.take())?;
-    let (caller, mut users) = peer.caller(&sender, proc, proc_pid_ns)?;
-    policy::may_issue(&caller, command::lookup(header.command)?)?;
-    let fd = issue_as(proc, &caller, &mut users, selector, header.command, &[body], header.flags)?;
-    // The sender's namespaces were opened by pid: make sure it was still the sender.
-    sender.check_alive()?;
-    Ok(fd)
-}

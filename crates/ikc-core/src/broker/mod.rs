@@ -4,8 +4,10 @@
 //! protocol and the permission checks are shared, pure code.
 
 pub mod client;
+mod connection;
 pub mod host;
 pub mod listener;
+mod log;
 pub mod peer;
 pub(crate) mod pidfd;
 pub mod policy;
@@ -15,4 +17,5 @@ pub(crate) mod throttle;
 pub(crate) mod transport;
 
 pub use client::{Client, Connection};
-pub use host::{serve, start, BrokerHandle, Config, LogLevel, Stopper, DEFAULT_SOCKET_MODE};
+pub use host::{serve, start, BrokerHandle, Config, Stopper, DEFAULT_SOCKET_MODE};
+pub use log::LogLevel;

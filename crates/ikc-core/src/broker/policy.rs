@@ -24,7 +24,7 @@ pub fn may_issue(caller: &Caller, spec: &CommandSpec) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::{Command, NsType};
+    use crate::command::{Command, NsType, ResponseKind};
     use crate::ns::{NsId, NsSource};
     use crate::visibility::{Judge, Viewer, INIT_USER_NS};
 
@@ -40,7 +40,7 @@ mod tests {
         }
     }
 
-    const WRITE: CommandSpec = CommandSpec { command: Command::TaskDiag, name: "W", number: 99, ns_type: NsType::Pid, read_only: false };
+    const WRITE: CommandSpec = CommandSpec { command: Command::TaskDiag, name: "W", number: 99, ns_type: NsType::Pid, read_only: false, response: ResponseKind::Snapshot };
     const READ: CommandSpec = CommandSpec { read_only: true, ..WRITE };
 
     #[test]

@@ -1,17 +1,23 @@
-//! The broker wire protocol (v1), one `SOCK_SEQPACKET` message per request and
+//! The broker wire protocol (v2), one `SOCK_SEQPACKET` message per request and
 //! per reply. Every reply has the same shape: a result that is a count (HELLO:
 //! the largest request accepted) or `-errno`, and an optional message text. The
-//! response fd of a successful request travels with `SCM_RIGHTS`. Integers are
+//! response fd of a successful request travels with `SCM_RIGHTS`; the reply's
+//! kind says whether it is a snapshot (RESULT) or a stream (STREAM). v2 added
+//! STREAM: a v1 request is refused with `EPROTONOSUPPORT` in a reply a v1
+//! client can read, and a v1 client refuses a v2 hello (`EPROTO`) by itself. Integers are
 //! in native byte order: both ends of a unix socket share the machine. See
 //! docs/protocol.md.
 
+use crate::command::ResponseKind;
 use crate::error::{Error, Result};
 use crate::kernel_command::MAX_REQUEST_LEN;
 use crate::netlink::Emitable;
 use crate::wire::{buffer, DecodeError};
 
 pub const MAGIC: u32 = 0x4243_4b49; // the bytes "IKCB" on little-endian machines
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
+/// The first version, which knew only snapshot responses.
+pub const VERSION_1: u16 = 1;
 
 pub const REQUEST_HEADER_LEN: usize = 24;
 /// The largest request message the broker reads.
@@ -91,7 +97,10 @@ impl RequestHeader {
         }
         let version = buf.version();
         if version != VERSION {
-            return Err(Error::invalid(format!("protocol version {version} is not supported (this broker speaks {VERSION})")));
+            return Err(Error::Os {
+                op: format!("protocol version {version} is not supported (this broker speaks {VERSION}; update the client)"),
+                errno: nix::errno::Errno::EPROTONOSUPPORT as i32,
+            });
         }
         let kind = buf.ns_kind();
         let ns_kind = NsKind::from_u16(kind).ok_or_else(|| Error::invalid(format!("unknown namespace kind {kind}")))?;
@@ -133,19 +142,33 @@ impl Emitable for RequestHeader {
     }
 }
 
+/// The version a request message names, if it is an ikc request at all
+/// (`VERSION` otherwise), to answer a refusal in that version's words.
+pub fn requested_version(msg: &[u8]) -> u16 {
+    match RequestHeaderBuffer::new_checked(msg) {
+        Ok(buf) if buf.magic() == MAGIC => buf.version(),
+        _ => VERSION,
+    }
+}
+
 /// What a reply answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
 pub enum ReplyKind {
     /// Sent once on connect: result = the largest request message accepted.
     Hello = 0,
-    /// The answer to a request: 0 with a response fd, or -errno.
+    /// The answer to a request: 0 with a snapshot response fd, or -errno.
     Result = 1,
+    /// The answer to a request for a stream: 0 with the stream's read end.
+    Stream = 2,
 }
 
 /// A reply: `result` is a count or `-errno`, `message` explains an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The protocol version the reply is written in: `VERSION`, or
+    /// `VERSION_1` to refuse a v1 client in words it understands.
+    pub version: u16,
     pub kind: ReplyKind,
     pub result: i32,
     pub message: String,
@@ -153,10 +176,14 @@ pub struct Reply {
 
 impl Reply {
     pub fn hello() -> Reply {
-        Reply { kind: ReplyKind::Hello, result: MAX_REQUEST_MESSAGE as i32, message: String::new() }
+        Reply { version: VERSION, kind: ReplyKind::Hello, result: MAX_REQUEST_MESSAGE as i32, message: String::new() }
     }
-    pub fn ok() -> Reply {
-        Reply { kind: ReplyKind::Result, result: 0, message: String::new() }
+    pub fn ok(response: ResponseKind) -> Reply {
+        let kind = match response {
+            ResponseKind::Snapshot => ReplyKind::Result,
+            ResponseKind::Stream => ReplyKind::Stream,
+        };
+        Reply { version: VERSION, kind, result: 0, message: String::new() }
     }
     pub fn error(e: &Error) -> Reply {
         let mut message = e.to_string();
@@ -167,22 +194,34 @@ impl Reply {
             }
             message.truncate(cut);
         }
-        Reply { kind: ReplyKind::Result, result: -e.errno(), message }
+        Reply { version: VERSION, kind: ReplyKind::Result, result: -e.errno(), message }
+    }
+
+    /// The error for a request that names another protocol version, written in
+    /// that version's reply format when it is v1 (whose layout v2 kept), so the
+    /// old client reports the refusal instead of a malformed reply.
+    pub fn refusing_version(e: &Error, requested: u16) -> Reply {
+        let version = if requested == VERSION_1 { VERSION_1 } else { VERSION };
+        Reply { version, ..Reply::error(e) }
     }
 
     pub fn parse(msg: &[u8]) -> Result<Reply, DecodeError> {
         let buf = ReplyHeaderBuffer::new_checked(msg)?;
-        if buf.magic() != MAGIC || buf.version() != VERSION {
-            return Err(DecodeError("not an ikc broker v1 reply".into()));
+        if buf.magic() != MAGIC {
+            return Err(DecodeError("not an ikc broker reply (bad magic)".into()));
+        }
+        if buf.version() != VERSION {
+            return Err(DecodeError(format!("the broker speaks protocol {}, this client {VERSION}", buf.version())));
         }
         let kind = match buf.kind() {
             0 => ReplyKind::Hello,
             1 => ReplyKind::Result,
+            2 => ReplyKind::Stream,
             k => return Err(DecodeError(format!("unknown reply kind {k}"))),
         };
         let len = buf.message_len() as usize;
         let text = msg.get(REPLY_HEADER_LEN..REPLY_HEADER_LEN.saturating_add(len)).ok_or_else(|| DecodeError("reply message truncated".into()))?;
-        Ok(Reply { kind, result: buf.result(), message: String::from_utf8_lossy(text).into_owned() })
+        Ok(Reply { version: VERSION, kind, result: buf.result(), message: String::from_utf8_lossy(text).into_owned() })
     }
 
     /// What a client makes of the first reply on a connection: `Ok` for a
@@ -197,11 +236,13 @@ impl Reply {
     }
 
     /// What a client makes of the reply to a request and the fd that came with
-    /// it: the response fd for a success, the broker's error for `-errno`,
-    /// `EPROTO` for anything else (generic over the fd so it is testable without one).
-    pub fn into_response<F>(self, fd: Option<F>) -> Result<F> {
+    /// it: the response fd and its kind for a success, the broker's error for
+    /// `-errno`, `EPROTO` for anything else (generic over the fd so it is
+    /// testable without one).
+    pub fn into_response<F>(self, fd: Option<F>) -> Result<(F, ResponseKind)> {
         match (self.kind, self.result, fd) {
-            (ReplyKind::Result, 0, Some(fd)) => Ok(fd),
+            (ReplyKind::Result, 0, Some(fd)) => Ok((fd, ResponseKind::Snapshot)),
+            (ReplyKind::Stream, 0, Some(fd)) => Ok((fd, ResponseKind::Stream)),
             (ReplyKind::Result, r, _) if r < 0 => Err(self.refusal()),
             _ => Err(Error::Broker { errno: nix::errno::Errno::EPROTO as i32, message: "EPROTO: malformed broker reply".into() }),
         }
@@ -229,7 +270,7 @@ impl Emitable for Reply {
         b[REPLY_HEADER_LEN..].copy_from_slice(self.message.as_bytes());
         let mut buf = ReplyHeaderBuffer::new_unchecked(b);
         buf.set_magic(MAGIC);
-        buf.set_version(VERSION);
+        buf.set_version(self.version);
         buf.set_kind(self.kind as u16);
         buf.set_result(self.result);
         // Messages are cut to MAX_REPLY_MESSAGE bytes.
@@ -244,7 +285,7 @@ mod tests {
     fn request_bytes() -> Vec<u8> {
         let mut v = Vec::new();
         v.extend_from_slice(&MAGIC.to_ne_bytes()); // magic
-        v.extend_from_slice(&1u16.to_ne_bytes()); // version
+        v.extend_from_slice(&2u16.to_ne_bytes()); // version
         v.extend_from_slice(&1u16.to_ne_bytes()); // ns_kind = CURRENT_PIDNS
         v.extend_from_slice(&0x8000_0001u32.to_ne_bytes()); // command = TASK_DIAG
         v.extend_from_slice(&0u32.to_ne_bytes()); // flags
@@ -277,7 +318,8 @@ mod tests {
         };
         assert_eq!(bad(&|b| b.truncate(10)), "EINVAL", "short header");
         assert_eq!(bad(&|b| b[0] = b'X'), "EINVAL", "magic");
-        assert_eq!(bad(&|b| b[4] = 2), "EINVAL", "version");
+        assert_eq!(bad(&|b| b[4] = 1), "EPROTONOSUPPORT", "version 1");
+        assert_eq!(bad(&|b| b[4] = 3), "EPROTONOSUPPORT", "version 3");
         assert_eq!(bad(&|b| b[6] = 9), "EINVAL", "ns kind");
         assert_eq!(bad(&|b| b[20] = 1), "EINVAL", "reserved");
         assert_eq!(bad(&|b| b.push(0)), "EINVAL", "length mismatch");
@@ -292,7 +334,7 @@ mod tests {
         r.emit_to_vec(&mut out);
         let mut expect = Vec::new();
         expect.extend_from_slice(&MAGIC.to_ne_bytes()); // magic
-        expect.extend_from_slice(&1u16.to_ne_bytes()); // version
+        expect.extend_from_slice(&2u16.to_ne_bytes()); // version
         expect.extend_from_slice(&1u16.to_ne_bytes()); // kind = RESULT
         expect.extend_from_slice(&(-3i32).to_ne_bytes()); // result = -ESRCH
         expect.extend_from_slice(&(e.to_string().len() as u32).to_ne_bytes()); // message_len
@@ -306,14 +348,30 @@ mod tests {
     fn a_result_that_is_no_errno_is_eproto() {
         // fuzz/regressions/broker_reply/: i32::MIN overflowed the negation; -262147 became errno 262147.
         for result in [i32::MIN, -262147, -4096] {
-            let r = Reply { kind: ReplyKind::Result, result, message: "x".into() };
+            let r = Reply { version: VERSION, kind: ReplyKind::Result, result, message: "x".into() };
             assert_eq!(r.clone().into_hello().unwrap_err().code(), "EPROTO", "hello, result {result}");
             assert_eq!(r.into_response(Some(())).unwrap_err().code(), "EPROTO", "result {result}");
         }
-        let r = Reply { kind: ReplyKind::Result, result: -4095, message: "x".into() };
+        let r = Reply { version: VERSION, kind: ReplyKind::Result, result: -4095, message: "x".into() };
         assert_eq!(r.into_response(Some(())).unwrap_err().errno(), 4095);
         assert_eq!(Reply::error(&Error::NoSuchProcess(1)).into_response(Some(())).unwrap_err().code(), "ESRCH");
-        assert_eq!(Reply::ok().into_response(Some(7)), Ok(7));
+        assert_eq!(Reply::ok(ResponseKind::Snapshot).into_response(Some(7)), Ok((7, ResponseKind::Snapshot)));
+        assert_eq!(Reply::ok(ResponseKind::Stream).into_response(Some(7)), Ok((7, ResponseKind::Stream)));
         assert!(Reply::hello().into_hello().is_ok());
+    }
+
+    #[test]
+    fn a_v1_client_is_refused_in_v1_words() {
+        let mut v1 = request_bytes();
+        v1[4] = 1;
+        let e = RequestHeader::parse_message(&v1).unwrap_err();
+        let mut out = Vec::new();
+        Reply::refusing_version(&e, 1).emit_to_vec(&mut out);
+        // A v1 client reads magic, version 1, kind RESULT and -EPROTONOSUPPORT.
+        assert_eq!(&out[4..6], &1u16.to_ne_bytes());
+        assert_eq!(&out[6..8], &1u16.to_ne_bytes());
+        assert_eq!(&out[8..12], &(-(nix::errno::Errno::EPROTONOSUPPORT as i32)).to_ne_bytes());
+        // ... and this client refuses a reply in another version.
+        assert!(Reply::parse(&out).is_err());
     }
 }

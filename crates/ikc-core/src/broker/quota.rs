@@ -25,6 +25,12 @@
 //! the refusal is about the broker's memory for this uid and passes with time;
 //! `EMSGSIZE` says this one answer is too large and asking again will not help.
 //!
+//! - **Streams**: a stream (events, statistics) runs in the broker until its
+//!   reader closes it, whether or not the connection that asked stays: at most
+//!   `max_streams` in all and `streams_per_uid` per uid other than 0, else
+//!   `EAGAIN`. The slot is held by the stream's producer and given back when
+//!   the stream ends.
+//!
 //! Root (uid 0) is not limited per uid: it could read everything itself.
 //! Every count here is bookkeeping only, so it is tested without sockets.
 
@@ -46,6 +52,8 @@ pub struct Limits {
     pub max_response: u64,
     pub response_budget: u64,
     pub budget_window: Duration,
+    pub max_streams: usize,
+    pub streams_per_uid: usize,
 }
 
 /// Beyond this many uids on record, idle ones whose budget is full are dropped.
@@ -55,6 +63,7 @@ const SWEEP_ABOVE: usize = 1024;
 struct Usage {
     connections: usize,
     in_flight: usize,
+    streams: usize,
     /// Bytes of budget left and when that was computed; `None` is a full budget.
     budget: Option<(u64, Instant)>,
 }
@@ -62,6 +71,7 @@ struct Usage {
 #[derive(Debug, Default)]
 struct State {
     connections: usize,
+    streams: usize,
     uids: HashMap<u32, Usage>,
 }
 
@@ -136,6 +146,42 @@ impl Quotas {
         }
         usage.in_flight += 1;
         Ok(RequestSlot { quotas: self.clone(), uid })
+    }
+
+    /// Admits one stream of `uid` (`EAGAIN` beyond `max_streams` in all or
+    /// `streams_per_uid` for a uid other than 0); running until the guard drops.
+    pub fn stream(self: &Arc<Self>, uid: u32) -> Result<StreamSlot, Error> {
+        let mut s = self.state();
+        if s.streams >= self.limits.max_streams {
+            let n = s.streams;
+            return Err(again(format!("the broker runs {n} streams, the most it may (--max-streams)")));
+        }
+        let usage = s.uids.entry(uid).or_default();
+        if uid != 0 && usage.streams >= self.limits.streams_per_uid {
+            let n = usage.streams;
+            return Err(again(format!("uid {uid} has {n} streams open, the most one uid may (--max-streams-per-uid)")));
+        }
+        usage.streams += 1;
+        s.streams += 1;
+        Ok(StreamSlot { quotas: self.clone(), uid })
+    }
+
+    /// Streams running now, in all and for `uid`.
+    pub fn streams(&self, uid: u32) -> (usize, usize) {
+        let s = self.state();
+        (s.streams, s.uids.get(&uid).map_or(0, |u| u.streams))
+    }
+
+    fn release_stream(&self, uid: u32) {
+        let now = Instant::now();
+        let mut s = self.state();
+        s.streams = s.streams.saturating_sub(1);
+        if let Some(u) = s.uids.get_mut(&uid) {
+            u.streams = u.streams.saturating_sub(1);
+            if idle(u, &self.limits, now) {
+                s.uids.remove(&uid);
+            }
+        }
     }
 
     /// Hands `uid` a response of `len` bytes that pins `bytes` of memory (its
@@ -252,7 +298,7 @@ fn refill_time(missing: u64, l: &Limits) -> Duration {
 
 /// A uid with nothing open and its whole budget needs no record.
 fn idle(u: &Usage, l: &Limits, now: Instant) -> bool {
-    u.connections == 0 && u.in_flight == 0 && available(u.budget, l, now) >= l.response_budget
+    u.connections == 0 && u.in_flight == 0 && u.streams == 0 && available(u.budget, l, now) >= l.response_budget
 }
 
 /// One admitted connection; given back on drop.
@@ -287,6 +333,19 @@ impl Drop for RequestSlot {
     }
 }
 
+/// One running stream; given back when its producer drops it.
+#[derive(Debug)]
+pub struct StreamSlot {
+    quotas: Arc<Quotas>,
+    uid: u32,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.quotas.release_stream(self.uid);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +353,22 @@ mod tests {
     const MIB: u64 = 1 << 20;
 
     fn limits() -> Limits {
-        Limits { max_clients: 32, clients_per_uid: 4, requests_per_uid: 2, max_response: 4 * MIB, response_budget: 10 * MIB, budget_window: Duration::from_secs(10) }
+        Limits { max_clients: 32, clients_per_uid: 4, requests_per_uid: 2, max_response: 4 * MIB, response_budget: 10 * MIB, budget_window: Duration::from_secs(10), max_streams: 5, streams_per_uid: 2 }
+    }
+
+    #[test]
+    fn streams_are_bounded_per_uid_and_in_all_and_given_back() {
+        let q = quotas(limits());
+        let a: Vec<_> = (0..2).map(|_| q.stream(1000).expect("within the uid's share")).collect();
+        assert_eq!(q.stream(1000).unwrap_err().code(), "EAGAIN", "a third for one uid");
+        let root: Vec<_> = (0..3).map(|_| q.stream(0).expect("root is not limited per uid")).collect();
+        assert_eq!(q.stream(0).unwrap_err().code(), "EAGAIN", "the broker's total");
+        assert_eq!(q.stream(1001).unwrap_err().code(), "EAGAIN", "the total binds every uid");
+        drop(a);
+        assert_eq!(q.streams(1000), (3, 0));
+        let _b = q.stream(1001).expect("given back");
+        drop(root);
+        assert_eq!(q.streams(1001), (1, 1));
     }
     fn quotas(l: Limits) -> Arc<Quotas> {
         Quotas::new(l, Arc::new(AtomicUsize::new(0)))
@@ -434,7 +508,7 @@ mod tests {
 
     #[test]
     fn absurd_limits_and_clocks_never_panic() {
-        let q = quotas(Limits { max_clients: 0, clients_per_uid: 0, requests_per_uid: 0, max_response: u64::MAX, response_budget: u64::MAX, budget_window: Duration::ZERO });
+        let q = quotas(Limits { max_clients: 0, clients_per_uid: 0, requests_per_uid: 0, max_response: u64::MAX, response_budget: u64::MAX, budget_window: Duration::ZERO, max_streams: 0, streams_per_uid: 0 });
         let now = Instant::now();
         assert_eq!(code(q.connect(0, now)), "EAGAIN");
         assert_eq!(code(q.request(1)), "EAGAIN");

@@ -69,13 +69,32 @@ pub fn addr_dump(target: &Namespace, request: &[u8], rights: Rights) -> Result<V
     run(target, SockProtocol::NetlinkRoute, &req.to_message(), req.sequence, rights)
 }
 
+/// The links of one namespace, dumped again on each call through one socket
+/// opened once in it with the subscriber's rights (link statistics streams).
+pub struct LinkDumper {
+    socket: socket::NetlinkSocket,
+    sequence: u32,
+}
+
+impl LinkDumper {
+    pub fn open(target: &Namespace, rights: Rights) -> Result<LinkDumper> {
+        Ok(LinkDumper { socket: worker::socket_in(target, SockProtocol::NetlinkRoute, rights)?, sequence: 0 })
+    }
+
+    /// One RTM_GETLINK dump (every link with its IFLA_STATS64), as the kernel framed it, ending with `NLMSG_DONE`.
+    pub fn dump(&mut self) -> Result<Vec<u8>> {
+        self.sequence = self.sequence.wrapping_add(1);
+        self.socket.dump(&rtnl::encode_link(self.sequence), self.sequence)
+    }
+}
+
 fn run(target: &Namespace, protocol: SockProtocol, message: &[u8], sequence: u32, rights: Rights) -> Result<Vec<u8>> {
     worker::with_socket_in(target, protocol, rights, |socket| socket.dump(message, sequence))
 }
 
 /// With which rights the netlink socket is opened. The kernel decides what a
 /// dump may show (TCP-MD5 keys, socket marks) by the opener's capabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rights {
     /// The calling thread's own.
     Own,

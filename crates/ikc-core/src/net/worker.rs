@@ -25,13 +25,20 @@ pub fn with_socket_in<T: Send>(
     rights: Rights,
     query: impl FnOnce(&NetlinkSocket) -> Result<T> + Send,
 ) -> Result<T> {
+    query(&socket_in(target, protocol, rights)?)
+}
+
+/// A netlink socket of `protocol` opened in `target` with `rights`, for a
+/// caller that keeps it (a stream that dumps once per tick): the socket stays
+/// bound to `target` and to the rights it was opened with.
+pub fn socket_in(target: &Namespace, protocol: SockProtocol, rights: Rights) -> Result<NetlinkSocket> {
     if rights == Rights::Own && target.id == ns::current(NsType::Net)? {
-        return query(&NetlinkSocket::open(protocol)?);
+        return NetlinkSocket::open(protocol);
     }
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("ikc-netns".into())
-            .spawn_scoped(scope, || query(&open_in(&target.fd, protocol, rights)?))
+            .spawn_scoped(scope, || open_in(&target.fd, protocol, rights))
             .map_err(|e| Error::from_io("spawn netns worker", &e))?;
         // The worker has no code path that panics; if it ever did, it is
         // joined here and reported instead of unwinding into the caller.

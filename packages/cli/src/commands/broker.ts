@@ -13,6 +13,8 @@ interface BrokerArgs {
   'max-clients': number;
   'max-clients-per-uid': number;
   'max-requests-per-uid': number;
+  'max-streams': number;
+  'max-streams-per-uid': number;
   'max-response-size': string;
   'response-budget': string;
   'response-window': number;
@@ -67,6 +69,8 @@ function builder(y: Argv): Argv<BrokerArgs> {
     .option('max-response-size', { type: 'string', default: '64M', requiresArg: true, describe: 'Largest response handed out (K, M, G suffixes); larger ones are EMSGSIZE' })
     .option('response-budget', { type: 'string', default: '256M', requiresArg: true, describe: 'Response bytes one uid is handed per --response-window (root: no limit); beyond it ENOBUFS' })
     .option('response-window', { type: 'number', default: 60, requiresArg: true, describe: 'Seconds over which --response-budget refills' })
+    .option('max-streams', { type: 'number', default: 512, requiresArg: true, describe: 'Streams (events, statistics) running at once; more get EAGAIN' })
+    .option('max-streams-per-uid', { type: 'number', default: 16, requiresArg: true, describe: 'Streams one uid may have running (root: no limit); more get EAGAIN' })
     .option('idle-timeout', { type: 'number', default: 60, requiresArg: true, describe: 'Seconds an idle connection is kept' })
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'] as const, default: 'info' as const, describe: 'What to log on stderr' })
     .example('$0 broker --socket /run/ikc.sock --mode 666', 'every local user may ask (and sees only their own processes)')
@@ -85,6 +89,8 @@ async function run(argv: BrokerArgs): Promise<number> {
     maxResponseBytes: bytes('max-response-size', argv['max-response-size']),
     responseBudgetBytes: bytes('response-budget', argv['response-budget']),
     responseWindowMs: count('response-window', argv['response-window']) * 1000,
+    maxStreams: count('max-streams', argv['max-streams']),
+    maxStreamsPerUid: count('max-streams-per-uid', argv['max-streams-per-uid']),
     idleTimeoutMs: argv['idle-timeout'] * 1000,
     logLevel: argv['log-level'],
   });

@@ -11,6 +11,7 @@ import { psCommand } from './ps.js';
 import { sandboxCommand } from './sandbox.js';
 import { socketsCommand } from './sockets.js';
 import { taskDiagCommand } from './task-diag.js';
+import { watchCommand } from './watch.js';
 
 // Each command's argument type stays in its file; as a list they are what yargs' .command() takes.
 export const COMMANDS: ReadonlyArray<CommandModule<object, any>> = [
@@ -23,4 +24,5 @@ export const COMMANDS: ReadonlyArray<CommandModule<object, any>> = [
   socketsCommand,
   linksCommand,
   addrsCommand,
+  watchCommand,
 ];
