@@ -416,7 +416,7 @@ describe.skipIf(!isRoot)('promises S1-S16, S19 (needs root: users, namespaces, a
       ['an unknown command', () => [CURRENT_PIDNS, (READ_ONLY | 0x7777) >>> 0, [good()], 0], 'EINVAL'],
       ['TASK_DIAG without the read-only bit', () => [CURRENT_PIDNS, TASK_DIAG & 0x7fffffff, [good()], 0], 'EINVAL'],
       ['an unknown strategy', () => [CURRENT_PIDNS, TASK_DIAG, [req({ strategy: 9n })], 0], 'EINVAL'],
-      ['an unknown show bit', () => [CURRENT_PIDNS, TASK_DIAG, [req({ show: 1n << 33n })], 0], 'EINVAL'],
+      ['an unknown show bit', () => [CURRENT_PIDNS, TASK_DIAG, [req({ show: 1n << 40n })], 0], 'EINVAL'],
       ['a network namespace fd for TASK_DIAG', () => [netns, TASK_DIAG, [good()], 0], 'EINVAL'],
       ['CURRENT_NETNS for TASK_DIAG', () => [CURRENT_NETNS, TASK_DIAG, [good()], 0], 'EINVAL'],
       ['a regular file as the namespace', () => [file, TASK_DIAG, [good()], 0], 'EINVAL'],
