@@ -249,6 +249,21 @@ describe.skipIf(!isRoot)('promises S1-S16, S19 (needs root: users, namespaces, a
     row({ id: 'S1', scenario: 'root with CAP_SYS_PTRACE lists in-process: every pid /proc lists before and after', expected: 'all listed', observed: missed.length ? `${missed.length} missed (${missed.slice(0, 3)})` : 'all listed' });
   });
 
+  it('S26: in-process, the BPF backend hides from root without CAP_SYS_PTRACE what procfs hides (the kernel judges every record)', () => {
+    // Auto picks BPF for large dumps, so this is what such a caller gets on a big machine.
+    const list = (backend: string) =>
+      execFileSync('setpriv', ['--inh-caps=-sys_ptrace', '--bounding-set=-sys_ptrace', '--', process.execPath, join(ROOT, 'packages/cli/bin/ikc.js'), 'ps', '-e', '--backend', backend, '-o', 'pid=,comm='], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/));
+    for (const backend of ['bpf', 'procfs']) {
+      const rows = list(backend);
+      const kthreadd = rows.some(([pid]) => pid === '2');
+      const self = rows.some(([, comm]) => comm === 'node');
+      row({ id: 'S26', scenario: `uid 0 without CAP_SYS_PTRACE lists in-process with --backend ${backend}: kthreadd (pid 2, no mm: not dumpable)`, expected: 'kthreadd hidden, itself shown', observed: `kthreadd ${kthreadd ? 'shown' : 'hidden'}, itself ${self ? 'shown' : 'hidden'}` });
+    }
+  });
+
   it('S2, S19, S26: hidden and missing pids answer alike; no command that is not read-only passes; no BPF for the unprivileged', async () => {
     const hidden = await startFixture(['threads', '1', 'hid']); // root's: hidden from UID
     const missing = freePid();
