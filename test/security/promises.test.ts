@@ -355,7 +355,8 @@ describe.skipIf(!isRoot)('promises S1-S16, S19 (needs root: users, namespaces, a
       const cloexec = fdFlags(fd) & O_CLOEXEC ? 'FD_CLOEXEC' : 'inherited on exec';
       row({ id: 'S5', scenario: `file type, access mode and close-on-exec of a response fd ${where}`, expected: 'regular, O_RDONLY, FD_CLOEXEC', observed: `${p.type}, ${p.accmode === 0 ? 'O_RDONLY' : `mode ${p.accmode}`}, ${cloexec}` });
       // Another uid reads it: it could not see these tasks itself.
-      const asNobody = spawnSync('cat', [], { stdio: [fd, 'pipe', 'inherit'], uid: NOBODY, gid: NOBODY, cwd: '/' });
+      // maxBuffer: a full dump on a large machine is several MiB (the 1 MiB default cut it short).
+      const asNobody = spawnSync('cat', [], { stdio: [fd, 'pipe', 'inherit'], uid: NOBODY, gid: NOBODY, cwd: '/', maxBuffer: 1 << 30 });
       const n = parseTaskDiag(before).length;
       row({ id: 'S6', scenario: `root's ALL dump (base, creds; ${where}) read through the fd by uid ${NOBODY}`, expected: 'same bytes', observed: asNobody.stdout.equals(before) ? 'same bytes' : `different (${asNobody.stdout.length} of ${before.length} bytes)` });
       figure(`S6 response ${where}`, `${n} tasks, ${before.length} bytes`);
