@@ -54,7 +54,8 @@ describe('ikc top -b', () => {
       expect(Number(s[7])).toBe(0);
       expect(s[6]).toBe('S');
       expect(s[10]).toBe('sleep');
-      expect(Number(s[5])).toBe(vmRssKib(idle.pid!));
+      // RES is VmRSS through procfs; the BPF backend (auto's choice on a large machine) reads the mm's counters without their per-CPU deltas.
+      expect(Math.abs(Number(s[5]) - vmRssKib(idle.pid!))).toBeLessThanOrEqual(vmRssKib(idle.pid!) * 0.2);
       expect(b[9]).toMatch(/^\d+:\d\d\.\d\d$/);
     }
   });
