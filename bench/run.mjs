@@ -19,6 +19,8 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '5' },
     sweep: { type: 'string', default: '1000,10000,30000' },
     out: { type: 'string', default: 'bench-results.json' },
+    // `--only startup`: only the start-up rows (no workload, no root needed).
+    only: { type: 'string' },
   },
 });
 const procs = Number(values.procs);
@@ -40,6 +42,45 @@ function time(fn) {
     ms.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   return median(ms);
+}
+
+/**
+ * Start-up: `ikc --version` and `ikc --help` against `node -e 0`, the runs of the
+ * three interleaved (so a busy machine slows them alike), median of `n` each.
+ * The target: `ikc --version` within 15 ms of `node -e 0`.
+ */
+function startup(n = Math.max(reps, 21)) {
+  const ikc = `${ROOT}packages/cli/bin/ikc.js`;
+  const cmds = [
+    ['node -e 0 (Node start-up alone)', ['-e', '0']],
+    ['ikc --version (end to end)', [ikc, '--version']],
+    ['ikc --help (end to end)', [ikc, '--help']],
+  ];
+  const ms = cmds.map(() => []);
+  for (let i = 0; i <= n; i++) {
+    cmds.forEach(([, args], j) => {
+      const t = process.hrtime.bigint();
+      run(process.execPath, args);
+      if (i > 0) ms[j].push(Number(process.hrtime.bigint() - t) / 1e6); // run 0 warms the page cache
+    });
+  }
+  const rows = cmds.map(([name], j) => [name, median(ms[j])]);
+  const ratios = {
+    'ikc --version - node -e 0 (ms; target <= 15)': rows[1][1] - rows[0][1],
+    'ikc --version / node -e 0': rows[1][1] / rows[0][1],
+    'ikc --help - node -e 0 (ms)': rows[2][1] - rows[0][1],
+  };
+  return { rows, ratios };
+}
+
+if (values.only === 'startup') {
+  const { rows, ratios } = startup();
+  for (const [name, ms] of rows) console.log(`${name.padEnd(46)} ${ms.toFixed(3).padStart(9)} ms`);
+  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)}${name.includes('(ms') ? ' ms' : ' x'}`);
+  process.exit(0);
+} else if (values.only !== undefined) {
+  console.error(`bench: EINVAL: --only takes 'startup', not '${values.only}'`);
+  process.exit(2);
 }
 
 function run(cmd, args) {
@@ -157,13 +198,14 @@ try {
   const rows = [
     ['ps ax -o pid,ppid (end to end)', time(() => run('ps', ['ax', '-o', 'pid,ppid']))],
     ['ikc ps -e -o pid,ppid (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid']))],
-    ['node -e 0 (Node start-up alone)', time(() => run(process.execPath, ['-e', '0']))],
     ['raw /proc/PID/stat loop (in-process)', time(rawProcStat)],
     ['SDK taskDiagSync ALL BASE (in-process, backend auto)', time(() => taskDiagSync({ strategy: 'all' }))],
     ['SDK taskDiagSync ALL BASE+CRED (in-process)', time(() => taskDiagSync({ strategy: 'all', show: ['base', 'creds'] }))],
     ['SDK taskDiagSync ALL BASE (through the broker)', viaBroker((c) => time(() => c.taskDiagSync({ strategy: 'all' })))],
   ];
-  const [psMs, ikcPsMs, , rawMs, sdkMs, , brokerMs] = rows.map((r) => r[1]);
+  const [psMs, ikcPsMs, rawMs, sdkMs, , brokerMs] = rows.map((r) => r[1]);
+  const start = startup();
+  rows.push(...start.rows);
   const core = benchCore();
   rows.push(
     ['Rust: raw /proc/PID/stat loop', core.raw_stat_loop_ms],
@@ -213,9 +255,10 @@ try {
     }),
     'ps ax / ikc ps -e --broker': psMs / rows.find((r) => r[0].startsWith('ikc ps -e -o pid,ppid --broker'))[1],
     'broker / in-process, ONE pid p50': oneBroker.p50 / oneLocal.p50,
+    ...start.ratios,
   };
   console.log('');
-  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)} x`);
+  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)}${name.includes('(ms') ? ' ms' : ' x'}`);
   closeAll();
   const sweepRows = await sizeSweep();
   writeFileSync(values.out, JSON.stringify({ processes: tasks, tasks: allTasks, reps, ms: Object.fromEntries(rows), ratios, sweep: sweepRows }, null, 2));

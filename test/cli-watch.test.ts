@@ -79,7 +79,7 @@ describe('ikc watch links', () => {
       expect(r.stdout, args.join(' ')).toBe('');
       expect(r.stderr, args.join(' ')).toMatch(/EINVAL/);
     }
-    const tasks = await ikc('watch', 'tasks');
+    const tasks = await ikc('watch', 'bogus');
     expect(tasks.code).not.toBe(0);
     expect(tasks.stdout).toBe('');
   });

@@ -158,7 +158,7 @@ pub fn issue_as(
     let request = gather(iov)?;
     match spec.response {
         ResponseKind::Snapshot => ResponseFd::from_bytes(&snapshot(session, caller, users, spec.command, target, &request, flags)?),
-        ResponseKind::Stream => stream(session, caller, spec.command, target, &request).map(ResponseFd::stream),
+        ResponseKind::Stream => stream(session, caller, users, spec.command, target, &request, flags).map(ResponseFd::stream),
     }
 }
 
@@ -185,15 +185,31 @@ fn snapshot(
         Command::SockDiag => net::sock_diag(&target, request, net_rights(caller)),
         Command::LinkDump => net::link_dump(&target, request, net_rights(caller)),
         Command::AddrDump => net::addr_dump(&target, request, net_rights(caller)),
-        Command::LinkStats => Err(Error::damaged("LINK_STATS is a stream command")),
+        Command::LinkStats | Command::TaskStats => Err(Error::damaged(format!("{command:?} is a stream command"))),
     }
 }
 
 /// A stream command: its producer started, the stream's read end returned.
-fn stream(session: &mut Session, caller: &Caller, command: Command, target: Namespace, request: &[u8]) -> Result<OwnedFd> {
+fn stream(
+    session: &mut Session,
+    caller: &Caller,
+    users: &mut UserNsTree,
+    command: Command,
+    target: Namespace,
+    request: &[u8],
+    flags: u32,
+) -> Result<OwnedFd> {
     let lease = session.lease.take();
     match command {
         Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), lease),
+        Command::TaskStats => {
+            let req = stats::TaskStatsRequest::from_message(request)?;
+            let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
+            let backend = task_diag_backend(&req.task, flags, in_initial_view)?;
+            let scope = pid_scope(caller, target)?;
+            let source = stats::TaskSource::new(caller.viewers().copied().collect(), caller.judge, users.clone(), scope, req.task, backend)?;
+            stats::subscribe_tasks(source, &req, session.stop.clone(), lease)
+        }
         Command::TaskDiag | Command::SockDiag | Command::LinkDump | Command::AddrDump => {
             Err(Error::damaged(format!("{command:?} is a snapshot command")))
         }

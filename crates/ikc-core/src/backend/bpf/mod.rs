@@ -10,6 +10,7 @@
 //! libbpf at run time.
 
 mod record;
+mod stat;
 
 use std::fs::File;
 use std::io::Read;
@@ -22,7 +23,8 @@ use aya::{Btf, Ebpf, EbpfLoader};
 use crate::error::{Error, Result};
 use crate::ns::{self, NsSource, NsType};
 use crate::netlink::DecodeError;
-pub use record::{frame_walk, parse_walk, proc_task_name, Record, TaskRecord, TaskRecordBuffer, Walk, WorkerDesc, LEVEL_RECORD_LEN, TASK_RECORD_LEN, TASK_RECORD_VERSION, WALK_END_LEN};
+pub use stat::{cputime_adjust, StatMode};
+pub use record::{frame_walk, parse_walk, parse_records, proc_task_name, RawStat, Record, TaskRecord, TaskRecordBuffer, Walk, WorkerDesc, LEVEL_RECORD_LEN, TASK_RECORD_LEN, TASK_RECORD_VERSION, WALK_END_LEN};
 
 /// The room left for each read(): more than the kernel's seq_file buffer (32 KiB),
 /// so each read returns everything one fill of it holds.
@@ -102,10 +104,21 @@ impl TaskIter {
     }
 
     /// Every task (`threads`) or every thread-group leader, ordered as the
-    /// procfs backend lists them: by tgid, then by tid.
-    pub fn read(&mut self, threads: bool) -> Result<Walk> {
-        let raw = self.read_raw(threads)?;
-        let mut walk = parse_walk(&raw).map_err(damaged)?;
+    /// procfs backend lists them: by tgid, then by tid; with what `extras` asks.
+    pub fn read(&mut self, threads: bool, extras: Extras) -> Result<Walk> {
+        let mut walk = if extras.stats || extras.name {
+            // A group's STAT sums its threads: walk them all, keep leaders after.
+            let raw = self.read_raw(threads || extras.stats)?;
+            let (records, tasks_visited) = parse_records(&raw).map_err(damaged)?;
+            let mode = if extras.per_thread { StatMode::Thread } else { StatMode::Group };
+            let mut tasks = stat::task_infos(records, mode, extras.stats, extras.name, page_size());
+            if !threads {
+                tasks.retain(|t| t.base.pid == t.base.tgid);
+            }
+            Walk { tasks, tasks_visited }
+        } else {
+            parse_walk(&self.read_raw(threads)?).map_err(damaged)?
+        };
         // The kernel walks by tid; a thread's tid can fall between other groups'.
         // Sorting keys, not the large records, keeps this a small part of a walk.
         walk.tasks.sort_by_cached_key(|t| (t.base.tgid, t.base.pid));
@@ -157,14 +170,27 @@ pub fn loaded() -> bool {
     matches!(ITER.get(), Some(Ok(_)))
 }
 
+/// What a walk reports beyond BASE and CRED: STAT and PS, NAME.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Extras {
+    pub stats: bool,
+    pub name: bool,
+    /// STAT per thread (ALL_THREAD, THREAD) rather than per thread group.
+    pub per_thread: bool,
+}
+
+fn page_size() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().filter(|&n| n > 0).map_or(4096, |n| n as u64)
+}
+
 /// ALL (`threads == false`) or ALL_THREAD of the initial pid namespace, as
 /// `TaskInfo` records ordered like the procfs backend's, with the number of
 /// tasks the kernel showed the walk. Check `available()` first: this does not
 /// check the caller's namespaces.
-pub fn read_all_tasks(threads: bool) -> Result<Walk> {
+pub fn read_all_tasks(threads: bool, extras: Extras) -> Result<Walk> {
     let iter = shared()?;
     let mut iter = iter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    iter.read(threads)
+    iter.read(threads, extras)
 }
 
 
