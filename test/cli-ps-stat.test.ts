@@ -56,7 +56,9 @@ describe('ikc ps columns from STAT, PS, CMDLINE and NAME', () => {
     await until('bash to run sleep', () => read(`/proc/${bash}/cmdline`).includes('end'));
     const bad = start('bash', ['-c', 'exec -a "$(printf "b\\xffd")" sleep 1000']).pid!;
     await until('the renamed sleep', () => read(`/proc/${bad}/comm`).trim() === 'sleep');
-    for (const p of [bash, bad, 2]) {
+    const controls = start('bash', ['-c', 'sleep 1000; :', 'new\nline', 'tab\there', 'bell\x07']).pid!;
+    await until('bash to run sleep', () => read(`/proc/${controls}/cmdline`).includes('bell'));
+    for (const p of [bash, bad, controls, 2]) {
       const theirs = await ps('ww', '-o', 'pid,args', '-p', String(p));
       expect(await ikc('ps', '-ww', '-o', 'pid,args', '-p', String(p)), `args of ${p}`).toEqual(theirs);
     }

@@ -174,10 +174,8 @@ fn snapshot(
 ) -> Result<Vec<u8>> {
     match command {
         Command::TaskDiag => {
-            let req = TaskDiagRequest::from_message(&request)?;
-            let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
-            let backend = task_diag_backend(&req, flags, in_initial_view)?;
-            let mut scope = pid_scope(caller, target)?;
+            let req = TaskDiagRequest::from_message(request)?;
+            let (backend, mut scope) = dump_setup(caller, target, &req, flags)?;
             let viewers: Vec<Viewer> = caller.viewers().copied().collect();
             let mut access = Access { viewers: &viewers, judge: caller.judge, users };
             task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, backend)
@@ -204,9 +202,7 @@ fn stream(
         Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), lease),
         Command::TaskStats => {
             let req = stats::TaskStatsRequest::from_message(request)?;
-            let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
-            let backend = task_diag_backend(&req.task, flags, in_initial_view)?;
-            let scope = pid_scope(caller, target)?;
+            let (backend, scope) = dump_setup(caller, target, &req.task, flags)?;
             let source = stats::TaskSource::new(caller.viewers().copied().collect(), caller.judge, users.clone(), scope, req.task, backend)?;
             stats::subscribe_tasks(source, &req, session.stop.clone(), lease)
         }
@@ -214,6 +210,14 @@ fn stream(
             Err(Error::damaged(format!("{command:?} is a snapshot command")))
         }
     }
+}
+
+/// What a task_diag dump for `caller` of `target` reads from (TASK_DIAG, and
+/// every tick of TASK_STATS): the backend, and the pid-namespace scope.
+fn dump_setup(caller: &Caller, target: Namespace, req: &TaskDiagRequest, flags: u32) -> Result<(Backend, PidScope)> {
+    let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
+    let backend = task_diag_backend(req, flags, in_initial_view)?;
+    Ok((backend, pid_scope(caller, target)?))
 }
 
 /// The backend a dump of `req` reads from: what `flags` ask for, resolved by

@@ -67,7 +67,8 @@ function argsText(t: Task): string {
   if (!c || c.length === 0) return `[${wholeName(t)}]`;
   let end = c.length;
   while (end > 0 && c[end - 1] === 0) end--;
-  return c.toString('utf8', 0, end).replace(/\0/g, ' ');
+  // procps's read_unvectored: NULs and newlines become spaces (other control bytes '?' on output).
+  return c.toString('utf8', 0, end).replace(/[\0\n]/g, ' ');
 }
 const args = (header: string): Def => ({ header, width: 27, just: 'unlimited', needs: ['cmdline', 'name'], get: (r) => argsText(r.task) });
 const tty = (header: string): Def => ps(header, 8, (t) => f.ttyName(t.ps!.ttyNr));
