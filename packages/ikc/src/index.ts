@@ -21,8 +21,8 @@ export { IKC_STATS_SNAPSHOT, linkRates, parseSnapshot, subscribeLinkStats, subsc
 export type { LinkRates, LinkStatsOptions, LinkStatsStream, Snapshot, StatsStream, TaskRates, TaskStatsOptions } from './stats.js';
 
 // task_diag: requests, the response reader, the backend choice.
-export { argv, encodeTaskDiagRequest, parseTaskDiag, Show, stateLetter, Strategy, TaskDiagReader, TaskState } from './task-diag.js';
-export type { ShowName, StrategyName, Task, TaskBase, TaskCreds, TaskDiagOptions, TaskPs, TaskStat } from './task-diag.js';
+export { argv, encodeTaskDiagRequest, parseTaskDiag, Show, stateLetter, Strategy, taskDiagColumns, TaskDiagReader, TaskState } from './task-diag.js';
+export type { BaseField, ShowName, StrategyName, Task, TaskBase, TaskColumns, TaskCreds, TaskDiagOptions, TaskPs, TaskStat } from './task-diag.js';
 export { backendFlags, backendInUse } from './backend.js';
 export type { BackendName } from './backend.js';
 
