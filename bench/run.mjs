@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BrokerClient, taskDiagSync } from '@ikc/sdk';
+import { benchEvents } from './events.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -301,7 +302,9 @@ try {
   for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)}${name.includes('(ms') ? ' ms' : ' x'}`);
   closeAll();
   const sweepRows = await sizeSweep();
-  writeFileSync(values.out, JSON.stringify({ processes: tasks, tasks: allTasks, reps, ms: Object.fromEntries(rows), ratios, sweep: sweepRows }, null, 2));
+  // PROC_EVENTS: delivery to 1, 10, 100 subscribers during a fork/exec/exit storm, beside forkstat (bench/events.mjs).
+  const eventRows = await benchEvents();
+  writeFileSync(values.out, JSON.stringify({ processes: tasks, tasks: allTasks, reps, ms: Object.fromEntries(rows), ratios, sweep: sweepRows, events: eventRows }, null, 2));
   console.log(`\nwrote ${values.out}`);
 } finally {
   closeAll();

@@ -4,6 +4,7 @@
 // `inProcess` and its methods as plain functions (what index.ts exports).
 import { addrs, type Addr, type AddrOptions } from './addrs.js';
 import { backendFlags } from './backend.js';
+import { events, type EventsOptions, type EventStream } from './events.js';
 import { TASK_DIAG } from './commands.js';
 import { inProcessIssuer, issue, issueAsync, type Issuer } from './issuer.js';
 import { links, type Link, type LinkOptions } from './links.js';
@@ -84,6 +85,11 @@ export class IkcClient {
   /** The addresses of a network namespace (ADDR_DUMP), like `ip addr`. */
   addrs(opts: Omit<AddrOptions, 'client'> = {}): Promise<Addr[]> {
     return addrs({ ...opts, client: this });
+  }
+
+  /** Process events (PROC_EVENTS) as an async iterable, like `forkstat`. */
+  events(opts: Omit<EventsOptions, 'client'> = {}): EventStream {
+    return events({ ...opts, client: this });
   }
 }
 
