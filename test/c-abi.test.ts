@@ -2,12 +2,12 @@
 // <linux/netlink.h> parses an ikc response, handed to it as stdin, unchanged;
 // and a C client that sizes its request as the reference selftest does is
 // answered for every strategy.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { taskDiagFd } from '@ikc/sdk';
+import { CURRENT_PIDNS, encodeEventsRequest, issueKernelCommand, PROC_EVENTS, taskDiagFd } from '@ikc/sdk';
 import { startBroker, type TestBroker } from './helpers/broker.js';
 import { killFixtures, ROOT, startFixture, statFields, statusField, threadIds, type FixtureInfo } from './helpers/fixture.js';
 
@@ -47,6 +47,25 @@ describe('C ABI', () => {
     }
     const comm = new Map(rows.map((r) => [Number(r[0]), r[10]]));
     expect([proc.pid, ...proc.tids!].map((id) => comm.get(id))).toEqual(['ikc-fixture', 'cabi0', 'cabi1']);
+  });
+});
+
+describe.skipIf(!isRoot)('a C reader of a PROC_EVENTS stream (needs root: the connector)', () => {
+  it('include/ikc/events.h and <linux/cn_proc.h> parse the events as ikc sends them', async () => {
+    const bin = buildC('events_dump');
+    const kids: number[] = [];
+    const fd = issueKernelCommand(CURRENT_PIDNS, PROC_EVENTS, [encodeEventsRequest({ types: ['exec'], pids: [process.pid], subtree: true, count: 3 })]);
+    const run = spawn(bin, [], { stdio: [fd, 'pipe', 'inherit'] });
+    closeSync(fd);
+    let out = '';
+    run.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise<number | null>((r) => run.once('exit', (code) => r(code)));
+    for (let i = 0; i < 2; i++) kids.push(spawnSync('/bin/sleep', ['0.05']).pid!);
+    expect(await done).toBe(0);
+    const [sizes, ...rows] = out.trim().split('\n');
+    expect(sizes, 'sizeof proc_event, ikc_proc_event_extra, ikc_events_request; offsetof exit_code').toBe('sizes 40 24 88 24');
+    // The reader's own exec (a child of this process, so in the subtree) comes first.
+    expect(rows).toEqual([`exec ${run.pid} events_dump`, ...kids.map((pid) => `exec ${pid} sleep`)]);
   });
 });
 

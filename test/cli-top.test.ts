@@ -1,23 +1,11 @@
 // `ikc top -b` and `ikc watch tasks` against the kernel: a process the test
 // keeps busy shows its CPU use, an idle one none; RES is its VmRSS; frames and
 // columns as top -b prints them; input it cannot parse is refused.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IKC } from './helpers/broker.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const ikc = (...args: string[]): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(process.execPath, [IKC, ...args], (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
+import { ikc } from './helpers/cli.js';
 
 let busy: ChildProcess;
 let idle: ChildProcess;

@@ -188,6 +188,16 @@ pub fn broker_request(data: &[u8]) {
         Command::TaskDiag => task_diag_request(body),
         Command::SockDiag | Command::LinkDump | Command::AddrDump => net_request(body),
         Command::LinkStats | Command::TaskStats => stats_request(body),
+        Command::ProcEvents => events_request(body),
+    }
+}
+
+/// `EventsRequest::from_message`: EINVAL or E2BIG for what it refuses; an
+/// accepted request parses the same from what it re-encodes to.
+pub fn events_request(data: &[u8]) {
+    match ikc_core::events::EventsRequest::from_message(data) {
+        Ok(req) => assert_eq!(ikc_core::events::EventsRequest::from_message(&req.to_message()).as_ref(), Ok(&req)),
+        Err(e) => assert_request_error("events request", &e, &["E2BIG"]),
     }
 }
 

@@ -12,7 +12,7 @@ import { killFixtures, ROOT, track } from '../helpers/fixture.js';
 import { row } from '../helpers/security.js';
 
 const isRoot = process.getuid?.() === 0;
-const UID = 4715;
+const UID = 4718; // not 4715 (nor 4716): promises.test.ts compares uid 4715's view with a hidepid procfs while this file spawns processes that are mid-setuid
 let broker: TestBroker;
 
 beforeAll(async () => {

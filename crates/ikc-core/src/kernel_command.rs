@@ -12,12 +12,13 @@ use crate::ns::NsSource;
 use crate::caps::CAP_NET_ADMIN;
 use crate::command::{self, Command, ResponseKind};
 use crate::error::{Error, Result};
+use crate::events;
 use crate::net;
 use crate::ns::{self, Namespace, NsSelector, NsType};
 use crate::response::ResponseFd;
 use crate::stats;
 use crate::stream::{Lease, StopSignal};
-use crate::task_diag::{self, Access, PidScope, TaskDiagRequest};
+use crate::task_diag::{self, Access, PidScope, ShowFlags, Strategy, TaskDiagRequest};
 use crate::userns::UserNsTree;
 use crate::visibility::{Judge, Viewer};
 
@@ -174,10 +175,8 @@ fn snapshot(
 ) -> Result<Vec<u8>> {
     match command {
         Command::TaskDiag => {
-            let req = TaskDiagRequest::from_message(&request)?;
-            let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
-            let backend = task_diag_backend(&req, flags, in_initial_view)?;
-            let mut scope = pid_scope(caller, target)?;
+            let req = TaskDiagRequest::from_message(request)?;
+            let (backend, mut scope) = dump_setup(caller, target, &req, flags)?;
             let viewers: Vec<Viewer> = caller.viewers().copied().collect();
             let mut access = Access { viewers: &viewers, judge: caller.judge, users };
             task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, backend)
@@ -185,7 +184,7 @@ fn snapshot(
         Command::SockDiag => net::sock_diag(&target, request, net_rights(caller)),
         Command::LinkDump => net::link_dump(&target, request, net_rights(caller)),
         Command::AddrDump => net::addr_dump(&target, request, net_rights(caller)),
-        Command::LinkStats | Command::TaskStats => Err(Error::damaged(format!("{command:?} is a stream command"))),
+        Command::LinkStats | Command::TaskStats | Command::ProcEvents => Err(Error::damaged(format!("{command:?} is a stream command"))),
     }
 }
 
@@ -204,16 +203,41 @@ fn stream(
         Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), lease),
         Command::TaskStats => {
             let req = stats::TaskStatsRequest::from_message(request)?;
-            let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
-            let backend = task_diag_backend(&req.task, flags, in_initial_view)?;
-            let scope = pid_scope(caller, target)?;
+            let (backend, scope) = dump_setup(caller, target, &req.task, flags)?;
             let source = stats::TaskSource::new(caller.viewers().copied().collect(), caller.judge, users.clone(), scope, req.task, backend)?;
             stats::subscribe_tasks(source, &req, session.stop.clone(), lease)
+        }
+        Command::ProcEvents => {
+            // Every pid the request names must be one task_diag would show the
+            // caller: hidden, missing and outside the namespace are one ESRCH.
+            for pid in events::EventsRequest::from_message(request)?.pids {
+                visible_task(session, caller, users, &target, pid)?;
+            }
+            events::subscribe(caller, target, request, session.stop.clone(), lease)
         }
         Command::TaskDiag | Command::SockDiag | Command::LinkDump | Command::AddrDump => {
             Err(Error::damaged(format!("{command:?} is a snapshot command")))
         }
     }
+}
+
+/// What a task_diag dump for `caller` of `target` reads from (TASK_DIAG, and
+/// every tick of TASK_STATS): the backend, and the pid-namespace scope.
+fn dump_setup(caller: &Caller, target: Namespace, req: &TaskDiagRequest, flags: u32) -> Result<(Backend, PidScope)> {
+    let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
+    let backend = task_diag_backend(req, flags, in_initial_view)?;
+    Ok((backend, pid_scope(caller, target)?))
+}
+
+/// Task `pid` (numbered in `target`) as task_diag's ONE strategy answers the
+/// caller: `ESRCH` whether it is missing, outside the namespace or hidden.
+fn visible_task(session: &mut Session, caller: &Caller, users: &mut UserNsTree, target: &Namespace, pid: u32) -> Result<()> {
+    let fd = target.fd.try_clone().map_err(|e| Error::from_io("dup namespace fd", &e))?;
+    let mut scope = pid_scope(caller, Namespace { ns_type: target.ns_type, id: target.id, fd })?;
+    let viewers: Vec<Viewer> = caller.viewers().copied().collect();
+    let mut access = Access { viewers: &viewers, judge: caller.judge, users };
+    let req = TaskDiagRequest { show: ShowFlags::BASE, strategy: Strategy::One, pid, sequence: 0 };
+    task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, Backend::Procfs).map(drop)
 }
 
 /// The backend a dump of `req` reads from: what `flags` ask for, resolved by

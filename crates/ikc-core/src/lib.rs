@@ -24,6 +24,7 @@ pub mod broker;
 pub mod caps;
 pub mod command;
 pub mod error;
+pub mod events;
 pub mod extensible;
 pub mod kernel_command;
 pub mod net;

@@ -20,7 +20,7 @@ use napi_derive::napi;
 use ikc_core::broker::{BrokerHandle, Connection, DEFAULT_SOCKET_MODE};
 
 use convert::{call, CoreTask};
-pub use types::{AttributeGroupInfo, Backend, BrokerOptions, CommandInfo, LogLevel, NsType, ResponseKind};
+pub use types::{AttributeGroupInfo, Backend, BrokerOptions, CommandInfo, EventTypeInfo, EventsRequestOptions, LogLevel, NsType, ResponseKind};
 
 /// `ns` sentinel: the caller's own pid namespace.
 #[napi]
@@ -58,6 +58,13 @@ pub const LINK_STATS: u32 = ikc_core::command::LINK_STATS;
 /// `TASK_STATS`: a task_diag dump of a pid namespace, every interval, on a stream.
 #[napi]
 pub const TASK_STATS: u32 = ikc_core::command::TASK_STATS;
+
+/// `PROC_EVENTS`: the process connector's events, filtered and shown as task_diag would, on a stream.
+#[napi]
+pub const PROC_EVENTS: u32 = ikc_core::command::PROC_EVENTS;
+/// `nlmsg_type` of an event on a PROC_EVENTS stream (`struct proc_event`, then `struct ikc_proc_event_extra`).
+#[napi]
+pub const IKC_PROC_EVENT: u32 = ikc_core::events::IKC_PROC_EVENT as u32;
 
 /// The backend ('procfs' or 'bpf') a task_diag dump issued now with `flags` would use.
 #[napi]
@@ -136,6 +143,33 @@ pub fn encode_task_stats_request(env: Env, interval_ms: u32, count: Option<i64>,
         let req = ikc_core::stats::TaskStatsRequest { interval_ms, count, task };
         ikc_core::stats::TaskStatsRequest::from_message(&req.to_message()).map(|r| Buffer::from(r.to_message()))
     })
+}
+
+/// Encodes a PROC_EVENTS request (`struct ikc_events_request`), validated as
+/// the command validates it: an unknown event name, a negative count, too many
+/// pids or a subtree without pids are EINVAL here already.
+#[napi]
+pub fn encode_events_request(env: Env, options: EventsRequestOptions) -> napi::Result<Buffer> {
+    call(&env, || {
+        use ikc_core::events::{EventsRequest, IKC_EVENTS_CMDLINE, IKC_EVENTS_SUBTREE};
+        let count = u64::try_from(options.count.unwrap_or(0)).map_err(|_| ikc_core::Error::invalid("count must not be negative"))?;
+        let mut flags = 0;
+        if options.cmdline.unwrap_or(false) {
+            flags |= IKC_EVENTS_CMDLINE;
+        }
+        if options.subtree.unwrap_or(false) {
+            flags |= IKC_EVENTS_SUBTREE;
+        }
+        let names = options.types.unwrap_or_default();
+        EventsRequest::from_names(&names, flags, count, options.pids.unwrap_or_default()).map(|r| Buffer::from(r.to_message()))
+    })
+}
+
+/// The event types a PROC_EVENTS request can name, with their `PROC_EVENT_*` bits.
+#[napi]
+pub fn event_types() -> Vec<EventTypeInfo> {
+    use ikc_core::events::EventType;
+    EventType::ALL.into_iter().chain(std::iter::once(EventType::NonzeroExit)).map(|t| EventTypeInfo { name: t.name().into(), bit: t.bit() }).collect()
 }
 
 /// Encodes an ADDR_DUMP request (`nlmsghdr` RTM_GETADDR + `struct ifaddrmsg`); family 0, 2 or 10.

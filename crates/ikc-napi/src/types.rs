@@ -98,3 +98,27 @@ pub struct BrokerOptions {
     pub idle_timeout_ms: Option<u32>,
     pub log_level: Option<LogLevel>,
 }
+
+/// What a PROC_EVENTS request asks for (`struct ikc_events_request`).
+#[napi(object)]
+pub struct EventsRequestOptions {
+    /// Event names ("fork", "exec", "exit", "uid", "gid", "sid", "comm",
+    /// "ptrace", "coredump", "nonzero-exit"); none or empty: every type.
+    pub types: Option<Vec<String>>,
+    /// Follow only these processes (numbered in the command's pid namespace), at most 16.
+    pub pids: Option<Vec<u32>>,
+    /// The pids are roots: their descendants forked later are followed too.
+    pub subtree: Option<bool>,
+    /// Send each exec's command line with it.
+    pub cmdline: Option<bool>,
+    /// Events to deliver before the stream ends (0 or none: until closed).
+    pub count: Option<i64>,
+}
+
+/// One event type a PROC_EVENTS request can name.
+#[napi(object)]
+pub struct EventTypeInfo {
+    pub name: String,
+    /// Its `PROC_EVENT_*` bit (`what` of `struct proc_event`).
+    pub bit: u32,
+}

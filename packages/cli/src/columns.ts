@@ -1,7 +1,7 @@
 // The columns of `ikc ps`: procps's specifiers, headers, widths and alignment
 // (from procps-ng's output.c), the -o parser, and procps's row layout. Pure:
 // used by commands/ps.ts to pick columns and by output.ts to print them.
-import { stateLetter, type ShowName, type Task } from '@ikc/sdk';
+import { stateLetter, type BaseField, type ShowName, type Task } from '@ikc/sdk';
 import { UsageError } from './command.js';
 import { groupName, userName } from './names.js';
 import * as f from './psfmt.js';
@@ -33,6 +33,8 @@ interface Def {
   maxCells?: number;
   /** The attribute groups beyond BASE (and CRED, see `cred`) its value reads. */
   needs?: readonly ShowName[];
+  /** The one BASE number it prints, as `taskDiagColumns` reads it (no Task needed). */
+  field?: BaseField;
   get: (r: Row) => number | string;
 }
 
@@ -40,7 +42,7 @@ const base = (r: Row) => {
   if (!r.task.base) throw new Error('task_diag returned a task without its base attribute');
   return r.task.base;
 };
-const pidCol = (header: string, get: (r: Row) => number): Def => ({ header, width: 5, just: 'right', pidmax: true, get });
+const pidCol = (header: string, field: BaseField, get: (r: Row) => number): Def => ({ header, width: 5, just: 'right', pidmax: true, field, get });
 const num = (header: string, cred: Cred): Def => ({ header, width: 5, just: 'right', cred, get: (r) => r.task.creds![cred] });
 const name = (header: string, cred: Cred, names: 'user' | 'group'): Def => ({
   header, width: 8, just: 'user', cred, names, get: (r) => r.task.creds![cred],
@@ -73,18 +75,18 @@ const tty = (header: string): Def => ps(header, 8, (t) => f.ttyName(t.ps!.ttyNr)
 const REALTIME = (policy: number) => policy === 1 || policy === 2;
 
 const DEFS: Record<string, Def> = {
-  pid: pidCol('PID', (r) => r.task.tgid),
-  tgid: pidCol('TGID', (r) => r.task.tgid),
-  ppid: pidCol('PPID', (r) => base(r).ppid),
-  pgid: pidCol('PGID', (r) => base(r).pgid),
-  pgrp: pidCol('PGRP', (r) => base(r).pgid),
-  sid: pidCol('SID', (r) => base(r).sid),
-  sess: pidCol('SESS', (r) => base(r).sid),
-  session: pidCol('SESS', (r) => base(r).sid),
-  lwp: pidCol('LWP', (r) => r.task.pid),
-  tid: pidCol('TID', (r) => r.task.pid),
-  spid: pidCol('SPID', (r) => r.task.pid),
-  tpid: pidCol('TPID', (r) => base(r).tpid),
+  pid: pidCol('PID', 'tgid', (r) => r.task.tgid),
+  tgid: pidCol('TGID', 'tgid', (r) => r.task.tgid),
+  ppid: pidCol('PPID', 'ppid', (r) => base(r).ppid),
+  pgid: pidCol('PGID', 'pgid', (r) => base(r).pgid),
+  pgrp: pidCol('PGRP', 'pgid', (r) => base(r).pgid),
+  sid: pidCol('SID', 'sid', (r) => base(r).sid),
+  sess: pidCol('SESS', 'sid', (r) => base(r).sid),
+  session: pidCol('SESS', 'sid', (r) => base(r).sid),
+  lwp: pidCol('LWP', 'pid', (r) => r.task.pid),
+  tid: pidCol('TID', 'pid', (r) => r.task.pid),
+  spid: pidCol('SPID', 'pid', (r) => r.task.pid),
+  tpid: pidCol('TPID', 'tpid', (r) => base(r).tpid),
   nlwp: { header: 'NLWP', width: 4, just: 'right', nlwp: true, get: (r) => r.nlwp },
   thcount: { header: 'THCNT', width: 5, just: 'right', nlwp: true, get: (r) => r.nlwp },
   state: { header: 'S', width: 1, just: 'left', get: (r) => stateLetter(base(r).state) },
@@ -217,6 +219,12 @@ export function parseFormat(lists: readonly string[], pidDigits: number): Column
   }
   if (columns.length === 0) throw new UsageError('empty format list');
   return columns;
+}
+
+/** The BASE fields of the columns when every one prints a BASE number (so rows need no Task), else undefined. */
+export function baseFields(cols: readonly Column[]): BaseField[] | undefined {
+  const fields = cols.map((c) => c.def.field);
+  return fields.every((f): f is BaseField => f !== undefined) ? fields : undefined;
 }
 
 export const needsCreds = (cols: readonly Column[]) => cols.some((c) => c.def.cred !== undefined);

@@ -76,6 +76,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * yargs renders a command's whole help text each time it runs one, to show it
+ * should the handler fail later (20-40 ms of `ikc ps`, its epilogue and options
+ * laid out by cliui). ikc prints its own errors and never that text (`--help`
+ * still renders it, on demand), so the cache is not filled.
+ */
+function skipHelpCache(parser: Argv): void {
+  const internal = parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 async function run(argv: string[], context: RunContext): Promise<number> {
   let output = '';
   const parser = yargs()
@@ -98,6 +110,7 @@ async function run(argv: string[], context: RunContext): Promise<number> {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail(false);
+  skipHelpCache(parser);
   await parser.parseAsync(argv, context, (_err, _args, out) => {
     output = out;
   });

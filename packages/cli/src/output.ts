@@ -1,7 +1,7 @@
 // The only writer to stdout of the ikc CLI: ps tables, task_diag lines, the
 // command table, --json and --raw bytes. Errors go to stderr as `ikc: ...`.
-import { stateLetter, type CommandInfo, type Socket, type Task } from '@ikc/sdk';
-import { activeColumns, headerLine, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
+import { stateLetter, type BaseField, type CommandInfo, type Socket, type Task, type TaskColumns } from '@ikc/sdk';
+import { activeColumns, headerLine, layoutLine, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
 import { psJson } from './json.js';
 import { socketLines, type IfNames } from './netfmt.js';
 
@@ -61,6 +61,38 @@ export function printPsTable(cols: readonly Column[], rows: readonly Row[], opts
   if (header !== undefined) lines.push(header);
   for (const row of rows) lines.push(rowLine(cols, row, active));
   if (lines.length) write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * A ps table of BASE numbers straight from a columnar dump (`baseFields`):
+ * the rows `keep` accepts, laid out as printPsTable would (right-justified
+ * numbers joined by one space while each fits its column; procps's layout for
+ * a line where one does not), written at once.
+ */
+export function printPsColumns(cols: readonly Column[], fields: readonly BaseField[], data: TaskColumns, keep: (i: number) => boolean, opts: TableOptions): number {
+  const active = activeColumns(cols, screenColumns(opts.wide));
+  const values = fields.map((f) => data.fields[f]!);
+  const widths = cols.map((c) => c.width);
+  const pad = ' '.repeat(Math.max(...widths));
+  const header = opts.headers ? headerLine(cols, active) : undefined;
+  const lines: string[] = header === undefined ? [] : [header];
+  let printed = 0;
+  for (let i = 0; i < data.count; i++) {
+    if (!keep(i)) continue;
+    printed++;
+    let line = '';
+    for (let c = 0; c < values.length; c++) {
+      const s = String(values[c][i]);
+      if (s.length > widths[c]) {
+        line = layoutLine(cols, (col) => String(values[cols.indexOf(col)][i]), active);
+        break;
+      }
+      line += (c === 0 ? '' : ' ') + pad.slice(0, widths[c] - s.length) + s;
+    }
+    lines.push(line);
+  }
+  if (lines.length) write(`${lines.join('\n')}\n`);
+  return printed;
 }
 
 /** ps rows as JSON objects keyed by canonical column name (json.ts). */

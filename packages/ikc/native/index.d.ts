@@ -117,6 +117,13 @@ export declare const CURRENT_PIDNS: number
 /** Encodes an ADDR_DUMP request (`nlmsghdr` RTM_GETADDR + `struct ifaddrmsg`); family 0, 2 or 10. */
 export declare function encodeAddrDumpRequest(family: number, sequence?: number | undefined | null): Buffer
 
+/**
+ * Encodes a PROC_EVENTS request (`struct ikc_events_request`), validated as
+ * the command validates it: an unknown event name, a negative count, too many
+ * pids or a subtree without pids are EINVAL here already.
+ */
+export declare function encodeEventsRequest(options: EventsRequestOptions): Buffer
+
 /** Encodes a SOCK_DIAG request for TCP or UDP sockets (`nlmsghdr` + `struct inet_diag_req_v2`). */
 export declare function encodeInetDiagRequest(family: number, protocol: number, states: number, ext?: number | undefined | null, sequence?: number | undefined | null): Buffer
 
@@ -141,6 +148,33 @@ export declare function encodeTaskStatsRequest(intervalMs: number, count: number
 /** Encodes a SOCK_DIAG request for UNIX sockets (`nlmsghdr` + `struct unix_diag_req`). */
 export declare function encodeUnixDiagRequest(states: number, show: number, sequence?: number | undefined | null): Buffer
 
+/** What a PROC_EVENTS request asks for (`struct ikc_events_request`). */
+export interface EventsRequestOptions {
+  /**
+   * Event names ("fork", "exec", "exit", "uid", "gid", "sid", "comm",
+   * "ptrace", "coredump", "nonzero-exit"); none or empty: every type.
+   */
+  types?: Array<string>
+  /** Follow only these processes (numbered in the command's pid namespace), at most 16. */
+  pids?: Array<number>
+  /** The pids are roots: their descendants forked later are followed too. */
+  subtree?: boolean
+  /** Send each exec's command line with it. */
+  cmdline?: boolean
+  /** Events to deliver before the stream ends (0 or none: until closed). */
+  count?: number
+}
+
+/** One event type a PROC_EVENTS request can name. */
+export interface EventTypeInfo {
+  name: string
+  /** Its `PROC_EVENT_*` bit (`what` of `struct proc_event`). */
+  bit: number
+}
+
+/** The event types a PROC_EVENTS request can name, with their `PROC_EVENT_*` bits. */
+export declare function eventTypes(): Array<EventTypeInfo>
+
 /** `flags`: answer ALL/ALL_THREAD dumps from the BPF task iterator. */
 export declare const FLAG_BACKEND_BPF: number
 
@@ -149,6 +183,9 @@ export declare const FLAG_BACKEND_PROCFS: number
 
 /** `ns` sentinel: the initial namespace of the command's type. */
 export declare const GLOBAL: number
+
+/** `nlmsg_type` of an event on a PROC_EVENTS stream (`struct proc_event`, then `struct ikc_proc_event_extra`). */
+export declare const IKC_PROC_EVENT: number
 
 /**
  * Issues a command and returns the response fd (read-only, sealed, close-on-exec).
@@ -170,6 +207,9 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
 
 /** The kind of namespace a command is scoped to. */
 export type NsType = 'pid' | 'net'
+
+/** `PROC_EVENTS`: the process connector's events, filtered and shown as task_diag would, on a stream. */
+export declare const PROC_EVENTS: number
 
 /** The read-only bit of a command number. */
 export declare const READ_ONLY: number

@@ -4,13 +4,14 @@
 // `inProcess` and its methods as plain functions (what index.ts exports).
 import { addrs, type Addr, type AddrOptions } from './addrs.js';
 import { backendFlags } from './backend.js';
+import { events, type EventsOptions, type EventStream } from './events.js';
 import { TASK_DIAG } from './commands.js';
 import { inProcessIssuer, issue, issueAsync, type Issuer } from './issuer.js';
 import { links, type Link, type LinkOptions } from './links.js';
 import { withNs } from './ns.js';
 import { readResponseChunks, readResponseSync } from './response.js';
 import { sockets, type Socket, type SocketOptions } from './sockets.js';
-import { encodeTaskDiagRequest, parseTaskDiag, TaskDiagReader, type Task, type TaskDiagOptions } from './task-diag.js';
+import { encodeTaskDiagRequest, parseTaskDiag, taskDiagColumns, TaskDiagReader, type BaseField, type Task, type TaskColumns, type TaskDiagOptions } from './task-diag.js';
 
 export class IkcClient {
   constructor(protected readonly issuer: Issuer) {}
@@ -34,6 +35,14 @@ export class IkcClient {
   /** Synchronous task_diag: every matching task the caller may see, ordered by pid. */
   taskDiagSync(opts: TaskDiagOptions = {}): Task[] {
     return parseTaskDiag(readResponseSync(this.taskDiagFd(opts)));
+  }
+
+  /**
+   * Synchronous task_diag read as columns of BASE numbers (`taskDiagColumns`):
+   * no object per task, for printing large dumps. Asks for BASE whatever `show` says.
+   */
+  taskDiagColumnsSync(opts: Omit<TaskDiagOptions, 'show'>, fields: readonly BaseField[]): TaskColumns {
+    return taskDiagColumns(readResponseSync(this.taskDiagFd({ ...opts, show: ['base'] })), fields);
   }
 
   private taskDiagFdAsync(opts: TaskDiagOptions): Promise<number> {
@@ -76,6 +85,11 @@ export class IkcClient {
   /** The addresses of a network namespace (ADDR_DUMP), like `ip addr`. */
   addrs(opts: Omit<AddrOptions, 'client'> = {}): Promise<Addr[]> {
     return addrs({ ...opts, client: this });
+  }
+
+  /** Process events (PROC_EVENTS) as an async iterable, like `forkstat`. */
+  events(opts: Omit<EventsOptions, 'client'> = {}): EventStream {
+    return events({ ...opts, client: this });
   }
 }
 

@@ -19,10 +19,30 @@ export { parseEnd, parseLoss, streamMessages, STREAM_LOST, STREAM_POSSIBLY_LOST 
 export type { EndReason, LossCause, StreamEnd, StreamLoss, StreamMessage } from './stream.js';
 export { IKC_STATS_SNAPSHOT, linkRates, parseSnapshot, subscribeLinkStats, subscribeTaskStats, taskRates } from './stats.js';
 export type { LinkRates, LinkStatsOptions, LinkStatsStream, Snapshot, StatsStream, TaskRates, TaskStatsOptions } from './stats.js';
+export { encodeEventsRequest, EVENT_TYPE_NAMES, events, IKC_PROC_EVENT, parseProcEvent, PROC_EVENTS } from './events.js';
+export type {
+  CommEvent,
+  CoredumpEvent,
+  EventsOptions,
+  EventStream,
+  EventTypeName,
+  ExecEvent,
+  ExitEvent,
+  ForkEvent,
+  GidEvent,
+  LostEvent,
+  PossiblyLostEvent,
+  ProcEvent,
+  ProcEventType,
+  PtraceEvent,
+  SidEvent,
+  TaskEvent,
+  UidEvent,
+} from './events.js';
 
 // task_diag: requests, the response reader, the backend choice.
-export { argv, encodeTaskDiagRequest, parseTaskDiag, Show, stateLetter, Strategy, TaskDiagReader, TaskState } from './task-diag.js';
-export type { ShowName, StrategyName, Task, TaskBase, TaskCreds, TaskDiagOptions, TaskPs, TaskStat } from './task-diag.js';
+export { argv, encodeTaskDiagRequest, parseTaskDiag, Show, stateLetter, Strategy, taskDiagColumns, TaskDiagReader, TaskState } from './task-diag.js';
+export type { BaseField, ShowName, StrategyName, Task, TaskBase, TaskColumns, TaskCreds, TaskDiagOptions, TaskPs, TaskStat } from './task-diag.js';
 export { backendFlags, backendInUse } from './backend.js';
 export type { BackendName } from './backend.js';
 

@@ -313,3 +313,90 @@ export function parseTaskDiag(bytes: Buffer): Task[] {
   reader.finish();
   return tasks;
 }
+
+/** BASE's numeric fields, as `taskDiagColumns` reads them in place. */
+export type BaseField = 'pid' | 'tgid' | 'ppid' | 'tpid' | 'sid' | 'pgid' | 'state';
+/** Offsets of the BASE fields in `struct task_diag_base` (pid and tgid come from `task_diag_msg`). */
+const BASE_OFFSET: Record<Exclude<BaseField, 'pid' | 'tgid'>, number> = { tpid: 12, sid: 16, pgid: 20, ppid: 8, state: 24 };
+
+/**
+ * A dump as columns: `count` tasks, the i-th task's values at index i of each
+ * array, in the response's order. For printing many tasks without one object
+ * per task (`ikc ps -e -o pid,ppid`); `parseTaskDiag` is the general reader.
+ */
+export interface TaskColumns {
+  count: number;
+  /** The asked fields (pid and tgid always), each a view of `count` values. */
+  fields: Record<BaseField, Uint32Array | undefined> & { pid: Uint32Array; tgid: Uint32Array };
+}
+
+/**
+ * Reads the BASE fields named in `fields` (and pid, tgid) of every task of a
+ * whole response, straight from the bytes. The response is checked as
+ * `parseTaskDiag` checks it (DecodeError on damage, NLMSG_DONE required); a
+ * task without BASE is a DecodeError when a BASE field is asked.
+ */
+export function taskDiagColumns(bytes: Buffer, fields: readonly BaseField[]): TaskColumns {
+  // Each task takes at least a netlink header, a task_diag_msg and a BASE attribute.
+  const room = Math.ceil(bytes.length / (NLMSG_HEADER_LEN + TASK_DIAG_MSG_LEN)) + 1;
+  const wanted = [...new Set(fields)].filter((f): f is Exclude<BaseField, 'pid' | 'tgid'> => f !== 'pid' && f !== 'tgid');
+  const cols = wanted.map(() => new Uint32Array(room));
+  const offsets = wanted.map((f) => BASE_OFFSET[f]);
+  const pid = new Uint32Array(room);
+  const tgid = new Uint32Array(room);
+  let n = 0;
+  let continued = false;
+  let sawBase = false;
+  let done = false;
+  let o = 0;
+  while (!done && bytes.length - o >= NLMSG_HEADER_LEN) {
+    const len = u32(bytes, o);
+    const type = u16(bytes, o + 4);
+    if (len < NLMSG_HEADER_LEN) throw new DecodeError(`nlmsg_len ${len} shorter than its header`);
+    if (bytes.length - o < len) throw new DecodeError('response ends inside a message');
+    if (type === NLMSG_DONE) {
+      if (continued) throw new DecodeError(`task ${pid[n - 1]} continued (TASK_DIAG_FLAG_CONT) but its next message never came`);
+      done = true;
+    } else if (type === NLMSG_ERROR) {
+      throw new DecodeError(`response carries NLMSG_ERROR (errno ${nlmsgErrno(bytes, o, len)})`);
+    } else if (type === TASK_DIAG_CMD_GET) {
+      const start = o + NLMSG_HEADER_LEN;
+      const end = o + len;
+      if (end - start < TASK_DIAG_MSG_LEN) throw new DecodeError('task_diag_msg truncated');
+      const p = u32(bytes, start);
+      const g = u32(bytes, start + 4);
+      if (continued) {
+        if (pid[n - 1] !== p || tgid[n - 1] !== g) throw new DecodeError(`task ${pid[n - 1]} continued by a message of task ${p}`);
+      } else {
+        pid[n] = p;
+        tgid[n] = g;
+        n++;
+      }
+      let base = -1;
+      for (let a = start + TASK_DIAG_MSG_LEN; a < end; ) {
+        if (end - a < 4) throw new DecodeError('attribute header truncated');
+        const alen = u16(bytes, a);
+        if (alen < 4 || a + alen > end) throw new DecodeError(`nla_len ${alen} out of range`);
+        if (u16(bytes, a + 2) === TASK_DIAG_BASE) {
+          if (alen - 4 < BASE_FIELDS_LEN) throw new DecodeError('task_diag_base truncated');
+          base = a + 4;
+        }
+        a += align4(alen);
+      }
+      if (!continued) sawBase = false;
+      if (base >= 0) {
+        sawBase = true;
+        for (let c = 0; c < cols.length; c++) cols[c][n - 1] = offsets[c] === 24 ? bytes[base + 24] : u32(bytes, base + offsets[c]);
+      }
+      continued = (u32(bytes, start + 8) & TASK_DIAG_FLAG_CONT) !== 0;
+      if (!continued && !sawBase && cols.length > 0) throw new DecodeError(`task ${p} has no task_diag_base attribute`);
+    } else {
+      throw new DecodeError(`unexpected nlmsg_type 0x${type.toString(16)}`);
+    }
+    o += Math.min(align4(len), bytes.length - o);
+  }
+  if (!done) throw new DecodeError('response ends without NLMSG_DONE');
+  const out = { pid: pid.subarray(0, n), tgid: tgid.subarray(0, n) } as TaskColumns['fields'];
+  wanted.forEach((f, c) => (out[f] = cols[c].subarray(0, n)));
+  return { count: n, fields: out };
+}

@@ -6,6 +6,7 @@ import { addrsCommand } from './addrs.js';
 import { backendCommand } from './backend.js';
 import { brokerCommand } from './broker.js';
 import { commandsCommand } from './commands.js';
+import { eventsCommand } from './events.js';
 import { linksCommand } from './links.js';
 import { psCommand } from './ps.js';
 import { sandboxCommand } from './sandbox.js';
@@ -27,4 +28,5 @@ export const COMMANDS: ReadonlyArray<CommandModule<object, any>> = [
   addrsCommand,
   watchCommand,
   topCommand,
+  eventsCommand,
 ];

@@ -4,11 +4,12 @@
 import { readFileSync } from 'node:fs';
 import type { BackendName } from '@ikc/sdk';
 import type { Argv } from 'yargs';
-import { groupsNeeded, needsCreds, needsNlwp, parseFormat, SUPPORTED_COLUMNS } from '../columns.js';
+import { baseFields, groupsNeeded, needsCreds, needsNlwp, parseFormat, SUPPORTED_COLUMNS } from '../columns.js';
+import { client } from '../client.js';
 import { parseSort, sortRows } from '../sort.js';
 import { defineCommand, UsageError } from '../command.js';
 import { backendOption, pidnsArg, pidnsOption } from '../options.js';
-import { printPsJson, printPsTable } from '../output.js';
+import { printPsColumns, printPsJson, printPsTable } from '../output.js';
 import { groupId, userId } from '../names.js';
 import { isDefaultSelection, selectRows, type Selection } from '../select.js';
 
@@ -196,12 +197,22 @@ async function runPs(argv: PsArgs): Promise<number> {
   const cols = parseFormat(formatOf(argv, bsd, sel.threads), digits);
   const keys = argv.sort === undefined ? [] : parseSort(argv.sort, digits);
   const needed = [...cols, ...keys.map((k) => k.column)];
+  const table = { headers: argv['no-headers'] !== true && !bsd.h, wide: (argv.w ?? 0) + bsd.w };
+  const fields = baseFields(cols);
+  if (fields && sel.all && keys.length === 0 && !argv.json) {
+    // Every task, BASE numbers only, in dump order: printed from the response's
+    // columns, with no object per task (the rows selectRows would make, the same text).
+    const data = client().taskDiagColumnsSync({ strategy: sel.threads ? 'all-thread' : 'all', ns: pidnsArg(argv.ns), backend: argv.backend }, fields);
+    const { pid, tgid } = data.fields;
+    const printed = printPsColumns(cols, fields, data, sel.threads ? () => true : (i) => pid[i] === tgid[i], table);
+    return printed > 0 ? 0 : 1;
+  }
   const rows = sortRows(
     await selectRows(sel, { creds: needsCreds(needed), groups: groupsNeeded(needed), nlwp: needsNlwp(needed), ns: pidnsArg(argv.ns), backend: argv.backend }),
     keys,
   );
   if (argv.json) printPsJson(cols, rows);
-  else printPsTable(cols, rows, { headers: argv['no-headers'] !== true && !bsd.h, wide: (argv.w ?? 0) + bsd.w });
+  else printPsTable(cols, rows, table);
   // procps: nothing selected prints the header alone and exits 1.
   return rows.length > 0 ? 0 : 1;
 }

@@ -12,7 +12,7 @@ import { defineCommand, UsageError } from '../command.js';
 import { userId, userName } from '../names.js';
 import { pidnsArg, pidnsOption } from '../options.js';
 import { printText } from '../output.js';
-import { intervalMs, positiveCount } from './watch.js';
+import { intervalMs, pidFilter, positiveCount } from './watch.js';
 
 interface TopArgs {
   b?: boolean;
@@ -108,12 +108,6 @@ export function frame(prev: Snapshot<Task[]>, cur: Snapshot<Task[]>, opts: { sor
   return opts.cols ? fit.map((l) => l.slice(0, opts.cols)) : fit;
 }
 
-function pidList(value: string): Set<number> {
-  const parts = value.split(',');
-  if (parts.some((p) => !/^[1-9][0-9]*$/.test(p))) throw new UsageError(`EINVAL: -p '${value}' is not a comma-separated list of pids`);
-  return new Set(parts.map(Number));
-}
-
 function uidOf(value: string): number {
   if (/^[0-9]+$/.test(value)) return Number(value);
   const uid = userId(value);
@@ -126,7 +120,7 @@ async function run(argv: TopArgs): Promise<number> {
   const iterations = argv.n === undefined ? undefined : positiveCount(argv.n);
   const sort = argv.o.replace(/^[+-]/, '').toUpperCase();
   if (!(sort in SORTS)) throw new UsageError(`EINVAL: -o '${argv.o}': sort by one of ${Object.keys(SORTS).join(', ')}`);
-  const pids = argv.p === undefined ? undefined : pidList(argv.p);
+  const pids = pidFilter(argv.p);
   const uid = argv.u === undefined ? undefined : uidOf(argv.u);
   const screen = argv.b !== true && process.stdout.isTTY === true;
   const abort = new AbortController();

@@ -81,8 +81,8 @@ function printTasks(prev: Snapshot<Task[]>, cur: Snapshot<Task[]>, json: boolean
   printText(lines.join('\n') + '\n\n');
 }
 
-/** `-p PID[,PID...]` for tasks. */
-function pidFilter(value: string | undefined): Set<number> | undefined {
+/** `-p PID[,PID...]`: a comma-separated list of pids, nothing else (also ikc top's -p). */
+export function pidFilter(value: string | undefined): Set<number> | undefined {
   if (value === undefined) return undefined;
   const parts = value.split(',');
   if (parts.some((p) => !/^[1-9][0-9]*$/.test(p))) throw new UsageError(`EINVAL: -p '${value}' is not a comma-separated list of pids`);

@@ -451,6 +451,38 @@ impl ProcFs {
         Ok(link.to_str().and_then(|l| l.strip_prefix("pid:[")?.strip_suffix(']')?.parse().ok()))
     }
 
+    /// Whether `/proc/TGID/task/TID` is there (the task has not been reaped).
+    pub fn task_exists(&self, tgid: u32, tid: u32) -> bool {
+        let path = ProcPath::new(format_args!("{tgid}/task/{tid}"));
+        !matches!(self.open_beneath(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY), Err(Errno::ENOENT | Errno::ESRCH))
+    }
+
+    /// A process's command line (`/proc/TGID/cmdline`, its arguments
+    /// NUL-separated), at most `limit` bytes; `None` if gone or hidden. Opened
+    /// beneath the held, statfs-checked `/proc` like every other read here, so
+    /// hidepid applies to it as to status and no mount can stand in for it.
+    pub fn cmdline(&self, tgid: u32, limit: usize) -> Result<Option<Vec<u8>>> {
+        let path = ProcPath::new(format_args!("{tgid}/cmdline"));
+        let fd = match self.open_beneath(path.as_str(), OFlag::O_RDONLY) {
+            Ok(fd) => fd,
+            Err(e) if gone(e) => return Ok(None),
+            Err(e) => return Err(Error::os(format!("open /proc/{}", path.as_str()), e)),
+        };
+        let mut out = vec![0u8; limit];
+        let mut len = 0;
+        while len < limit {
+            match nix::unistd::read(&fd, &mut out[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(Errno::EINTR) => continue,
+                Err(e) if gone(e) => return Ok(None),
+                Err(e) => return Err(Error::os(format!("read /proc/{}", path.as_str()), e)),
+            }
+        }
+        out.truncate(len);
+        Ok(Some(out))
+    }
+
     /// Opens a task's pid namespace; `None` if gone or not readable.
     pub fn open_pid_ns(&self, tgid: u32, tid: u32) -> Result<Option<OwnedFd>> {
         let path = format!("{tgid}/task/{tid}/ns/pid");
@@ -502,6 +534,16 @@ fn read_whole(fd: &OwnedFd, buf: &mut Vec<u8>) -> std::result::Result<(), Errno>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cmdline_is_bounded_and_nul_separated() {
+        let proc = ProcFs::open().expect("/proc");
+        let me = std::process::id();
+        let whole = std::fs::read(format!("/proc/{me}/cmdline")).expect("cmdline");
+        assert_eq!(proc.cmdline(me, 1 << 20).expect("read"), Some(whole.clone()));
+        assert_eq!(proc.cmdline(me, 3).expect("read"), Some(whole[..3.min(whole.len())].to_vec()));
+        assert_eq!(proc.cmdline(i32::MAX as u32, 64).expect("read"), None, "a pid that names no task");
+    }
 
     #[test]
     fn reads_own_process() {
