@@ -20,6 +20,9 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '5' },
     sweep: { type: 'string', default: '1000,10000,30000' },
     out: { type: 'string', default: 'bench-results.json' },
+    // `--only startup`: only the start-up rows (no workload, no root needed).
+    // `--only ps`: only the end-to-end ps rows, interleaved, on the workload.
+    only: { type: 'string' },
   },
 });
 const procs = Number(values.procs);
@@ -41,6 +44,83 @@ function time(fn) {
     ms.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   return median(ms);
+}
+
+/**
+ * Start-up: `ikc --version` and `ikc --help` against `node -e 0`, the runs of the
+ * three interleaved (so a busy machine slows them alike), median of `n` each.
+ * The target: `ikc --version` within 15 ms of `node -e 0`.
+ */
+function startup(n = Math.max(reps, 21)) {
+  const ikc = `${ROOT}packages/cli/bin/ikc.js`;
+  const cmds = [
+    ['node -e 0 (Node start-up alone)', ['-e', '0']],
+    ['ikc --version (end to end)', [ikc, '--version']],
+    ['ikc --help (end to end)', [ikc, '--help']],
+  ];
+  const ms = cmds.map(() => []);
+  for (let i = 0; i <= n; i++) {
+    cmds.forEach(([, args], j) => {
+      const t = process.hrtime.bigint();
+      run(process.execPath, args);
+      if (i > 0) ms[j].push(Number(process.hrtime.bigint() - t) / 1e6); // run 0 warms the page cache
+    });
+  }
+  const rows = cmds.map(([name], j) => [name, median(ms[j])]);
+  const ratios = {
+    'ikc --version - node -e 0 (ms; target <= 15)': rows[1][1] - rows[0][1],
+    'ikc --version / node -e 0': rows[1][1] / rows[0][1],
+    'ikc --help - node -e 0 (ms)': rows[2][1] - rows[0][1],
+  };
+  return { rows, ratios };
+}
+
+if (values.only === 'startup') {
+  const { rows, ratios } = startup();
+  for (const [name, ms] of rows) console.log(`${name.padEnd(46)} ${ms.toFixed(3).padStart(9)} ms`);
+  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)}${name.includes('(ms') ? ' ms' : ' x'}`);
+  process.exit(0);
+} else if (values.only !== undefined && values.only !== 'ps') {
+  console.error(`bench: EINVAL: --only takes 'startup' or 'ps', not '${values.only}'`);
+  process.exit(2);
+}
+
+/**
+ * Commands run end to end in turns (one run of each, then again), so a busy
+ * machine slows them alike: the median of `n` runs each, after one warm-up round.
+ */
+function interleaved(cmds, n = Math.max(reps, 9)) {
+  const ms = cmds.map(() => []);
+  for (let i = 0; i <= n; i++) {
+    cmds.forEach(([, cmd, args], j) => {
+      const t = process.hrtime.bigint();
+      run(cmd, args);
+      if (i > 0) ms[j].push(Number(process.hrtime.bigint() - t) / 1e6);
+    });
+  }
+  return cmds.map(([name], j) => [name, median(ms[j])]);
+}
+
+/** The end-to-end ps rows (issue 17's targets), interleaved, and their ratios. */
+function psRows(ikcBin, socket) {
+  const node = process.execPath;
+  const rows = interleaved([
+    ['ps ax -o pid,ppid (end to end)', 'ps', ['ax', '-o', 'pid,ppid']],
+    ['ikc ps -e -o pid,ppid (end to end)', node, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid']],
+    ['ikc ps -e -o pid,ppid --broker (end to end)', node, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid', '--broker', socket]],
+    ['ps -eL -o pid,lwp (end to end)', 'ps', ['-eL', '-o', 'pid,lwp']],
+    ['ikc ps -eL -o pid,lwp (end to end)', node, [...ikcBin, 'ps', '-eL', '-o', 'pid,lwp']],
+    ['ikc ps -eL -o pid,lwp --broker (end to end)', node, [...ikcBin, 'ps', '-eL', '-o', 'pid,lwp', '--broker', socket]],
+    ['node -e 0 (beside the ps rows)', node, ['-e', '0']],
+  ]);
+  const ms = Object.fromEntries(rows);
+  const ratios = {
+    'ps ax / ikc ps -e (one-shot; target >= 2)': ms['ps ax -o pid,ppid (end to end)'] / ms['ikc ps -e -o pid,ppid (end to end)'],
+    'ps ax / ikc ps -e --broker (target >= 3)': ms['ps ax -o pid,ppid (end to end)'] / ms['ikc ps -e -o pid,ppid --broker (end to end)'],
+    'ps -eL / ikc ps -eL (one-shot; target >= 5)': ms['ps -eL -o pid,lwp (end to end)'] / ms['ikc ps -eL -o pid,lwp (end to end)'],
+    'ps -eL / ikc ps -eL --broker': ms['ps -eL -o pid,lwp (end to end)'] / ms['ikc ps -eL -o pid,lwp --broker (end to end)'],
+  };
+  return { rows, ratios };
 }
 
 function run(cmd, args) {
@@ -155,16 +235,29 @@ const viaBroker = (fn) => {
 try {
   const tasks = taskDiagSync({ strategy: 'all' }).length;
   const ikcBin = [`${ROOT}packages/cli/bin/ikc.js`];
+  const ps = psRows(ikcBin, broker.socket);
+  if (values.only === 'ps') {
+    const allTasks = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[3].split('/')[1]);
+    console.log(`ikc bench --only ps: ${tasks} processes, ${allTasks} tasks, interleaved, median of ${Math.max(reps, 9)} runs\n`);
+    for (const [name, ms] of ps.rows) console.log(`${name.padEnd(46)} ${ms.toFixed(3).padStart(9)} ms`);
+    console.log('');
+    for (const [name, r] of Object.entries(ps.ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)} x`);
+    closeAll();
+    restorePidMax();
+    process.exit(0);
+  }
   const rows = [
-    ['ps ax -o pid,ppid (end to end)', time(() => run('ps', ['ax', '-o', 'pid,ppid']))],
-    ['ikc ps -e -o pid,ppid (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid']))],
-    ['node -e 0 (Node start-up alone)', time(() => run(process.execPath, ['-e', '0']))],
+    ...ps.rows,
     ['raw /proc/PID/stat loop (in-process)', time(rawProcStat)],
     ['SDK taskDiagSync ALL BASE (in-process, backend auto)', time(() => taskDiagSync({ strategy: 'all' }))],
     ['SDK taskDiagSync ALL BASE+CRED (in-process)', time(() => taskDiagSync({ strategy: 'all', show: ['base', 'creds'] }))],
     ['SDK taskDiagSync ALL BASE (through the broker)', viaBroker((c) => time(() => c.taskDiagSync({ strategy: 'all' })))],
   ];
-  const [psMs, ikcPsMs, , rawMs, sdkMs, , brokerMs] = rows.map((r) => r[1]);
+  const psMs = ps.rows[0][1];
+  const ikcPsMs = ps.rows[1][1];
+  const [rawMs, sdkMs, , brokerMs] = rows.slice(ps.rows.length).map((r) => r[1]);
+  const start = startup();
+  rows.push(...start.rows);
   const core = benchCore();
   rows.push(
     ['Rust: raw /proc/PID/stat loop', core.raw_stat_loop_ms],
@@ -179,17 +272,10 @@ try {
       ['Rust: core ALL BASE dump (BPF backend)', core.bpf_all_base_ms],
       ['Rust: core ALL_THREAD BASE dump (BPF backend)', core.bpf_all_thread_base_ms],
       ['SDK taskDiagSync ALL BASE (BPF backend)', time(() => taskDiagSync({ strategy: 'all', backend: 'bpf' }))],
-      ['ikc ps -e -o pid,ppid --backend bpf (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid', '--backend', 'bpf']))],
-      ['ikc ps -eL -o pid,lwp --backend bpf (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-eL', '-o', 'pid,lwp', '--backend', 'bpf']))],
-      ['ps -eL -o pid,lwp (end to end)', time(() => run('ps', ['-eL', '-o', 'pid,lwp']))],
-      ['Rust: BPF iterator load (once per process)', core.bpf_load_ms],
+      ['Rust: BPF iterator load, fresh (what a pin saves; once per process without one)', core.bpf_load_ms],
     );
   }
   // A broker keeps the BPF iterator loaded, so a one-shot CLI run pays only Node's start-up and the dump.
-  rows.push(
-    ['ikc ps -e -o pid,ppid --broker (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-e', '-o', 'pid,ppid', '--broker', broker.socket]))],
-    ['ikc ps -eL -o pid,lwp --broker (end to end)', time(() => run(process.execPath, [...ikcBin, 'ps', '-eL', '-o', 'pid,lwp', '--broker', broker.socket]))],
-  );
   const one = { strategy: 'one', pid: process.pid };
   const oneLocal = latency(() => taskDiagSync(one));
   const oneBroker = viaBroker((c) => latency(() => c.taskDiagSync(one)));
@@ -200,7 +286,6 @@ try {
   console.log(`ikc bench: ${tasks} processes, ${allTasks} tasks, median of ${reps} runs\n`);
   for (const [name, ms] of rows) console.log(`${name.padEnd(46)} ${ms.toFixed(3).padStart(9)} ms`);
   const ratios = {
-    'ps / ikc ps (end to end)': psMs / ikcPsMs,
     'raw /proc stat loop / SDK ALL BASE': rawMs / sdkMs,
     'broker / in-process, ALL BASE': brokerMs / sdkMs,
     'core ALL BASE / raw stat loop (Rust)': core.core_all_base_ms / core.raw_stat_loop_ms,
@@ -208,15 +293,13 @@ try {
     'SDK into JS objects / core (ALL BASE)': sdkMs / core.core_all_base_ms,
     ...(core.bpf_all_base_ms !== null && {
       'raw stat loop / core ALL BASE with BPF (Rust)': core.raw_stat_loop_ms / core.bpf_all_base_ms,
-      'ps ax / ikc ps -e --backend bpf': psMs / rows.find((r) => r[0].startsWith('ikc ps -e -o pid,ppid --backend bpf'))[1],
-      'ps -eL / ikc ps -eL --backend bpf': rows.find((r) => r[0].startsWith('ps -eL'))[1] / rows.find((r) => r[0].startsWith('ikc ps -eL'))[1],
-      'ps -eL / ikc ps -eL --broker': rows.find((r) => r[0].startsWith('ps -eL'))[1] / rows.find((r) => r[0].startsWith('ikc ps -eL -o pid,lwp --broker'))[1],
     }),
-    'ps ax / ikc ps -e --broker': psMs / rows.find((r) => r[0].startsWith('ikc ps -e -o pid,ppid --broker'))[1],
+    ...ps.ratios,
     'broker / in-process, ONE pid p50': oneBroker.p50 / oneLocal.p50,
+    ...start.ratios,
   };
   console.log('');
-  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)} x`);
+  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(46)} ${r.toFixed(2).padStart(9)}${name.includes('(ms') ? ' ms' : ' x'}`);
   closeAll();
   const sweepRows = await sizeSweep();
   // PROC_EVENTS: delivery to 1, 10, 100 subscribers during a fork/exec/exit storm, beside forkstat (bench/events.mjs).

@@ -2,7 +2,7 @@
 // socket, with the rights the kernel says they have at each request. Runs a
 // real broker process (ikc broker) and real clients of several uids.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,15 +226,28 @@ describe.skipIf(!isRoot)('broker under systemd', () => {
     }
   });
 
-  it('the example units pass systemd-analyze verify', () => {
+  it('install.sh writes units naming this node and CLI by absolute path, and they pass systemd-analyze verify', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ikc-units-'));
-    // verify checks that ExecStart exists: point it at this machine's node.
-    for (const unit of ['ikc-broker.socket', 'ikc-broker.service']) {
-      const text = readFileSync(join(ROOT, 'contrib/systemd', unit), 'utf8').replace('/usr/local/bin/ikc', process.execPath);
-      writeFileSync(join(dir, unit), text);
-    }
-    const run = spawnSync('systemd-analyze', ['verify', join(dir, 'ikc-broker.socket'), join(dir, 'ikc-broker.service')], { encoding: 'utf8' });
-    expect(run.stderr).toBe('');
+    const cli = join(ROOT, 'packages/cli/bin/ikc.js');
+    const run = spawnSync('bash', [join(ROOT, 'contrib/systemd/install.sh'), '--dest', dir, '--node', process.execPath, '--ikc', cli], { encoding: 'utf8' });
+    // A checkout under /root or /tmp is warned about (the unit's sandbox hides it), nothing else.
+    expect(run.stderr.replace(/^install\.sh: warning: .*\n/m, '')).toBe('');
     expect(run.status).toBe(0);
+    const unit = readFileSync(join(dir, 'ikc-broker.service'), 'utf8');
+    const exec = unit.split('\n').find((l) => l.startsWith('ExecStart='))!;
+    expect(exec).toBe(`ExecStart=${realpathSync(process.execPath)} ${realpathSync(cli)} broker --log-level info`);
+    expect(unit).not.toMatch(/@[A-Z]+@/);
+    // The same verification on its own, from this test.
+    const verify = spawnSync('systemd-analyze', ['verify', join(dir, 'ikc-broker.socket'), join(dir, 'ikc-broker.service')], { encoding: 'utf8' });
+    expect(verify.stderr).toBe('');
+    expect(verify.status).toBe(0);
+  });
+
+  it('install.sh refuses an argument it does not know (EINVAL, exit 2) and writes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ikc-units-'));
+    const run = spawnSync('bash', [join(ROOT, 'contrib/systemd/install.sh'), '--dest', dir, '--bogus'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^install\.sh: EINVAL: /);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

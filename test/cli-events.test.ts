@@ -60,7 +60,7 @@ describe('ikc events: refused input', () => {
     [['--subtree'], /^ikc: EINVAL: --subtree needs -p PID/],
   ])('%j is refused with EINVAL, nothing on stdout', async (args, message) => {
     const r = await ikc('events', ...args);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a refused command line (UsageError)
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
   });

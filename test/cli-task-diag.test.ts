@@ -106,7 +106,7 @@ describe('ikc task-diag', () => {
 
   it.each(['one', 'children', 'thread'])('--strategy %s without --pid is an error', async (strategy) => {
     const r = await ikc('task-diag', '--strategy', strategy);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout.length).toBe(0);
     expect(r.stderr).toMatch(/^ikc: .*--pid/);
   });
@@ -125,8 +125,9 @@ describe('ikc task-diag', () => {
   it('rejects unknown strategies and attribute groups', async () => {
     for (const args of [['--strategy', 'nope'], ['--show', 'base,bogus'], ['--json', '--raw']]) {
       const r = await ikc('task-diag', ...args);
-      expect(r.code, args.join(' ')).toBe(1);
-      expect(r.stderr).toMatch(/^ikc: /);
+      expect(r.code, args.join(' ')).toBe(2);
+      // With --json the error is JSON too.
+      expect(r.stderr).toMatch(args.includes('--json') ? /^\{"error":\{"code":"EINVAL",/ : /^ikc: EINVAL: /);
     }
   });
 

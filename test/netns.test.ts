@@ -164,6 +164,74 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
     expect(listener).toMatchObject({ netid: 'tcp', family: 2, src: '0.0.0.0', uid: 0 });
   });
 
+  it('ikc sockets selections (-4, -6, -f, -A, state filters) print what ss prints, column for column', async () => {
+    // ss adds a Process column ikc does not have: its header word and padding are left out.
+    const plain = (text: string) => text.split('\n').map((l, i) => (i === 0 ? l.replace(/Process$/, '') : l).trimEnd()).join('\n');
+    for (const args of [
+      ['-tln4'], ['-tan6'], ['-t4', '-n'], ['-tuan4'], ['-4', '-tuna'], ['-f', 'inet6', '-tan'], ['-A', 'tcp,udp', '-an'],
+      ['-A', 'unix_stream', '-an'], ['-A', 'unix_stream,unix_dgram', '-ln'], ['-tn', 'state', 'established'],
+      ['-tan', 'exclude', 'listening'], ['-tn', 'state', 'listening', 'state', 'established'], ['-un', 'state', 'closed'],
+      ['-x', '-n', 'state', 'all'], ['-t', '-n', 'state', 'connected', 'exclude', 'established'],
+      // -H: no header, and widths from the rows alone.
+      ['-tanH'], ['-tuxanH'], ['-xlH'], ['-tn', '-H', 'state', 'established'],
+    ]) {
+      const [ours, theirs] = await Promise.all([ikc('sockets', ...args, '--netns', NS), inNs('ss', ...args)]);
+      expect(plain(ours), args.join(' ')).toBe(plain(theirs));
+    }
+    expect(await ikc('sockets', '-tln4', '--netns', NS)).toContain(`0.0.0.0:${ports.tcp}`);
+    expect(await ikc('sockets', '-tln4', '--netns', NS)).not.toContain(`:${ports.tcp6}`);
+  });
+
+  it('ikc sockets refuses what ss would list and ikc cannot dump, instead of printing less', async () => {
+    for (const args of [['-4'], ['-A', 'raw'], ['-A', 'all'], ['-f', 'netlink'], ['-t', 'sport', '=', ':22'], ['-t', 'state', 'bogus'], ['-x', '-4']]) {
+      const r = await run(process.execPath, [IKC, 'sockets', ...args, '--netns', NS]).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^ikc: E(INVAL|OPNOTSUPP): /);
+    }
+  });
+
+  it('ikc links/addrs --json are what ip -j link/addr print, key for key', async () => {
+    const json = async (p: Promise<string>) => JSON.parse(await p) as unknown;
+    expect(await json(ikc('links', '--json', '--netns', NS))).toEqual(await json(inNs('ip', '-j', 'link')));
+    for (const family of [[], ['-4'], ['-6']]) {
+      expect(await json(ikc('addrs', ...family, '--json', '--netns', NS)), family.join('')).toEqual(await json(inNs('ip', '-j', ...family, 'addr')));
+    }
+    // Counters move between the runs: the same links with the same keys, every counter a number.
+    type Stats = { ifname: string; stats64: { rx: Record<string, number>; tx: Record<string, number> } };
+    const shape = (links: Stats[]) => links.map((l) => [l.ifname, Object.keys(l), Object.keys(l.stats64.rx), Object.keys(l.stats64.tx)]);
+    const [ours, theirs] = [(await json(ikc('links', '-s', '--json', '--netns', NS))) as Stats[], (await json(inNs('ip', '-j', '-s', 'link'))) as Stats[]];
+    expect(shape(ours)).toEqual(shape(theirs));
+    expect(ours.flatMap((l) => [...Object.values(l.stats64.rx), ...Object.values(l.stats64.tx)]).every((v) => Number.isSafeInteger(v))).toBe(true);
+  });
+
+  it('ikc sockets --json follows docs/json.md: names for state and family, one key per field for inet and unix', async () => {
+    const found = JSON.parse(await ikc('sockets', '-tuxan', '--json', '--netns', NS)) as Array<Record<string, unknown>>;
+    const common = { netid: 'string', state: 'string', family: 'string', rqueue: 'number', wqueue: 'number', inode: 'number', cookie: 'string' };
+    const inet = { ...common, src: 'string', sport: 'number', dst: 'string', dport: 'number', uid: 'number', timer: 'number', retrans: 'number', expires: 'number' };
+    const optional: Record<string, string> = { dev: 'string', v6only: 'boolean', shutdown: 'number', name: 'string', peer: 'number' };
+    const unix = { ...common, peer: 'number' };
+    expect(found.length).toBeGreaterThan(8);
+    for (const s of found) {
+      const schema: Record<string, string> = s.family === 'unix' ? unix : inet;
+      for (const [key, type] of Object.entries(schema)) expect(typeof s[key], `${key} of ${JSON.stringify(s)}`).toBe(type);
+      for (const key of Object.keys(s)) expect(schema[key] ?? optional[key], `unexpected key ${key}`).toBeDefined();
+      expect(['inet', 'inet6', 'unix']).toContain(s.family);
+      expect(s.state).toMatch(/^(ESTAB|LISTEN|UNCONN|SYN-SENT|SYN-RECV|FIN-WAIT-1|FIN-WAIT-2|TIME-WAIT|CLOSE-WAIT|LAST-ACK|CLOSING)$/);
+      expect(s.cookie).toMatch(/^[0-9]+$/);
+    }
+    // The same sockets as ss lists, by the same (netid state local peer) key.
+    const key = (s: Record<string, unknown>) =>
+      s.family === 'unix'
+        ? [s.netid, s.state, s.name ?? '*', s.inode, '*', s.peer].join(' ')
+        : [s.netid, s.state, `${s.family === 'inet6' ? (s.src === '::' && !s.v6only ? '*' : `[${s.src}]`) : s.src}:${s.sport || '*'}`,
+            `${s.family === 'inet6' ? (s.dst === '::' && !s.v6only ? '*' : `[${s.dst}]`) : s.dst}:${s.dport || '*'}`].join(' ');
+    expect(found.map(key).sort()).toEqual(tableRows(await inNs('ss', '-tuaxn')));
+    expect(found).toContainEqual(expect.objectContaining({ netid: 'tcp', state: 'LISTEN', family: 'inet', sport: ports.tcp, src: '0.0.0.0' }));
+  });
+
   it('a socket listening on the host never appears in the namespace', async () => {
     const here = await sockets({ tcp: true, listening: true });
     expect(here.some((s) => s.kind === 'inet' && s.sport === hostPort)).toBe(true);
@@ -174,7 +242,7 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
 
   it('ikc links and links() match ip -o link, with statistics', async () => {
     const theirs = linkRows(ip('-n', NS, '-o', 'link'));
-    expect(linkRows(await ikc('links', '--netns', NS_PATH))).toEqual(theirs);
+    expect(linkRows(await ikc('links', '-o', '--netns', NS_PATH))).toEqual(theirs);
     const before = JSON.parse(ip('-n', NS, '-s', '-j', 'link', 'show', 'lo'))[0].stats64;
     const found = await links({ ns: NS_PATH });
     const after = JSON.parse(ip('-n', NS, '-s', '-j', 'link', 'show', 'lo'))[0].stats64;
@@ -189,7 +257,7 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
 
   it('ikc addrs and addrs() match ip -o addr', async () => {
     const theirs = addrRows(ip('-n', NS, '-o', 'addr'));
-    expect(addrRows(await ikc('addrs', '--netns', NS))).toEqual(theirs);
+    expect(addrRows(await ikc('addrs', '-o', '--netns', NS))).toEqual(theirs);
     expect(theirs).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^\\d+ ${NS_VETH} inet ${NS4}/24$`))]));
     const found = await addrs({ ns: NS_PATH });
     const names = new Map((await links({ ns: NS_PATH })).map((l) => [l.index, l.name]));
@@ -197,6 +265,33 @@ describe.skipIf(!isRoot)('network namespaces (needs root: ip netns add, setns)',
     expect(keys.sort()).toEqual(theirs);
     expect((await addrs({ ns: NS_PATH, family: 6 })).every((a) => a.family === 10)).toBe(true);
     expect(found.find((a) => a.local === NS4)).toMatchObject({ label: NS_VETH, scope: 0, prefixlen: 24 });
+  });
+  it('ikc links and ikc addrs print what ip link and ip addr print, byte for byte, in every layout', async () => {
+    // A veth whose peer is in another namespace: @ifN, link-netnsid, and -6's AF_INET6 link dump.
+    for (const [cmd, opts] of [
+      ['link', []], ['link', ['-o']], ['link', ['-br']], ['link', ['dev', NS_VETH]], ['link', ['-br', 'dev', 'lo']],
+      ['addr', []], ['addr', ['-o']], ['addr', ['-4']], ['addr', ['-6']], ['addr', ['-o', '-6']], ['addr', ['-br']],
+      ['addr', ['-br', '-4']], ['addr', ['-br', '-6']], ['addr', ['dev', NS_VETH]], ['addr', ['-4', 'lo']],
+    ] as const) {
+      const words = opts.filter((w) => w.startsWith('-'));
+      const dev = opts.filter((w) => !w.startsWith('-'));
+      const theirs = ip('-n', NS, ...words, cmd, 'show', ...dev);
+      expect(await ikc(`${cmd}s`, ...opts, '--netns', NS), `ip ${opts.join(' ')} ${cmd}`).toBe(theirs);
+    }
+    // Counters move between runs: the same text with every number masked.
+    const masked = (t: string) => t.replace(/\d+/g, 'N');
+    for (const opts of [['-s'], ['-o', '-s']]) {
+      expect(masked(await ikc('links', ...opts, '--netns', NS)), opts.join(' ')).toBe(masked(ip('-n', NS, ...opts, 'link')));
+    }
+  });
+
+  it('an unknown device is ENODEV, and -s -s is refused rather than printed as -s', async () => {
+    const fail = (args: string[]) => run(process.execPath, [IKC, ...args]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    expect(await fail(['links', 'dev', 'nope0', '--netns', NS])).toMatchObject({ code: 1, stderr: 'ikc: ENODEV: Device "nope0" does not exist.\n' });
+    expect(await fail(['addrs', 'nope0', '--netns', NS])).toMatchObject({ code: 1, stderr: 'ikc: ENODEV: Device "nope0" does not exist.\n' });
+    const ss = await fail(['links', '-s', '-s', '--netns', NS]);
+    expect(ss.code).toBe(2);
+    expect(ss.stderr).toMatch(/^ikc: EOPNOTSUPP: -s -s/);
   });
 });
 

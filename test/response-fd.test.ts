@@ -40,14 +40,14 @@ describe('response fd', () => {
     fd = taskDiagFd({ strategy: 'all', show: ['base', 'creds'] });
     const mine = preadAll(fd);
     expect(parseTaskDiag(mine).length).toBeGreaterThan(5);
-    const asRoot = spawnSync('cat', [], { stdio: [fd, 'pipe', 'inherit'] });
+    const asRoot = spawnSync('cat', [], { stdio: [fd, 'pipe', 'inherit'], maxBuffer: 1 << 30 });
     expect(asRoot.stdout).toEqual(mine);
     if (process.getuid?.() === 0) {
       // Rewind: the child's reads moved the shared offset.
       readSync(fd, Buffer.alloc(0), 0, 0, 0);
       const again = taskDiagFd({ strategy: 'all', show: ['base', 'creds'] });
       const bytes = preadAll(again);
-      const asNobody = spawnSync('cat', [], { stdio: [again, 'pipe', 'inherit'], uid: 65534, gid: 65534 });
+      const asNobody = spawnSync('cat', [], { stdio: [again, 'pipe', 'inherit'], uid: 65534, gid: 65534, maxBuffer: 1 << 30 });
       closeSync(again);
       expect(asNobody.status).toBe(0);
       expect(asNobody.stdout).toEqual(bytes);

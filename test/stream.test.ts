@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { closeSync, fstatSync, writeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commands, CURRENT_NETNS, issueKernelCommand, LINK_STATS, subscribeLinkStats, type Link, type Snapshot } from '@ikc/sdk';
+import { commands, CURRENT_NETNS, CURRENT_PIDNS, IKC_STATS_SNAPSHOT, issueKernelCommand, LINK_STATS, parseSnapshot, Show, streamMessages, subscribeLinkStats, TASK_STATS, type Link, type Snapshot } from '@ikc/sdk';
 import { native } from '../packages/ikc/src/binding.js';
 import { startBroker, type TestBroker } from './helpers/broker.js';
 import { ROOT } from './helpers/fixture.js';
@@ -20,6 +20,9 @@ async function udpToLoopback(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise<void>((r) => sock.send(Buffer.alloc(100), 9, '127.0.0.1', () => r()));
   sock.close();
 }
+
+/** show_flags for group names (ikc's groups sit above bit 31: added, not or-ed). */
+const showBits = (names: (keyof typeof Show)[]) => [...new Set(names.map((n) => Show[n]))].reduce((a, b) => a + b, 0);
 
 const ipLinks = () => execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(': ')[1].split('@')[0]);
 
@@ -77,6 +80,58 @@ describe('stream responses (LINK_STATS)', () => {
     expect(lo(a).rxPackets).toBeLessThan(lo(b).rxPackets);
     expect(ip.packets).toBeLessThanOrEqual(lo(b).rxPackets);
     expect(ip.bytes).toBeLessThanOrEqual(lo(b).rxBytes);
+  });
+
+  it('link counters move by what the test sends through a veth pair into a namespace it made', async () => {
+    if (process.getuid?.() !== 0) return;
+    const ns = `ikc-stats-${process.pid}`;
+    const ip = (...a: string[]) => execFileSync('ip', a, { stdio: 'pipe' });
+    ip('netns', 'add', ns);
+    try {
+      ip('link', 'add', `ikcA${process.pid % 10000}`, 'type', 'veth', 'peer', 'name', 'ikcB', 'netns', ns);
+      ip('addr', 'add', '10.231.7.1/30', 'dev', `ikcA${process.pid % 10000}`);
+      ip('link', 'set', `ikcA${process.pid % 10000}`, 'up');
+      ip('-n', ns, 'addr', 'add', '10.231.7.2/30', 'dev', 'ikcB');
+      ip('-n', ns, 'link', 'set', 'ikcB', 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      const it = subscribeLinkStats({ intervalMs: 200, ns: `/run/netns/${ns}` })[Symbol.asyncIterator]();
+      const veth = (snap: Snapshot<Link[]>) => snap.data.find((l) => l.name === 'ikcB')!.stats64!;
+      const a = (await it.next()).value as Snapshot<Link[]>;
+      expect(a.data.map((l) => l.name).sort()).toEqual(['ikcB', 'lo']); // the namespace's links only
+      const sock = createSocket('udp4');
+      for (let i = 0; i < 50; i++) await new Promise<void>((r) => sock.send(Buffer.alloc(300), 9, '10.231.7.2', () => r()));
+      sock.close();
+      // Ticks until the datagrams (and ARP) have crossed.
+      let b = a;
+      for (let i = 0; i < 20 && veth(b).rxPackets - veth(a).rxPackets < 50; i++) b = (await it.next()).value as Snapshot<Link[]>;
+      await it.return?.();
+      expect(veth(b).rxPackets - veth(a).rxPackets).toBeGreaterThanOrEqual(50);
+      expect(veth(b).rxBytes - veth(a).rxBytes).toBeGreaterThanOrEqual(50 * 300);
+      expect(b.tick - a.tick).toBe(b.tick); // a's tick is 0
+    } finally {
+      ip('netns', 'del', ns);
+    }
+  });
+
+  it('a reader that stalls finds the newest snapshot with the rest counted as skipped, not a backlog', async () => {
+    // Large snapshots (every thread with its command line) fill the pipe within a few ticks.
+    const fd = issueKernelCommand(CURRENT_PIDNS, TASK_STATS, [native.encodeTaskStatsRequest(100, 0, showBits(['base', 'creds', 'stat', 'ps', 'cmdline', 'name']), 2, 0)]);
+    await new Promise((r) => setTimeout(r, 2500));
+    const ticks: { tick: number; missed: number; skipped: number; bytes: number }[] = [];
+    let bytes = 0;
+    for await (const m of streamMessages(fd)) {
+      bytes += m.payload.length + 16;
+      if (m.type !== IKC_STATS_SNAPSHOT) continue;
+      const s = parseSnapshot(m.payload, (b) => b.length);
+      ticks.push({ tick: s.tick, missed: s.missed, skipped: s.skipped, bytes: s.data });
+      if (s.skipped > 0 || ticks.length > 200) break;
+    }
+    const stalled = ticks.find((t) => t.skipped > 0);
+    expect(stalled, JSON.stringify(ticks.slice(0, 5))).toBeDefined();
+    // Every gap is accounted for: what the reader did not get is missed or skipped, never silent.
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i].tick - ticks[i - 1].tick - 1).toBe(ticks[i].missed + ticks[i].skipped);
+    // What waited for it was what the pipe holds (at most 1 MiB) and one snapshot, not 25 ticks of them.
+    expect(bytes).toBeLessThan((1 << 20) + 3 * Math.max(...ticks.map((t) => t.bytes)));
   });
 
   it('bad requests are EINVAL before any stream starts', () => {

@@ -39,11 +39,20 @@ enum {
 #define TASK_DIAG_IKC_ATTR_FIRST 32
 #define TASK_DIAG_IKC_ATTR_LAST 63
 
+enum {
+	TASK_DIAG_IKC_PS = 32,      /* struct task_diag_ikc_ps */
+	TASK_DIAG_IKC_CMDLINE = 33, /* argv bytes as /proc/PID/cmdline; may repeat (joined in order) */
+	TASK_DIAG_IKC_NAME = 34,    /* the whole task name, no NUL (comm is cut to 15 bytes) */
+};
+
 #define TASK_DIAG_SHOW_BASE (1ULL << TASK_DIAG_BASE)
 #define TASK_DIAG_SHOW_CRED (1ULL << TASK_DIAG_CRED)
 #define TASK_DIAG_SHOW_VMA (1ULL << TASK_DIAG_VMA)
 #define TASK_DIAG_SHOW_VMA_STAT (1ULL << TASK_DIAG_VMA_STAT)
 #define TASK_DIAG_SHOW_STAT (1ULL << TASK_DIAG_STAT)
+#define TASK_DIAG_SHOW_IKC_PS (1ULL << TASK_DIAG_IKC_PS)
+#define TASK_DIAG_SHOW_IKC_CMDLINE (1ULL << TASK_DIAG_IKC_CMDLINE)
+#define TASK_DIAG_SHOW_IKC_NAME (1ULL << TASK_DIAG_IKC_NAME)
 
 enum {
 	TASK_DIAG_RUNNING,
@@ -87,6 +96,37 @@ struct task_diag_creds {
 	__u32 egid;
 	__u32 sgid;
 	__u32 fsgid;
+};
+
+/* The reference header's: CPU times in clock ticks (USER_HZ); a process's
+ * faults and times are its thread group's, a thread's (ALL_THREAD, THREAD)
+ * its own. 72 bytes (4 of them padding). */
+struct task_diag_stat {
+	__u64 minflt;
+	__u64 cminflt;
+	__u64 majflt;
+	__u64 cmajflt;
+	__u64 utime;
+	__u64 stime;
+	__u64 cutime;
+	__u64 cstime;
+	__u32 threads;
+};
+
+/* ikc's: what ps reads that task_diag_stat lacks. 64 bytes. */
+struct task_diag_ikc_ps {
+	__u64 start_time;  /* ns since boot (CLOCK_BOOTTIME); procfs: to the clock tick */
+	__u64 vsize;       /* bytes */
+	__u64 rss;         /* bytes (VmRSS) */
+	__u64 locked;      /* bytes locked in RAM (VmLck): ps STAT's L */
+	__u32 flags;       /* task->flags, PF_* */
+	__u32 tty_nr;      /* controlling terminal as /proc/PID/stat encodes it; 0: none */
+	__u32 tpgid;       /* the terminal's foreground process group; 0: none */
+	__s32 nice;
+	__s32 priority;    /* as /proc/PID/stat: prio - 100 */
+	__u32 policy;      /* SCHED_* */
+	__u32 rt_priority;
+	__u32 processor;   /* CPU last run on */
 };
 
 #define TASK_DIAG_DUMP_ALL 0

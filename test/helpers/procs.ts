@@ -36,6 +36,17 @@ export async function sleeper(opts: SpawnOptions = {}): Promise<number> {
   return pid;
 }
 
+/** Waits until a process sleeps and its /proc/PID/stat reads the same twice in a row (done starting up). */
+export async function quiet(pid: number): Promise<void> {
+  let last = '';
+  await until(`${pid} to settle`, () => {
+    const now = read(`/proc/${pid}/stat`);
+    const same = now === last && /\) S /.test(now);
+    last = now;
+    return same;
+  });
+}
+
 /** The hooks of a suite that runs the built CLI: it must be built, and what a test started dies after it. */
 export function cliSuiteHooks(): void {
   afterEach(killFixtures);

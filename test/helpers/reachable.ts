@@ -69,23 +69,25 @@ function copyTree(src: string, dest: string): void {
   }
 }
 
-/** The built CLI (bin/ikc.js, its bundle dist/ikc.js and package.json), with the native
- *  addon package it requires at run time (@ikc/sdk: package.json and native/) in a
- *  node_modules beside it: the whole of what `node ikc.js` loads. Returns the bin/ikc.js. */
+/** The built CLI (bin/ikc.js and the bin/package.json that makes it CommonJS, its bundle dist/ikc.js and package.json), with the SDK
+ *  package it imports at run time (@ikc/sdk: package.json, its bundle dist/sdk.js and
+ *  native/) in a node_modules beside it: the whole of what `node ikc.js` loads. Returns the bin/ikc.js. */
 export function copyCli(dir: string, root: string): string {
   const cli = join(dir, 'ikc-cli');
   const bin = join(cli, 'bin/ikc.js');
   if (existsSync(bin)) return bin;
   const tmp = `${cli}.${process.pid}`;
   const sdk = join(tmp, 'node_modules/@ikc/sdk');
-  for (const d of [tmp, join(tmp, 'bin'), join(tmp, 'dist'), join(tmp, 'node_modules'), join(tmp, 'node_modules/@ikc'), sdk]) {
+  for (const d of [tmp, join(tmp, 'bin'), join(tmp, 'dist'), join(tmp, 'node_modules'), join(tmp, 'node_modules/@ikc'), sdk, join(sdk, 'dist')]) {
     mkdirSync(d);
     chmodSync(d, 0o755);
   }
   copyTree(join(root, 'packages/cli/package.json'), join(tmp, 'package.json'));
   copyTree(join(root, 'packages/cli/bin/ikc.js'), join(tmp, 'bin/ikc.js'));
+  copyTree(join(root, 'packages/cli/bin/package.json'), join(tmp, 'bin/package.json'));
   copyTree(join(root, 'packages/cli/dist/ikc.js'), join(tmp, 'dist/ikc.js'));
   copyTree(join(root, 'packages/ikc/package.json'), join(sdk, 'package.json'));
+  copyTree(join(root, 'packages/ikc/dist/sdk.js'), join(sdk, 'dist/sdk.js'));
   copyTree(join(root, 'packages/ikc/native'), join(sdk, 'native'));
   renameSync(tmp, cli);
   return bin;

@@ -404,7 +404,7 @@ describe.skipIf(!isRoot)('broker limits (needs root: brokers, clients of other u
   });
 
   it('B11: under exactly the unit’s capabilities and syscall filter, non-root clients are served, BPF too', { timeout: SLOW }, async () => {
-    const unit = readFileSync(join(ROOT, 'contrib/systemd/ikc-broker.service'), 'utf8');
+    const unit = readFileSync(join(ROOT, 'contrib/systemd/ikc-broker.service.in'), 'utf8');
     const values = (key: string) =>
       unit
         .split('\n')

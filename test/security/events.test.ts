@@ -101,14 +101,14 @@ describe.skipIf(!isRoot)('security: process events (needs root: broker, other ui
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('S39: an unprivileged subscriber sees only tasks it may see: in-process and through the broker', () => {
+  it('S41: an unprivileged subscriber sees only tasks it may see: in-process and through the broker', () => {
     for (const [how, socket] of [
       ['in-process', undefined],
       ['through the broker', broker.socket],
     ] as const) {
       const s = subscribeAs(UID, socket, xsleep);
       row({
-        id: 'S39',
+        id: 'S41',
         scenario: `uid ${UID} ${how}, while root and uid ${OTHER} fork 150 tasks each: whose events it gets`,
         expected: 'own only; 6 of 6 sleeps fork/exec/exit',
         observed: ownOnly(s),
@@ -116,7 +116,7 @@ describe.skipIf(!isRoot)('security: process events (needs root: broker, other ui
       // Its fork (while still dumpable) may be shown or not, as the hub reads it before or after the exec; nothing after.
       const x = s.got.filter((e) => e.tgid === s.hidden && e.type !== 'fork').map((e) => e.type);
       row({
-        id: 'S39',
+        id: 'S41',
         scenario: `uid ${UID} ${how}: its own task after exec of an execute-only file (not dumpable, hidden by hidepid=2)`,
         expected: 'nothing after the exec',
         observed: s.hidden ? (x.length ? x.join('/') : 'nothing after the exec') : 'the task did not run',
@@ -124,7 +124,7 @@ describe.skipIf(!isRoot)('security: process events (needs root: broker, other ui
     }
   });
 
-  it('S39: a pid filter naming a hidden task is the ESRCH of a missing one', () => {
+  it('S41: a pid filter naming a hidden task is the ESRCH of a missing one', () => {
     const out = node(`
       import { BrokerClient, events } from '@ikc/sdk';
       const c = BrokerClient.connect(${JSON.stringify(broker.socket)});
@@ -132,11 +132,11 @@ describe.skipIf(!isRoot)('security: process events (needs root: broker, other ui
       const ask = async (client, pid) => { try { for await (const e of events({ client, pids: [pid] })) return 'ok'; } catch (e) { return e.message.replace(String(pid), 'N'); } };
       console.log(JSON.stringify({ broker: [await ask(c, 1), await ask(c, 2147483647)], own: [await ask(undefined, 1), await ask(undefined, 2147483647)] }));
       c.close();`) as { broker: string[]; own: string[] };
-    row({ id: 'S39', scenario: `uid ${UID} through the broker: -p 1 (root's) and -p 2147483647 (none)`, expected: 'the same ESRCH', observed: out.broker[0] === out.broker[1] && /^ESRCH/.test(out.broker[0]) ? 'the same ESRCH' : out.broker.join(' | ') });
-    row({ id: 'S39', scenario: `uid ${UID} in-process: -p 1 (root's) and -p 2147483647 (none)`, expected: 'the same ESRCH', observed: out.own[0] === out.own[1] && /^ESRCH/.test(out.own[0]) ? 'the same ESRCH' : out.own.join(' | ') });
+    row({ id: 'S41', scenario: `uid ${UID} through the broker: -p 1 (root's) and -p 2147483647 (none)`, expected: 'the same ESRCH', observed: out.broker[0] === out.broker[1] && /^ESRCH/.test(out.broker[0]) ? 'the same ESRCH' : out.broker.join(' | ') });
+    row({ id: 'S41', scenario: `uid ${UID} in-process: -p 1 (root's) and -p 2147483647 (none)`, expected: 'the same ESRCH', observed: out.own[0] === out.own[1] && /^ESRCH/.test(out.own[0]) ? 'the same ESRCH' : out.own.join(' | ') });
   });
 
-  it('S39: a subscriber in a child pid namespace sees only that namespace, in its numbering (through the broker); in-process there is EOPNOTSUPP', () => {
+  it('S41: a subscriber in a child pid namespace sees only that namespace, in its numbering (through the broker); in-process there is EOPNOTSUPP', () => {
     const noise = spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done'], { stdio: 'ignore' });
     const s = node(
       `
@@ -162,11 +162,11 @@ describe.skipIf(!isRoot)('security: process events (needs root: broker, other ui
     ) as Seen & { inProcess: string };
     noise.kill();
     const numbering = s.got.every((e) => e.pid < 100) ? 'numbered from 1' : 'host numbers';
-    row({ id: 'S39', scenario: 'root in unshare --pid --fork --mount-proc, through the broker, while the host forks 100 tasks', expected: `own only; 6 of 6 sleeps fork/exec/exit; numbered from 1 (itself ${1})`, observed: `${ownOnly(s)}; ${numbering} (itself ${s.me})` });
-    row({ id: 'S39', scenario: 'the same subscriber in-process (the kernel ignores LISTEN from a child pid namespace)', expected: 'EOPNOTSUPP', observed: s.inProcess });
+    row({ id: 'S41', scenario: 'root in unshare --pid --fork --mount-proc, through the broker, while the host forks 100 tasks', expected: `own only; 6 of 6 sleeps fork/exec/exit; numbered from 1 (itself ${1})`, observed: `${ownOnly(s)}; ${numbering} (itself ${s.me})` });
+    row({ id: 'S41', scenario: 'the same subscriber in-process (the kernel ignores LISTEN from a child pid namespace)', expected: 'EOPNOTSUPP', observed: s.inProcess });
   });
 
-  it('S40: a misbehaving subscriber (joins and leaves in a loop, floods IGNORE on its own connector socket) takes nothing from another', async () => {
+  it('S42: a misbehaving subscriber (joins and leaves in a loop, floods IGNORE on its own connector socket) takes nothing from another', async () => {
     const n = FULL ? 200 : 60;
     const sh = spawn('/bin/sh', ['-c', `read x; i=0; while [ $i -lt ${n} ]; do /bin/true; i=$((i+1)); done`], { stdio: ['pipe', 'ignore', 'ignore'] });
     const steady = events({ types: ['fork', 'exec', 'exit'], pids: [sh.pid!], subtree: true })[Symbol.asyncIterator]();
@@ -221,14 +221,14 @@ while True:
     const losses = got.filter((e) => e.type === 'lost' || e.type === 'possibly-lost').length;
     const full = [...kids].filter((k) => got.filter((e) => 'tgid' in e && e.tgid === k).map((e) => e.type).join('/') === 'fork/exec/exit').length;
     row({
-      id: 'S40',
+      id: 'S42',
       scenario: `a storm of ${n} children while another subscriber joined and left ${joins} times (in-process and via the broker) and a raw socket sent IGNOREs`,
       expected: `${n} of ${n} children fork/exec/exit, no loss notice`,
       observed: `${full} of ${kids.size} children fork/exec/exit, ${losses ? `${losses} loss notices` : 'no loss notice'}`,
     });
   });
 
-  it('S41: a stalled reader through the broker gets LOST with the exact count, the stream goes on, the broker stays bounded', async () => {
+  it('S43: a stalled reader through the broker gets LOST with the exact count, the stream goes on, the broker stays bounded', async () => {
     const client = BrokerClient.connect(broker.socket);
     // Subscribed, never read while the storm runs.
     const stalledFd = await client.issueKernelCommandAsync(CURRENT_PIDNS, PROC_EVENTS, [encodeEventsRequest({ types: ['fork', 'exit'] })]);
@@ -271,12 +271,12 @@ print(verdict)`;
       console.log(JSON.stringify((await p).value.type)); c.close();`);
     closeSync(stalledFd);
     client.close();
-    row({ id: 'S41', scenario: 'a reader that read nothing during 60000 events, then reads', expected: 'LOST >0, names the missing numbers: yes, cause 1', observed: seen });
-    row({ id: 'S41', scenario: 'the broker\'s RSS growth meanwhile (its queue for the reader is bounded at 1 MiB)', expected: 'under 32 MiB', observed: after - before < 32 * 1024 ? 'under 32 MiB' : `${after - before} KiB` });
-    row({ id: 'S41', scenario: 'another subscriber of the same broker, afterwards', expected: '"exit"', observed: JSON.stringify(goesOn) });
+    row({ id: 'S43', scenario: 'a reader that read nothing during 60000 events, then reads', expected: 'LOST >0, names the missing numbers: yes, cause 1', observed: seen });
+    row({ id: 'S43', scenario: 'the broker\'s RSS growth meanwhile (its queue for the reader is bounded at 1 MiB)', expected: 'under 32 MiB', observed: after - before < 32 * 1024 ? 'under 32 MiB' : `${after - before} KiB` });
+    row({ id: 'S43', scenario: 'another subscriber of the same broker, afterwards', expected: '"exit"', observed: JSON.stringify(goesOn) });
   });
 
-  it('S41: the stream quota applies to PROC_EVENTS (--max-streams-per-uid 2)', () => {
+  it('S43: the stream quota applies to PROC_EVENTS (--max-streams-per-uid 2)', () => {
     const out = node(`
       import { BrokerClient, CURRENT_PIDNS, PROC_EVENTS, encodeEventsRequest } from '@ikc/sdk';
       // Connected as the uid: quotas are keyed by the uid at connect (SO_PEERCRED).
@@ -284,14 +284,14 @@ print(verdict)`;
       const c = BrokerClient.connect(${JSON.stringify(broker.socket)});
       const open = () => { try { return typeof c.issueKernelCommand(CURRENT_PIDNS, PROC_EVENTS, [encodeEventsRequest()]) === 'number' ? 'fd' : '?'; } catch (e) { return e.code; } };
       console.log(JSON.stringify([open(), open(), open()].join(' '))); c.close();`);
-    row({ id: 'S41', scenario: `uid ${UID} asks the broker for 3 PROC_EVENTS streams`, expected: 'fd fd EAGAIN', observed: out as string });
+    row({ id: 'S43', scenario: `uid ${UID} asks the broker for 3 PROC_EVENTS streams`, expected: 'fd fd EAGAIN', observed: out as string });
   });
 
-  it('S42: under ikc sandbox a program cannot open a NETLINK_CONNECTOR socket; outside it can', () => {
+  it('S44: under ikc sandbox a program cannot open a NETLINK_CONNECTOR socket; outside it can', () => {
     const probe = join(dir, 'connector_probe');
     execFileSync('gcc', ['-static', '-O2', '-Wall', '-Werror', '-o', probe, join(ROOT, 'test/c/connector_probe.c')]);
     const outside = execFileSync(probe, { encoding: 'utf8' }).trim();
     const inside = spawnSync(process.execPath, [IKC, '--broker', broker.socket, 'sandbox', '--', probe], { encoding: 'utf8' }).stdout.trim();
-    row({ id: 'S42', scenario: 'socket(AF_NETLINK, SOCK_DGRAM, NETLINK_CONNECTOR) as root, outside / inside ikc sandbox', expected: 'OK / EPERM', observed: `${outside} / ${inside || 'no answer'}` });
+    row({ id: 'S44', scenario: 'socket(AF_NETLINK, SOCK_DGRAM, NETLINK_CONNECTOR) as root, outside / inside ikc sandbox', expected: 'OK / EPERM', observed: `${outside} / ${inside || 'no answer'}` });
   });
 });

@@ -2,7 +2,8 @@
 // delivering) and the broker protocol's version. Each row attacks what a
 // hostile holder of a stream, or an old or greedy client, would try.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, fstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, fstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BrokerClient, CURRENT_NETNS, issueKernelCommand, LINK_STATS, subscribeLinkStats } from '@ikc/sdk';
 import { native } from '../../packages/ikc/src/binding.js';
@@ -136,6 +137,39 @@ describe.skipIf(!isRoot)('security: stream responses (needs root)', () => {
     client.close();
     await own.stop();
     row({ id: 'S37', scenario: 'a broker stopped while a client reads a stream', expected: 'tick 0, then end: shutdown', observed: `tick ${first}, then ${next.done ? `end: ${stream.end?.reason}` : 'more data'}` });
+  });
+
+  it('S37: TASK_STATS judges every tick anew for the subscriber: its own task shows until it turns non-dumpable, root\'s never', async () => {
+    // An execute-only copy of sleep: exec of it makes the process non-dumpable (the kernel's rule for unreadable binaries).
+    const dir = mkdtempSync('/tmp/ikc-xo-');
+    chmodSync(dir, 0o755);
+    const xo = join(dir, 'sleep-xo');
+    copyFileSync('/bin/sleep', xo);
+    chmodSync(xo, 0o711);
+    const watch = (via: string) =>
+      node(`
+      import { BrokerClient, subscribeTaskStats } from '@ikc/sdk';
+      import { spawn } from 'node:child_process';
+      process.setgroups([]); process.setgid(${UID}); process.setuid(${UID});
+      const client = ${via === 'broker' ? `BrokerClient.connect(${JSON.stringify(broker.socket)})` : 'undefined'};
+      const a = spawn('/bin/sh', ['-c', 'sleep 0.5; exec ${xo} 30'], { stdio: 'ignore' });
+      const seen = [];
+      for await (const s of subscribeTaskStats({ intervalMs: 100, count: 12, client })) {
+        const pids = new Set(s.data.map((t) => t.pid));
+        seen.push((pids.has(a.pid) ? 'A' : '-') + (pids.has(1) ? '1' : ''));
+      }
+      a.kill('SIGKILL');
+      console.log(JSON.stringify({ seen: seen.join(' ') }));`).seen as string;
+    try {
+      for (const via of ['in-process', 'broker']) {
+        const seen = watch(via);
+        // A for the first ticks, then - once exec made it non-dumpable; never 1 (root's init).
+        const shape = /^(A )+(- ?)+$/.test(seen.trim() + ' ') && !seen.includes('1') ? 'own task until its exec, then hidden; pid 1 never' : seen;
+        row({ id: 'S37', scenario: `uid ${UID} subscribes to TASK_STATS (${via}, 12 ticks); its child execs an execute-only binary at ~0.5 s`, expected: 'own task until its exec, then hidden; pid 1 never', observed: shape });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('S38: a client speaking protocol v1 is refused in v1 words, never misread', () => {

@@ -68,18 +68,46 @@ struct pid {
 
 enum pid_type { PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID, PIDTYPE_MAX };
 
+/* What /proc/PID/stat reads for the STAT and PS groups (fs/proc/array.c do_task_stat). */
+struct prev_cputime { __u64 utime, stime; } CORE;
+struct tty_driver { int major, minor_start; } CORE;
+struct tty_struct {
+	int index;
+	struct tty_driver *driver;
+	struct { struct pid *pgrp; } ctrl;   /* 5.17+ */
+} CORE;
+struct tty_struct___pre517 { struct pid *pgrp; } CORE;
+
 struct signal_struct {
 	struct pid *pids[PIDTYPE_MAX];
+	int nr_threads;
+	struct tty_struct *tty;
+	__u64 utime, stime, cutime, cstime;
+	struct prev_cputime prev_cputime;
+	unsigned long min_flt, maj_flt, cmin_flt, cmaj_flt;
+	unsigned long long sum_sched_runtime;
 } CORE;
 
 /* mm_struct.flags: `mm_flags_t` (a bitmap struct) since 6.18, `unsigned long` before;
  * the dumpable bits are bits 0 and 1 of the first word in both. `user_ns`: the
  * namespace whose CAP_SYS_PTRACE overrides a non-dumpable mm (ptrace_has_cap()). */
 typedef struct { unsigned long __mm_flags[1]; } CORE mm_flags_t;
-struct mm_struct { mm_flags_t flags; struct user_namespace *user_ns; } CORE;
+/* rss_stat: percpu counters since 6.2 (their `count` is the running total that
+ * get_mm_counter() reads), atomics before. */
+struct percpu_counter { __s64 count; } CORE;
+struct mm_struct {
+	mm_flags_t flags;
+	struct user_namespace *user_ns;
+	unsigned long total_vm, locked_vm;
+	struct percpu_counter rss_stat[4];
+} CORE;
 struct mm_struct___ulong { unsigned long flags; } CORE;
+struct mm_struct___pre62 { struct { long count[4]; } rss_stat; } CORE;
+#define MM_FILEPAGES  0
+#define MM_ANONPAGES  1
+#define MM_SHMEMPAGES 3
 
-struct kthread { void *data; } CORE;
+struct kthread { void *data; char *full_name; } CORE;
 struct worker_pool;
 struct work_struct;
 struct worker {
@@ -88,7 +116,18 @@ struct worker {
 	char desc[24];
 } CORE;
 
+struct sched_entity { __u64 sum_exec_runtime; } CORE;
+struct thread_info { __u32 cpu; } CORE;
+
 struct task_struct {
+	struct thread_info thread_info;
+	int prio, static_prio;
+	unsigned int rt_priority, policy;
+	struct sched_entity se;
+	__u64 utime, stime;
+	struct prev_cputime prev_cputime;
+	__u64 start_boottime;
+	unsigned long min_flt, maj_flt;
 	unsigned int __state;
 	unsigned int flags;
 	unsigned int ptrace;
@@ -107,6 +146,9 @@ struct task_struct {
 	 * with the CVE-2026-46333 fix (task_still_dumpable() in kernel/ptrace.c). */
 	unsigned int user_dumpable: 1;
 } CORE;
+
+/* Before 5.16 (and on architectures without THREAD_INFO_IN_TASK) the CPU was here. */
+struct task_struct___cpu { unsigned int cpu; } CORE;
 
 /* Before 5.14 the state was `volatile long state`. */
 struct task_struct___pre514 { long state; } CORE;
@@ -133,7 +175,7 @@ struct bpf_iter__task { struct bpf_iter_meta *meta; struct task_struct *task; } 
 
 /* ---- the records (parsed by backend/bpf/record.rs; keep the two in step) ------------ */
 
-#define IKC_TASK_VERSION 3
+#define IKC_TASK_VERSION 4
 
 struct ikc_task {
 	__u16 len;        /* this record plus its levels, in bytes */
@@ -155,7 +197,27 @@ struct ikc_task {
 	char worker_desc[16]; /* the worker's description, cut to 15 bytes; else zeros */
 	__u32 user_ns;    /* real_cred->user_ns->ns.inum */
 	__u32 dumpable_ns; /* mm->user_ns->ns.inum; PROC_USER_INIT_INO without an mm */
-};                    /* 136 bytes */
+	/* STAT and PS (do_task_stat): raw, the reader sums a group and scales times as
+	 * thread_group_cputime_adjusted() and cputime_adjust() do. */
+	__u64 start_boottime; /* ns since boot */
+	__u64 total_vm, locked_vm, rss; /* pages; rss = file + anon + shmem (get_mm_rss) */
+	__u64 min_flt, maj_flt;        /* the task's own */
+	__u64 utime, stime, runtime;   /* ns: tick samples and se.sum_exec_runtime */
+	__u64 prev_utime, prev_stime;  /* task->prev_cputime */
+	__u64 sig_min_flt, sig_maj_flt, sig_cmin_flt, sig_cmaj_flt; /* exited threads' and reaped children's */
+	__u64 sig_utime, sig_stime, sig_runtime, sig_cutime, sig_cstime; /* ns */
+	__u64 sig_prev_utime, sig_prev_stime; /* signal->prev_cputime */
+	__u32 flags;      /* task->flags */
+	__u32 tty_nr;     /* new_encode_dev(tty_devnum(signal->tty)); 0: none */
+	__u32 tpgid;      /* the tty's foreground group, initial namespace; 0: none */
+	__s32 prio, static_prio;
+	__u32 policy, rt_priority, cpu;
+	__u32 nr_threads; /* signal->nr_threads */
+	__u32 reserved;
+	/* NAME: proc_task_name() whole (get_kthread_comm(), wq_worker_comm()). */
+	char full_name[64];   /* a kernel thread's kthread->full_name (5.17+); else empty */
+	char worker_desc_whole[32]; /* a worker's description, whole */
+};                    /* 448 bytes */
 
 /* The task's pid, pgid and sid in the namespace of its own level `g` (NSpid, NSpgid,
  * NSsid of /proc/PID/status), for g = 1 .. nlevels - 1; level 0 is in `ikc_task`. */
@@ -174,7 +236,7 @@ struct ikc_walk_end {
 	__u64 tasks;      /* tasks visited */
 };
 
-_Static_assert(sizeof(struct ikc_task) == 136, "record layout");
+_Static_assert(sizeof(struct ikc_task) == 448, "record layout");
 _Static_assert(sizeof(struct ikc_walk_end) == 16, "record layout");
 
 /* ---- helpers ---------------------------------------------------------------------- */
@@ -316,8 +378,81 @@ static __always_inline void worker_desc(struct task_struct *t, struct ikc_task *
 	if (!w || !BPF_CORE_READ(w, pool))
 		return;
 	bpf_core_read(r->worker_desc, sizeof(r->worker_desc) - 1, &w->desc);
+	bpf_core_read(r->worker_desc_whole, sizeof(r->worker_desc_whole) - 1, &w->desc);
 	if (r->worker_desc[0])
 		r->worker = BPF_CORE_READ(w, current_work) ? '+' : '-';
+}
+
+/* new_encode_dev(): major in bits 8-19, minor in bits 0-7 and 20-31. */
+static __always_inline __u32 encode_dev(__u32 major, __u32 minor)
+{
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+/* What do_task_stat() reads for STAT and PS, raw. */
+static __always_inline void stat_fields(struct task_struct *t, struct signal_struct *sig, struct ikc_task *r)
+{
+	struct mm_struct *mm = t->mm;
+
+	r->start_boottime = t->start_boottime;
+	r->flags = t->flags;
+	r->prio = t->prio;
+	r->static_prio = t->static_prio;
+	r->policy = t->policy;
+	r->rt_priority = t->rt_priority;
+	if (bpf_core_field_exists(t->thread_info.cpu))
+		r->cpu = t->thread_info.cpu;
+	else
+		r->cpu = BPF_CORE_READ((struct task_struct___cpu *)t, cpu);
+	r->min_flt = t->min_flt;
+	r->maj_flt = t->maj_flt;
+	r->utime = t->utime;
+	r->stime = t->stime;
+	r->runtime = t->se.sum_exec_runtime;
+	r->prev_utime = t->prev_cputime.utime;
+	r->prev_stime = t->prev_cputime.stime;
+	r->sig_min_flt = sig->min_flt;
+	r->sig_maj_flt = sig->maj_flt;
+	r->sig_cmin_flt = sig->cmin_flt;
+	r->sig_cmaj_flt = sig->cmaj_flt;
+	r->sig_utime = sig->utime;
+	r->sig_stime = sig->stime;
+	r->sig_runtime = sig->sum_sched_runtime;
+	r->sig_cutime = sig->cutime;
+	r->sig_cstime = sig->cstime;
+	r->sig_prev_utime = sig->prev_cputime.utime;
+	r->sig_prev_stime = sig->prev_cputime.stime;
+	r->nr_threads = sig->nr_threads;
+
+	struct tty_struct *tty = sig->tty;
+	if (tty) {
+		struct tty_driver *drv = tty->driver;
+		struct pid *fg;
+		if (bpf_core_field_exists(tty->ctrl))
+			fg = tty->ctrl.pgrp;
+		else
+			fg = BPF_CORE_READ((struct tty_struct___pre517 *)tty, pgrp);
+		if (drv)
+			r->tty_nr = encode_dev(drv->major, drv->minor_start + tty->index);
+		r->tpgid = fg ? fg->numbers[0].nr : 0;
+	}
+	if (mm) {
+		r->total_vm = mm->total_vm;
+		r->locked_vm = mm->locked_vm;
+		if (bpf_core_field_size(mm->rss_stat) > 4 * sizeof(long)) {
+			__s64 file = mm->rss_stat[MM_FILEPAGES].count;
+			__s64 anon = mm->rss_stat[MM_ANONPAGES].count;
+			__s64 shmem = mm->rss_stat[MM_SHMEMPAGES].count;
+			/* percpu_counter_read_positive() per counter */
+			r->rss = (file > 0 ? file : 0) + (anon > 0 ? anon : 0) + (shmem > 0 ? shmem : 0);
+		} else {
+			struct mm_struct___pre62 *old = (void *)mm;
+			long file = BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES]);
+			long anon = BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES]);
+			long shmem = BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES]);
+			r->rss = (file > 0 ? file : 0) + (anon > 0 ? anon : 0) + (shmem > 0 ? shmem : 0);
+		}
+	}
 }
 
 /* ---- the iterator ---------------------------------------------------------------- */
@@ -334,11 +469,21 @@ static __always_inline void worker_desc(struct task_struct *t, struct ikc_task *
  * relocation against the whole kernel BTF, and the verifier checks each program. */
 __u32 ikc_leaders_only = 0;
 
+/* The record being built: 448 bytes, more than the BPF stack holds beside the
+ * rest. Programs run with migration disabled, so one slot per CPU is private. */
+struct {
+	__uint(type, 6); /* BPF_MAP_TYPE_PERCPU_ARRAY (no uapi headers here) */
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ikc_task);
+} ikc_scratch SEC(".maps");
+
 static __always_inline int dump_task(struct bpf_iter__task *ctx, int leaders_only)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *t = ctx->task;
-	struct ikc_task r = {};
+	__u32 zero = 0;
+	struct ikc_task *rp = bpf_map_lookup_elem(&ikc_scratch, &zero);
 
 	if (!t) {
 		/* The end of the walk: seq_num numbers the tasks shown, from 0. */
@@ -350,9 +495,12 @@ static __always_inline int dump_task(struct bpf_iter__task *ctx, int leaders_onl
 		bpf_seq_write(seq, &end, sizeof(end));
 		return 0;
 	}
-	r.pid = t->pid;
-	r.tgid = t->tgid;
-	if (leaders_only && r.pid != r.tgid)
+	if (!rp)
+		return 0;
+	__builtin_memset(rp, 0, sizeof(*rp));
+	rp->pid = t->pid;
+	rp->tgid = t->tgid;
+	if (leaders_only && rp->pid != rp->tgid)
 		return 0;
 
 	unsigned int flags = t->flags;
@@ -361,53 +509,60 @@ static __always_inline int dump_task(struct bpf_iter__task *ctx, int leaders_onl
 	if (level > MAX_PID_NS_LEVEL)
 		level = MAX_PID_NS_LEVEL;
 
-	r.version = IKC_TASK_VERSION;
-	r.nlevels = level + 1;
-	r.len = sizeof(r) + level * sizeof(struct ikc_level);
-	r.kthread = !!(flags & PF_KTHREAD);
+	rp->version = IKC_TASK_VERSION;
+	rp->nlevels = level + 1;
+	rp->len = sizeof(*rp) + level * sizeof(struct ikc_level);
+	rp->kthread = !!(flags & PF_KTHREAD);
 
 	/* task_state() in /proc/PID/status: PPid and TracerPid (ptrace_parent()'s pid)
 	 * while pid_alive(); NSpgid and NSsid from the signal struct's pids. */
 	if (thread_pid) {
-		r.ppid = t->real_parent->tgid;
+		rp->ppid = t->real_parent->tgid;
 		if (t->ptrace)
-			r.tpid = t->parent->pid;
+			rp->tpid = t->parent->pid;
 	}
 	struct signal_struct *sig = t->signal;
 	struct pid *pgrp = sig->pids[PIDTYPE_PGID];
 	struct pid *session = sig->pids[PIDTYPE_SID];
-	r.pgid = pgrp ? pgrp->numbers[0].nr : 0;
-	r.sid = session ? session->numbers[0].nr : 0;
+	rp->pgid = pgrp ? pgrp->numbers[0].nr : 0;
+	rp->sid = session ? session->numbers[0].nr : 0;
 
-	r.state = state_letter(t);
+	rp->state = state_letter(t);
 
 	/* task_cap() and task_state() read __task_cred(), the objective real_cred. */
 	const struct cred *c = t->real_cred;
 	/* The four sets follow each other in struct cred (include/linux/cred.h) as in
 	 * the record; each is 8 bytes whether kernel_cap_t is a u64 or two u32s. */
 	const __u64 *caps = (const __u64 *)&c->cap_inheritable;
-	r.cap_inheritable = caps[0];
-	r.cap_permitted = caps[1];
-	r.cap_effective = caps[2];
-	r.cap_bset = caps[3];
-	r.uid = c->uid.val;
-	r.euid = c->euid.val;
-	r.suid = c->suid.val;
-	r.fsuid = c->fsuid.val;
-	r.gid = c->gid.val;
-	r.egid = c->egid.val;
-	r.sgid = c->sgid.val;
-	r.fsgid = c->fsgid.val;
+	rp->cap_inheritable = caps[0];
+	rp->cap_permitted = caps[1];
+	rp->cap_effective = caps[2];
+	rp->cap_bset = caps[3];
+	rp->uid = c->uid.val;
+	rp->euid = c->euid.val;
+	rp->suid = c->suid.val;
+	rp->fsuid = c->fsuid.val;
+	rp->gid = c->gid.val;
+	rp->egid = c->egid.val;
+	rp->sgid = c->sgid.val;
+	rp->fsgid = c->fsgid.val;
 
-	r.user_ns = c->user_ns->ns.inum;
-	dumpability(t, &r);
+	rp->user_ns = c->user_ns->ns.inum;
+	dumpability(t, rp);
+	stat_fields(t, sig, rp);
 
-	__builtin_memcpy(r.comm, t->comm, sizeof(r.comm));
-	r.comm[15] = 0;
-	if ((flags & PF_WQ_WORKER) && r.kthread)
-		worker_desc(t, &r);
+	__builtin_memcpy(rp->comm, t->comm, sizeof(rp->comm));
+	rp->comm[15] = 0;
+	if ((flags & PF_WQ_WORKER) && rp->kthread)
+		worker_desc(t, rp);
+	else if (rp->kthread && bpf_core_field_exists(((struct kthread *)0)->full_name)) {
+		struct kthread *kt = BPF_CORE_READ(t, worker_private);
+		char *full = kt ? BPF_CORE_READ(kt, full_name) : 0;
+		if (full)
+			bpf_probe_read_kernel_str(rp->full_name, sizeof(rp->full_name), full);
+	}
 
-	if (bpf_seq_write(seq, &r, sizeof(r)) || !level)
+	if (bpf_seq_write(seq, rp, sizeof(*rp)) || !level)
 		return 0;
 	/* A task in a nested pid namespace. The global level functions take plain
 	 * addresses, which the verifier only accepts as numbers read from memory. */

@@ -132,7 +132,7 @@ fn bpf_load_ms(reps: usize) -> Option<f64> {
     let mut ms = Vec::new();
     for _ in 0..reps {
         let t = Instant::now();
-        ikc_core::backend::bpf::TaskIter::load().ok()?;
+        ikc_core::backend::bpf::TaskIter::load_fresh().ok()?;
         ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     Some(median(ms))

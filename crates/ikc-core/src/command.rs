@@ -19,6 +19,7 @@ pub enum Command {
     LinkDump,
     AddrDump,
     LinkStats,
+    TaskStats,
     ProcEvents,
 }
 
@@ -74,8 +75,10 @@ pub const ADDR_DUMP: u32 = COMMANDS[3].id();
 
 /// `LINK_STATS` (STATS_SUBSCRIBE for links): the links' counters of a network namespace, every interval, on a stream.
 pub const LINK_STATS: u32 = COMMANDS[4].id();
+/// `TASK_STATS` (STATS_SUBSCRIBE for tasks): a task_diag dump of a pid namespace, every interval, on a stream.
+pub const TASK_STATS: u32 = COMMANDS[5].id();
 /// `PROC_EVENTS`: the process connector's events of a pid namespace's tasks, on a stream.
-pub const PROC_EVENTS: u32 = COMMANDS[5].id();
+pub const PROC_EVENTS: u32 = COMMANDS[6].id();
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { command: Command::TaskDiag, name: "TASK_DIAG", number: 1, ns_type: NsType::Pid, read_only: true, response: ResponseKind::Snapshot },
@@ -83,6 +86,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { command: Command::LinkDump, name: "LINK_DUMP", number: 3, ns_type: NsType::Net, read_only: true, response: ResponseKind::Snapshot },
     CommandSpec { command: Command::AddrDump, name: "ADDR_DUMP", number: 4, ns_type: NsType::Net, read_only: true, response: ResponseKind::Snapshot },
     CommandSpec { command: Command::LinkStats, name: "LINK_STATS", number: 6, ns_type: NsType::Net, read_only: true, response: ResponseKind::Stream },
+    CommandSpec { command: Command::TaskStats, name: "TASK_STATS", number: 7, ns_type: NsType::Pid, read_only: true, response: ResponseKind::Stream },
     CommandSpec { command: Command::ProcEvents, name: "PROC_EVENTS", number: 5, ns_type: NsType::Pid, read_only: true, response: ResponseKind::Stream },
 ];
 

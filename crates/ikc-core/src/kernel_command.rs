@@ -159,7 +159,7 @@ pub fn issue_as(
     let request = gather(iov)?;
     match spec.response {
         ResponseKind::Snapshot => ResponseFd::from_bytes(&snapshot(session, caller, users, spec.command, target, &request, flags)?),
-        ResponseKind::Stream => stream(session, caller, users, spec.command, target, &request).map(ResponseFd::stream),
+        ResponseKind::Stream => stream(session, caller, users, spec.command, target, &request, flags).map(ResponseFd::stream),
     }
 }
 
@@ -175,10 +175,8 @@ fn snapshot(
 ) -> Result<Vec<u8>> {
     match command {
         Command::TaskDiag => {
-            let req = TaskDiagRequest::from_message(&request)?;
-            let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
-            let backend = task_diag_backend(&req, flags, in_initial_view)?;
-            let mut scope = pid_scope(caller, target)?;
+            let req = TaskDiagRequest::from_message(request)?;
+            let (backend, mut scope) = dump_setup(caller, target, &req, flags)?;
             let viewers: Vec<Viewer> = caller.viewers().copied().collect();
             let mut access = Access { viewers: &viewers, judge: caller.judge, users };
             task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, backend)
@@ -186,26 +184,49 @@ fn snapshot(
         Command::SockDiag => net::sock_diag(&target, request, net_rights(caller)),
         Command::LinkDump => net::link_dump(&target, request, net_rights(caller)),
         Command::AddrDump => net::addr_dump(&target, request, net_rights(caller)),
-        Command::LinkStats | Command::ProcEvents => Err(Error::damaged(format!("{command:?} is a stream command"))),
+        Command::LinkStats | Command::TaskStats | Command::ProcEvents => Err(Error::damaged(format!("{command:?} is a stream command"))),
     }
 }
 
 /// A stream command: its producer started, the stream's read end returned.
-fn stream(session: &mut Session, caller: &Caller, users: &mut UserNsTree, command: Command, target: Namespace, request: &[u8]) -> Result<OwnedFd> {
+fn stream(
+    session: &mut Session,
+    caller: &Caller,
+    users: &mut UserNsTree,
+    command: Command,
+    target: Namespace,
+    request: &[u8],
+    flags: u32,
+) -> Result<OwnedFd> {
+    let lease = session.lease.take();
     match command {
-        Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), session.lease.take()),
+        Command::LinkStats => stats::subscribe_links(&target, request, net_rights(caller), session.stop.clone(), lease),
+        Command::TaskStats => {
+            let req = stats::TaskStatsRequest::from_message(request)?;
+            let (backend, scope) = dump_setup(caller, target, &req.task, flags)?;
+            let source = stats::TaskSource::new(caller.viewers().copied().collect(), caller.judge, users.clone(), scope, req.task, backend)?;
+            stats::subscribe_tasks(source, &req, session.stop.clone(), lease)
+        }
         Command::ProcEvents => {
             // Every pid the request names must be one task_diag would show the
             // caller: hidden, missing and outside the namespace are one ESRCH.
             for pid in events::EventsRequest::from_message(request)?.pids {
                 visible_task(session, caller, users, &target, pid)?;
             }
-            events::subscribe(caller, target, request, session.stop.clone(), session.lease.take())
+            events::subscribe(caller, target, request, session.stop.clone(), lease)
         }
         Command::TaskDiag | Command::SockDiag | Command::LinkDump | Command::AddrDump => {
             Err(Error::damaged(format!("{command:?} is a snapshot command")))
         }
     }
+}
+
+/// What a task_diag dump for `caller` of `target` reads from (TASK_DIAG, and
+/// every tick of TASK_STATS): the backend, and the pid-namespace scope.
+fn dump_setup(caller: &Caller, target: Namespace, req: &TaskDiagRequest, flags: u32) -> Result<(Backend, PidScope)> {
+    let in_initial_view = caller.levels_below_proc == 0 && ns::is_initial(NsSource::ThisThread, NsType::Pid, caller.pid_ns)?;
+    let backend = task_diag_backend(req, flags, in_initial_view)?;
+    Ok((backend, pid_scope(caller, target)?))
 }
 
 /// Task `pid` (numbered in `target`) as task_diag's ONE strategy answers the

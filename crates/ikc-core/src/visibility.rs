@@ -220,6 +220,7 @@ mod tests {
             levels: Default::default(),
             user_ns: INIT_USER_NS,
             dumpable_ns: INIT_USER_NS,
+            extra: None,
         }
     }
     fn in_ns(mut t: TaskInfo, ns: u64) -> TaskInfo {

@@ -52,7 +52,7 @@ fn helper() {
     if mode == "nsdump" {
         // The walk numbers tasks in this namespace (the iterator's), the records
         // in the initial one, and pid 1's exit kills whatever is left.
-        let report = churn(|threads| bpf::read_all_tasks(threads).map(|w| w.tasks));
+        let report = churn(|threads| bpf::read_all_tasks(threads, Default::default()).map(|w| w.tasks));
         println!("IKC_RESULT\n{report}");
         return;
     }

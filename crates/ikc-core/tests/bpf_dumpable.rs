@@ -122,7 +122,7 @@ fn zombies_are_as_dumpable_as_when_they_dropped_their_mm() {
     for &z in &zombies {
         bpf_common::wait_for(&format!("zombie {z}"), || bpf_common::state_of_pid(z) == Some(b'Z'));
     }
-    let walk = bpf::read_all_tasks(false).expect("BPF walk");
+    let walk = bpf::read_all_tasks(false, Default::default()).expect("BPF walk");
     for (&(name, _, by_construction), &z) in cases.iter().zip(&zombies) {
         let kernel = nobody_may_read(&mut kids, z);
         if let Some(want) = by_construction {
@@ -188,7 +188,7 @@ fn user_namespaces_are_the_kernels() {
     });
     bpf_common::wait_for("the child to unshare its user namespace", || user_ns_of(no_exec.as_raw() as u32) != INIT_USER_NS);
 
-    let walk = bpf::read_all_tasks(true).expect("BPF walk");
+    let walk = bpf::read_all_tasks(true, Default::default()).expect("BPF walk");
     let t = find(&walk.tasks, inside);
     let ns = user_ns_of(inside);
     assert_ne!(ns, INIT_USER_NS);

@@ -159,6 +159,8 @@ fn make_frozen_tasks() -> Fixture {
 fn procfs_tasks(procfs: &mut ProcFs, threads: bool) -> Vec<TaskInfo> {
     // Learn dumpability as for a viewer without CAP_SYS_PTRACE (a dump by root turns it off).
     procfs.set_owner_check(true);
+    // BASE and CRED only (a dump before may have asked for more).
+    procfs.set_wants(Default::default());
     let mut out = Vec::new();
     for tgid in procfs.tgids().expect("tgids") {
         let tids = if threads { procfs.tids(tgid).expect("tids").unwrap_or_default() } else { vec![tgid] };
@@ -222,9 +224,9 @@ fn bpf_matches_procfs_on_frozen_tasks() {
     let mut users = UserNsTree::default();
 
     for threads in [false, true] {
-        let before = bpf::read_all_tasks(threads).expect("BPF dump");
+        let before = bpf::read_all_tasks(threads, Default::default()).expect("BPF dump");
         let by_procfs = procfs_tasks(&mut procfs, threads);
-        let after = bpf::read_all_tasks(threads).expect("BPF dump");
+        let after = bpf::read_all_tasks(threads, Default::default()).expect("BPF dump");
         let completed = ikc_core::backend::bpf_all_tasks(&mut procfs, threads).expect("BPF dump with withheld groups");
         // The walk's end record counts every task the kernel showed it: each one,
         // for a walk over every thread; more than the leaders, for a leaders' walk.
@@ -298,6 +300,34 @@ fn bpf_matches_procfs_on_frozen_tasks() {
         let dumped_bpf = task_diag::dump(&mut procfs, &mut access(&viewer, &mut users), &mut scope, &req, Backend::Bpf).expect("BPF dump");
         assert_eq!(restrict(&dumped_bpf, &frozen, req.sequence), restrict(&dumped, &frozen, req.sequence), "threads={threads}: the BPF dump vs the procfs dump");
         println!("threads={threads}: {} frozen tasks identical; {} bytes of response", frozen.len(), from_bpf.len());
+
+        // STAT, PS and NAME through each backend's dump, field by field where
+        // both carry the field: procfs knows the start time to the clock tick
+        // and reports VmRSS; BPF reports the running rss count that /proc/PID/stat prints.
+        let show = ShowFlags::BASE | ShowFlags::STAT | ShowFlags::IKC_PS | ShowFlags::IKC_NAME;
+        let req = TaskDiagRequest { show, strategy, pid: 0, sequence: 8 };
+        let mut read = |backend| {
+            let mut scope = PidScope::whole(ikc_core::ns::current(NsType::Pid).expect("pid ns"));
+            let bytes = task_diag::dump(&mut procfs, &mut access(&viewer, &mut UserNsTree::default()), &mut scope, &req, backend).expect("dump");
+            parse_response(&restrict(&bytes, &frozen, req.sequence)).expect("parses")
+        };
+        let (p, b) = (read(Backend::Procfs), read(Backend::Bpf));
+        assert_eq!(p.len(), frozen.len(), "threads={threads}: procfs dumps every frozen task");
+        assert_eq!(b.iter().map(|t| t.pid).collect::<Vec<_>>(), p.iter().map(|t| t.pid).collect::<Vec<_>>());
+        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |n| n as u64);
+        for (p, b) in p.iter().zip(&b) {
+            assert_eq!(b.stat(), p.stat(), "threads={threads}: STAT of task {}", p.pid);
+            assert_eq!(b.name(), p.name(), "threads={threads}: NAME of task {}", p.pid);
+            let (pp, bp) = (p.ps().expect("procfs PS"), b.ps().expect("BPF PS"));
+            assert_eq!(bp.start_time / 10_000_000 * 10_000_000, pp.start_time, "threads={threads}: start of task {}", p.pid);
+            let dir = if threads { format!("/proc/{}/task/{}/stat", p.tgid, p.pid) } else { format!("/proc/{}/stat", p.pid) };
+            let stat = std::fs::read_to_string(&dir).unwrap_or_default();
+            let rss: u64 = stat.rsplit(')').next().and_then(|f| f.split_whitespace().nth(21)).and_then(|r| r.parse().ok()).unwrap_or(0);
+            assert_eq!(bp.rss, rss * page, "threads={threads}: BPF rss of task {} against {dir}", p.pid);
+            let same = |ps: &task_diag::TaskPs| task_diag::TaskPs { start_time: 0, rss: 0, ..*ps };
+            assert_eq!(same(bp), same(pp), "threads={threads}: PS of task {}", p.pid);
+        }
+        println!("threads={threads}: STAT, PS and NAME agree on {} frozen tasks", p.len());
     }
     drop(fixture);
 }
@@ -382,8 +412,8 @@ fn timing() {
         let (raw, n_raw) = median_ms(5, || raw_stat_loop(&mut buf));
         let (pfs, n_pfs) = median_ms(5, || procfs_tasks(&mut procfs, false).len());
         let (b_raw, n_bytes) = median_ms(5, || iter.read_raw(false).expect("bpf").len());
-        let (b_all, n_all) = median_ms(5, || iter.read(false).expect("bpf").tasks.len());
-        let (b_thr, n_thr) = median_ms(5, || iter.read(true).expect("bpf").tasks.len());
+        let (b_all, n_all) = median_ms(5, || iter.read(false, Default::default()).expect("bpf").tasks.len());
+        let (b_thr, n_thr) = median_ms(5, || iter.read(true, Default::default()).expect("bpf").tasks.len());
         println!("timing (+{load} sleeping processes, median of 5):");
         println!("  raw /proc/PID/stat loop        {raw:8.2} ms  {n_raw} processes");
         println!("  procfs backend, ALL            {pfs:8.2} ms  {n_pfs} processes");

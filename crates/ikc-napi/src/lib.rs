@@ -55,6 +55,9 @@ pub const ADDR_DUMP: u32 = ikc_core::command::ADDR_DUMP;
 /// `LINK_STATS`: the links' counters of a network namespace, every interval, on a stream.
 #[napi]
 pub const LINK_STATS: u32 = ikc_core::command::LINK_STATS;
+/// `TASK_STATS`: a task_diag dump of a pid namespace, every interval, on a stream.
+#[napi]
+pub const TASK_STATS: u32 = ikc_core::command::TASK_STATS;
 
 /// `PROC_EVENTS`: the process connector's events, filtered and shown as task_diag would, on a stream.
 #[napi]
@@ -123,6 +126,22 @@ pub fn encode_link_stats_request(env: Env, interval_ms: u32, count: Option<i64>)
         let req = ikc_core::stats::LinkStatsRequest { interval_ms, count };
         // Validated as the command will validate it, so a bad interval is EINVAL here already.
         ikc_core::stats::LinkStatsRequest::from_message(&req.to_message()).map(|r| Buffer::from(r.to_message()))
+    })
+}
+
+/// Encodes a TASK_STATS request (`struct ikc_stats_request` with a task_diag
+/// request's show bits, strategy and pid): that dump every `interval_ms`.
+#[napi]
+pub fn encode_task_stats_request(env: Env, interval_ms: u32, count: Option<i64>, show: i64, strategy: i64, pid: u32) -> napi::Result<Buffer> {
+    call(&env, || {
+        let count = u64::try_from(count.unwrap_or(0)).map_err(|_| ikc_core::Error::invalid("count must not be negative"))?;
+        let (show, strategy) = match (u64::try_from(show), u64::try_from(strategy)) {
+            (Ok(s), Ok(t)) => (s, t),
+            _ => return Err(ikc_core::Error::invalid("show and strategy must not be negative")),
+        };
+        let task = ikc_core::task_diag::TaskDiagRequest::from_message(&ikc_core::task_diag::TaskDiagRequest::encode(show, strategy, pid, 0)?)?;
+        let req = ikc_core::stats::TaskStatsRequest { interval_ms, count, task };
+        ikc_core::stats::TaskStatsRequest::from_message(&req.to_message()).map(|r| Buffer::from(r.to_message()))
     })
 }
 

@@ -2,6 +2,7 @@
 // (a socket path) or IKC_BROKER_FD (an inherited connection) says so, else this
 // process. Connected lazily, so commands that need no client never connect.
 import { BrokerClient, inProcess, type IkcClient } from '@ikc/sdk';
+import { UsageError } from './command.js';
 
 let brokerPath: string | undefined;
 let chosen: IkcClient | undefined;
@@ -21,6 +22,6 @@ export function client(): IkcClient {
 /** A broker connection, required (for `ikc sandbox`). */
 export function brokerClient(): BrokerClient {
   const c = client();
-  if (!(c instanceof BrokerClient)) throw new Error('no broker: give --broker PATH or set IKC_BROKER');
+  if (!(c instanceof BrokerClient)) throw new UsageError('no broker: give --broker PATH or set IKC_BROKER');
   return c;
 }

@@ -1,9 +1,10 @@
 // The columns of `ikc ps`: procps's specifiers, headers, widths and alignment
 // (from procps-ng's output.c), the -o parser, and procps's row layout. Pure:
 // used by commands/ps.ts to pick columns and by output.ts to print them.
-import { stateLetter, type Task } from '@ikc/sdk';
+import { stateLetter, type BaseField, type ShowName, type Task } from '@ikc/sdk';
 import { UsageError } from './command.js';
 import { groupName, userName } from './names.js';
+import * as f from './psfmt.js';
 
 /** procps's justification codes: CF_RIGHT, CF_LEFT, CF_USER, CF_UNLIMITED. */
 export type Just = 'right' | 'left' | 'user' | 'unlimited';
@@ -30,6 +31,10 @@ interface Def {
   nlwp?: boolean;
   /** A text column cut to this many cells, as procps's fname. */
   maxCells?: number;
+  /** The attribute groups beyond BASE (and CRED, see `cred`) its value reads. */
+  needs?: readonly ShowName[];
+  /** The one BASE number it prints, as `taskDiagColumns` reads it (no Task needed). */
+  field?: BaseField;
   get: (r: Row) => number | string;
 }
 
@@ -37,28 +42,51 @@ const base = (r: Row) => {
   if (!r.task.base) throw new Error('task_diag returned a task without its base attribute');
   return r.task.base;
 };
-const pidCol = (header: string, get: (r: Row) => number): Def => ({ header, width: 5, just: 'right', pidmax: true, get });
+const pidCol = (header: string, field: BaseField, get: (r: Row) => number): Def => ({ header, width: 5, just: 'right', pidmax: true, field, get });
 const num = (header: string, cred: Cred): Def => ({ header, width: 5, just: 'right', cred, get: (r) => r.task.creds![cred] });
 const name = (header: string, cred: Cred, names: 'user' | 'group'): Def => ({
   header, width: 8, just: 'user', cred, names, get: (r) => r.task.creds![cred],
 });
+/** The command name: the whole one (NAME: a kernel thread's or worker's may pass comm's 15 bytes). */
 const comm = (header: string, width = 15, just: Just = 'unlimited', maxCells?: number): Def => ({
-  header, width, just, maxCells, get: (r) => base(r).comm,
+  header, width, just, maxCells, needs: ['name'], get: (r) => r.task.name ?? base(r).comm,
 });
 
+const stat = (header: string, width: number, just: Just, get: (t: Task) => number | string): Def => ({
+  header, width, just, needs: ['stat', 'ps'], get: (r) => get(r.task),
+});
+const ps = (header: string, width: number, get: (t: Task) => number | string): Def => ({
+  header, width, just: 'right', needs: ['ps'], get: (r) => get(r.task),
+});
+/** The name ps prints in brackets for a task without arguments: the whole one (NAME), else comm. */
+const wholeName = (t: Task) => t.name ?? base({ task: t, nlwp: 1 }).comm;
+/** procps's args: the arguments joined by spaces; `[name]` without any, `[name] <defunct>` for a zombie. */
+function argsText(t: Task): string {
+  const c = t.cmdline;
+  if (base({ task: t, nlwp: 1 }).state === 6) return `[${wholeName(t)}] <defunct>`;
+  if (!c || c.length === 0) return `[${wholeName(t)}]`;
+  let end = c.length;
+  while (end > 0 && c[end - 1] === 0) end--;
+  // procps's read_unvectored: NULs and newlines become spaces (other control bytes '?' on output).
+  return c.toString('utf8', 0, end).replace(/[\0\n]/g, ' ');
+}
+const args = (header: string): Def => ({ header, width: 27, just: 'unlimited', needs: ['cmdline', 'name'], get: (r) => argsText(r.task) });
+const tty = (header: string): Def => ps(header, 8, (t) => f.ttyName(t.ps!.ttyNr));
+const REALTIME = (policy: number) => policy === 1 || policy === 2;
+
 const DEFS: Record<string, Def> = {
-  pid: pidCol('PID', (r) => r.task.tgid),
-  tgid: pidCol('TGID', (r) => r.task.tgid),
-  ppid: pidCol('PPID', (r) => base(r).ppid),
-  pgid: pidCol('PGID', (r) => base(r).pgid),
-  pgrp: pidCol('PGRP', (r) => base(r).pgid),
-  sid: pidCol('SID', (r) => base(r).sid),
-  sess: pidCol('SESS', (r) => base(r).sid),
-  session: pidCol('SESS', (r) => base(r).sid),
-  lwp: pidCol('LWP', (r) => r.task.pid),
-  tid: pidCol('TID', (r) => r.task.pid),
-  spid: pidCol('SPID', (r) => r.task.pid),
-  tpid: pidCol('TPID', (r) => base(r).tpid),
+  pid: pidCol('PID', 'tgid', (r) => r.task.tgid),
+  tgid: pidCol('TGID', 'tgid', (r) => r.task.tgid),
+  ppid: pidCol('PPID', 'ppid', (r) => base(r).ppid),
+  pgid: pidCol('PGID', 'pgid', (r) => base(r).pgid),
+  pgrp: pidCol('PGRP', 'pgid', (r) => base(r).pgid),
+  sid: pidCol('SID', 'sid', (r) => base(r).sid),
+  sess: pidCol('SESS', 'sid', (r) => base(r).sid),
+  session: pidCol('SESS', 'sid', (r) => base(r).sid),
+  lwp: pidCol('LWP', 'pid', (r) => r.task.pid),
+  tid: pidCol('TID', 'pid', (r) => r.task.pid),
+  spid: pidCol('SPID', 'pid', (r) => r.task.pid),
+  tpid: pidCol('TPID', 'tpid', (r) => base(r).tpid),
   nlwp: { header: 'NLWP', width: 4, just: 'right', nlwp: true, get: (r) => r.nlwp },
   thcount: { header: 'THCNT', width: 5, just: 'right', nlwp: true, get: (r) => r.nlwp },
   state: { header: 'S', width: 1, just: 'left', get: (r) => stateLetter(base(r).state) },
@@ -96,6 +124,50 @@ const DEFS: Record<string, Def> = {
   svgroup: name('SVGROUP', 'sgid', 'group'),
   fgroup: name('FGROUP', 'fsgid', 'group'),
   fsgroup: name('FSGROUP', 'fsgid', 'group'),
+  args: args('COMMAND'),
+  command: args('COMMAND'),
+  cmd: args('CMD'),
+  tty: { ...tty('TT'), just: 'left' },
+  tt: { ...tty('TT'), just: 'left' },
+  tname: { ...tty('TTY'), just: 'left' },
+  tpgid: ps('TPGID', 5, (t) => (t.ps!.tpgid === 0 ? -1 : t.ps!.tpgid)),
+  vsz: ps('VSZ', 6, (t) => Math.floor(t.ps!.vsize / 1024)),
+  vsize: ps('VSZ', 6, (t) => Math.floor(t.ps!.vsize / 1024)),
+  sz: ps('SZ', 5, (t) => Math.floor(t.ps!.vsize / 4096)),
+  rss: ps('RSS', 5, (t) => Math.floor(t.ps!.rss / 1024)),
+  rssize: ps('RSS', 5, (t) => Math.floor(t.ps!.rss / 1024)),
+  rsz: ps('RSZ', 5, (t) => Math.floor(t.ps!.rss / 1024)),
+  '%mem': ps('%MEM', 4, (t) => f.pmem(t)),
+  pmem: ps('%MEM', 4, (t) => f.pmem(t)),
+  '%cpu': stat('%CPU', 4, 'right', (t) => f.pcpu(t)),
+  pcpu: stat('%CPU', 4, 'right', (t) => f.pcpu(t)),
+  c: stat('C', 2, 'right', (t) => f.cpuC(t)),
+  time: stat('TIME', 8, 'right', (t) => f.cpuTime(f.cpuTicks(t))),
+  cputime: stat('TIME', 8, 'right', (t) => f.cpuTime(f.cpuTicks(t))),
+  bsdtime: stat('TIME', 6, 'right', (t) => f.bsdTime(f.cpuTicks(t))),
+  cputimes: stat('TIME', 6, 'right', (t) => Math.floor(f.cpuTicks(t) / f.HZ)),
+  times: stat('TIME', 6, 'right', (t) => Math.floor(f.cpuTicks(t) / f.HZ)),
+  etime: ps('ELAPSED', 11, (t) => f.elapsedTime(f.elapsed(t))),
+  etimes: ps('ELAPSED', 7, (t) => Math.floor(f.elapsed(t))),
+  start: ps('STARTED', 8, (t) => f.startText(f.startEpoch(t))),
+  start_time: ps('START', 5, (t) => f.stimeText(f.startEpoch(t))),
+  stime: ps('STIME', 5, (t) => f.stimeText(f.startEpoch(t))),
+  lstart: ps('STARTED', 24, (t) => f.lstartText(f.startEpoch(t))),
+  stat: stat('STAT', 4, 'left', (t) => f.statText(t, stateLetter(t.base!.state))),
+  ni: ps('NI', 3, (t) => (t.ps!.policy === 0 || t.ps!.policy === 3 ? t.ps!.nice : '-')),
+  nice: ps('NI', 3, (t) => (t.ps!.policy === 0 || t.ps!.policy === 3 ? t.ps!.nice : '-')),
+  pri: ps('PRI', 3, (t) => 39 - t.ps!.priority),
+  psr: ps('PSR', 3, (t) => t.ps!.processor),
+  cls: ps('CLS', 3, (t) => f.schedClass(t.ps!.policy)),
+  class: ps('CLS', 3, (t) => f.schedClass(t.ps!.policy)),
+  policy: ps('POL', 3, (t) => f.schedClass(t.ps!.policy)),
+  rtprio: ps('RTPRIO', 6, (t) => (REALTIME(t.ps!.policy) ? t.ps!.rtPriority : '-')),
+  f: ps('F', 1, (t) => ((t.ps!.flags >>> 6) & 0x7).toString(16)),
+  flags: ps('F', 1, (t) => ((t.ps!.flags >>> 6) & 0x7).toString(16)),
+  minflt: stat('MINFLT', 6, 'right', (t) => t.stat!.minflt),
+  min_flt: stat('MINFL', 6, 'right', (t) => t.stat!.minflt),
+  majflt: stat('MAJFLT', 6, 'right', (t) => t.stat!.majflt),
+  maj_flt: stat('MAJFL', 6, 'right', (t) => t.stat!.majflt),
 };
 
 /** Every column ikc ps can print. */
@@ -103,15 +175,8 @@ export const SUPPORTED_COLUMNS: readonly string[] = Object.keys(DEFS);
 
 /** ps columns whose data task_diag does not carry, with what is missing. */
 const MISSING: Record<string, string> = {
-  args: 'the command line', cmd: 'the command line', command: 'the command line',
-  tty: 'the terminal', tt: 'the terminal', tname: 'the terminal', tpgid: 'the terminal',
-  time: 'CPU times', cputime: 'CPU times', bsdtime: 'CPU times', etime: 'start times', etimes: 'start times',
-  start: 'start times', stime: 'start times', lstart: 'start times', start_time: 'start times',
-  '%cpu': 'CPU usage', pcpu: 'CPU usage', c: 'CPU usage', '%mem': 'memory usage', pmem: 'memory usage',
-  rss: 'memory sizes', rsz: 'memory sizes', vsz: 'memory sizes', vsize: 'memory sizes', sz: 'memory sizes',
-  stat: 'nice, session-leader and foreground flags', nice: 'scheduling data', ni: 'scheduling data',
-  pri: 'scheduling data', psr: 'scheduling data', cls: 'scheduling data', wchan: 'wait channels',
-  f: 'kernel flags', flags: 'kernel flags', exe: 'the executable path', cgroup: 'cgroups', label: 'security labels',
+  wchan: 'wait channels', exe: 'the executable path', cgroup: 'cgroups', label: 'security labels',
+  opri: 'the -l priority', addr: 'the -l address', drs: 'memory segment sizes', trs: 'memory segment sizes',
 };
 
 /** One column of a chosen format: the spec as typed, its header and width. */
@@ -156,8 +221,16 @@ export function parseFormat(lists: readonly string[], pidDigits: number): Column
   return columns;
 }
 
+/** The BASE fields of the columns when every one prints a BASE number (so rows need no Task), else undefined. */
+export function baseFields(cols: readonly Column[]): BaseField[] | undefined {
+  const fields = cols.map((c) => c.def.field);
+  return fields.every((f): f is BaseField => f !== undefined) ? fields : undefined;
+}
+
 export const needsCreds = (cols: readonly Column[]) => cols.some((c) => c.def.cred !== undefined);
 export const needsNlwp = (cols: readonly Column[]) => cols.some((c) => c.def.nlwp === true);
+/** The attribute groups beyond BASE and CRED the columns read. */
+export const groupsNeeded = (cols: readonly Column[]): ShowName[] => [...new Set(cols.flatMap((c) => c.def.needs ?? []))];
 
 /** The value of a column for --json: numbers stay numbers, names are strings. */
 export function jsonValue(col: Column, row: Row): number | string {

@@ -33,3 +33,17 @@ export function groupName(gid: number): string | undefined {
   groups ??= readIds('/etc/group');
   return groups.get(gid);
 }
+
+/** The uid of a user name (the first /etc/passwd entry), or undefined. */
+export function userId(name: string): number | undefined {
+  users ??= readIds('/etc/passwd');
+  for (const [id, n] of users) if (n === name) return id;
+  return undefined;
+}
+
+/** The gid of a group name (the first /etc/group entry), or undefined. */
+export function groupId(name: string): number | undefined {
+  groups ??= readIds('/etc/group');
+  for (const [id, n] of groups) if (n === name) return id;
+  return undefined;
+}

@@ -4,6 +4,7 @@
 // A command spreads one into its builder: `.options(backendOption('...'))`.
 import type { NsArg } from '@ikc/sdk';
 import type { Options } from 'yargs';
+import { UsageError } from './command.js';
 
 const PIDNS_DESCRIBE = "Pid namespace: 'current', 'global' or a path such as /proc/PID/ns/pid";
 
@@ -15,6 +16,7 @@ export function pidnsOption(more: { alias?: string; note?: string } = {}): { ns:
 
 /** The SDK's pid `ns` for a `--ns` value: a number is an fd. */
 export function pidnsArg(value: string): NsArg {
+  if (value === '') throw new UsageError('--ns needs a namespace: current, global, a path or an fd number');
   return /^[0-9]+$/.test(value) ? Number(value) : value;
 }
 
@@ -33,7 +35,22 @@ export function netnsOption(): { netns: Options } {
 
 /** The SDK's `ns` for a `--netns` value. */
 export function netnsArg(value: string): NsArg {
+  if (value === '' || value === '.' || value === '..') throw new UsageError(`--netns '${value}' is not a namespace: current, global, a path, a NAME in /run/netns or an fd number`);
   if (value === 'current' || value === 'global' || value.includes('/')) return value;
   if (/^[0-9]+$/.test(value)) return Number(value);
   return `/run/netns/${value}`;
+}
+
+/**
+ * A `coerce` for a whole-number option: decimal digits only, so `12x`, `0x10`,
+ * `1e3` and `-1` are refused rather than read as 12, 16, 1000 or a flag.
+ */
+export function wholeNumber(option: string, max = Number.MAX_SAFE_INTEGER): (value: unknown) => number {
+  return (value) => {
+    const text = String(value);
+    if (!/^[0-9]+$/.test(text) || Number(text) > max) {
+      throw new UsageError(`--${option} takes a whole decimal number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, not '${text}'`);
+    }
+    return Number(text);
+  };
 }

@@ -1,8 +1,9 @@
 // The only writer to stdout of the ikc CLI: ps tables, task_diag lines, the
 // command table, --json and --raw bytes. Errors go to stderr as `ikc: ...`.
-import { stateLetter, type Addr, type CommandInfo, type Link, type Socket, type Task } from '@ikc/sdk';
-import { activeColumns, headerLine, jsonValue, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
-import { addrLine, linkLine, socketLines, type IfNames } from './netfmt.js';
+import { stateLetter, type BaseField, type CommandInfo, type Socket, type Task, type TaskColumns } from '@ikc/sdk';
+import { activeColumns, headerLine, layoutLine, OUTBUF_SIZE, rowLine, type Column, type Row } from './columns.js';
+import { psJson } from './json.js';
+import { socketLines, type IfNames } from './netfmt.js';
 
 // `ikc ps | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -18,12 +19,17 @@ export function printError(message: string): void {
   process.stderr.write(`ikc: ${message}\n`);
 }
 
-/** Text yargs produced (help, version). */
+/** An error as JSON on stderr, for --json: `{"error": {"code": "EINVAL", "message": "..."}}`. */
+export function printErrorJson(code: string, message: string): void {
+  process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
+}
+
 /** A status line for people (stderr, so stdout stays data). */
 export function printNotice(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+/** Text yargs produced (help, version). */
 export function printText(text: string): void {
   write(text.endsWith('\n') ? text : `${text}\n`);
 }
@@ -57,9 +63,41 @@ export function printPsTable(cols: readonly Column[], rows: readonly Row[], opts
   if (lines.length) write(`${lines.join('\n')}\n`);
 }
 
-/** ps rows as JSON objects keyed by column spec. */
+/**
+ * A ps table of BASE numbers straight from a columnar dump (`baseFields`):
+ * the rows `keep` accepts, laid out as printPsTable would (right-justified
+ * numbers joined by one space while each fits its column; procps's layout for
+ * a line where one does not), written at once.
+ */
+export function printPsColumns(cols: readonly Column[], fields: readonly BaseField[], data: TaskColumns, keep: (i: number) => boolean, opts: TableOptions): number {
+  const active = activeColumns(cols, screenColumns(opts.wide));
+  const values = fields.map((f) => data.fields[f]!);
+  const widths = cols.map((c) => c.width);
+  const pad = ' '.repeat(Math.max(...widths));
+  const header = opts.headers ? headerLine(cols, active) : undefined;
+  const lines: string[] = header === undefined ? [] : [header];
+  let printed = 0;
+  for (let i = 0; i < data.count; i++) {
+    if (!keep(i)) continue;
+    printed++;
+    let line = '';
+    for (let c = 0; c < values.length; c++) {
+      const s = String(values[c][i]);
+      if (s.length > widths[c]) {
+        line = layoutLine(cols, (col) => String(values[cols.indexOf(col)][i]), active);
+        break;
+      }
+      line += (c === 0 ? '' : ' ') + pad.slice(0, widths[c] - s.length) + s;
+    }
+    lines.push(line);
+  }
+  if (lines.length) write(`${lines.join('\n')}\n`);
+  return printed;
+}
+
+/** ps rows as JSON objects keyed by canonical column name (json.ts). */
 export function printPsJson(cols: readonly Column[], rows: readonly Row[]): void {
-  printJson(rows.map((row) => Object.fromEntries(cols.map((c) => [c.spec, jsonValue(c, row)]))));
+  printJson(psJson(cols, rows));
 }
 
 /** JSON with bigints as "0x..." strings and byte buffers as hex. */
@@ -117,20 +155,11 @@ export function printCommandTable(cmds: readonly CommandInfo[], headers: boolean
 }
 
 /** `ikc sockets`: ss's table (netfmt.ts lays it out). */
-export function printSockets(sockets: readonly Socket[], names: IfNames, opts: { headers: boolean; netid: boolean }): void {
+export function printSockets(sockets: readonly Socket[], names: IfNames, opts: { headers: boolean; netid: boolean; state: boolean }): void {
   printLines(socketLines(sockets, names, opts));
 }
 
-/** `ikc links`: one `ip -o link` line per link. */
-export function printLinks(links: readonly Link[], names: IfNames, stats: boolean): void {
-  printLines(links.map((l) => linkLine(l, names, stats)));
-}
-
-/** `ikc addrs`: one `ip -o addr` line per address. */
-export function printAddrs(addrs: readonly Addr[], names: IfNames): void {
-  printLines(addrs.map((a) => addrLine(a, names)));
-}
-
-function printLines(lines: readonly string[]): void {
+/** Lines as they are. */
+export function printLines(lines: readonly string[]): void {
   if (lines.length) write(`${lines.join('\n')}\n`);
 }

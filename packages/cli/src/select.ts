@@ -1,8 +1,9 @@
 // Which tasks `ikc ps` prints: turns ps's selection options into task_diag
 // calls (one dump, or one call per -p pid) and filters the answer like procps.
-import { IkcError, type BackendName, type NsArg, type Task } from '@ikc/sdk';
+import { IkcError, type BackendName, type NsArg, type ShowName, type Task } from '@ikc/sdk';
 import { client } from './client.js';
 import type { Row } from './columns.js';
+import { ttyName } from './psfmt.js';
 
 export interface Selection {
   /** -e, -A, BSD ax: every process. */
@@ -15,11 +16,23 @@ export interface Selection {
   ownUser: boolean;
   /** -L: one row per thread. */
   threads: boolean;
+  /** -u: by effective uid; -U: by real uid; -G: by real gid. */
+  euids: number[];
+  ruids: number[];
+  rgids: number[];
+  /** -C: by command name (the whole name, as ps matches it). */
+  names: string[];
+  /** -t: by terminal name ("pts/1", "tty1"; "?" for none). */
+  ttys: string[];
+  /** BSD a without x: every process with a terminal. */
+  withTty: boolean;
 }
 
 export interface FetchOptions {
   /** Ask for the creds attribute (a column or the selection needs it). */
   creds: boolean;
+  /** The other attribute groups the columns read. */
+  groups: readonly ShowName[];
   /** Count threads per process (the nlwp column). */
   nlwp: boolean;
   ns: NsArg;
@@ -27,28 +40,45 @@ export interface FetchOptions {
   backend?: BackendName;
 }
 
-/** ps with no selection option: the caller's euid and (for want of a tty) its session. */
+const byList = (sel: Selection) => sel.withTty || [sel.euids, sel.ruids, sel.rgids, sel.names, sel.ttys].some((l) => l.length > 0);
+
+/** ps with no selection option: the caller's euid and terminal. */
 export function isDefaultSelection(sel: Selection): boolean {
-  return !sel.all && sel.pids.length === 0 && sel.ppids.length === 0 && !sel.ownUser;
+  return !sel.all && sel.pids.length === 0 && sel.ppids.length === 0 && !sel.ownUser && !byList(sel);
 }
 
-/** Whether the selection itself reads euids. */
-export const selectionNeedsCreds = (sel: Selection) => !sel.all && (sel.ownUser || isDefaultSelection(sel));
+/** Whether the selection itself reads credentials. */
+export const selectionNeedsCreds = (sel: Selection) =>
+  !sel.all && (sel.ownUser || isDefaultSelection(sel) || sel.euids.length > 0 || sel.ruids.length > 0 || sel.rgids.length > 0);
+
+/** The attribute groups the selection itself reads. */
+function selectionGroups(sel: Selection): ShowName[] {
+  if (sel.all) return [];
+  const groups: ShowName[] = [];
+  if (isDefaultSelection(sel) || sel.ttys.length > 0 || sel.withTty) groups.push('ps');
+  if (sel.names.length > 0) groups.push('name');
+  return groups;
+}
 
 interface Me {
-  sid: number;
+  tty: number;
   euid: number;
 }
 
 /** The ikc process itself, as task_diag sees it in the current pid namespace. */
 async function whoAmI(): Promise<Me> {
-  const [me] = await client().taskDiag({ strategy: 'one', pid: process.pid, show: ['base', 'creds'], ns: 'current' });
-  return { sid: me.base!.sid, euid: me.creds!.euid };
+  const [me] = await client().taskDiag({ strategy: 'one', pid: process.pid, show: ['base', 'creds', 'ps'], ns: 'current' });
+  return { tty: me.ps!.ttyNr, euid: me.creds!.euid };
+}
+
+/** BASE, and CRED and the other groups when the columns or the selection read them. */
+function showFor(sel: Selection, opts: FetchOptions): ShowName[] {
+  const creds: ShowName[] = opts.creds || selectionNeedsCreds(sel) ? ['creds'] : [];
+  return [...new Set<ShowName>(['base', ...creds, ...opts.groups, ...selectionGroups(sel)])];
 }
 
 /** One call per pid ('one', or 'thread' when threads are needed); pids that are gone are skipped. */
-async function fetchPids(pids: number[], threads: boolean, opts: FetchOptions): Promise<Task[]> {
-  const show: Array<'base' | 'creds'> = opts.creds ? ['base', 'creds'] : ['base'];
+async function fetchPids(pids: number[], threads: boolean, show: ShowName[], opts: FetchOptions): Promise<Task[]> {
   const tasks: Task[] = [];
   for (const pid of new Set(pids)) {
     try {
@@ -67,11 +97,16 @@ async function matcher(sel: Selection): Promise<(t: Task) => boolean> {
   if (sel.all) return () => true;
   const pids = new Set(sel.pids);
   const ppids = new Set(sel.ppids);
+  const [euids, ruids, rgids, names, ttys] = [sel.euids, sel.ruids, sel.rgids, sel.names, sel.ttys].map((l) => new Set<number | string>(l));
   const me = sel.ownUser || isDefaultSelection(sel) ? await whoAmI() : undefined;
   return (t) => {
     if (pids.has(t.tgid) || ppids.has(t.base!.ppid)) return true;
+    if (euids.has(t.creds?.euid ?? -1) || ruids.has(t.creds?.uid ?? -1) || rgids.has(t.creds?.gid ?? -1)) return true;
+    if (names.has(t.name ?? t.base!.comm)) return true;
+    if (ttys.size && ttys.has(ttyName(t.ps!.ttyNr))) return true;
+    if (sel.withTty && t.ps!.ttyNr !== 0) return true;
     if (sel.ownUser) return t.creds!.euid === me!.euid;
-    if (isDefaultSelection(sel)) return t.creds!.euid === me!.euid && t.base!.sid === me!.sid;
+    if (isDefaultSelection(sel)) return t.creds!.euid === me!.euid && t.ps!.ttyNr === me!.tty;
     return false;
   };
 }
@@ -79,12 +114,12 @@ async function matcher(sel: Selection): Promise<(t: Task) => boolean> {
 /** The rows ikc ps prints, in procps's order (by pid, then thread id). */
 export async function selectRows(sel: Selection, opts: FetchOptions): Promise<Row[]> {
   const wantThreads = sel.threads || opts.nlwp;
-  const onlyPids = !sel.all && sel.ppids.length === 0 && !sel.ownUser && sel.pids.length > 0;
+  const onlyPids = !sel.all && sel.ppids.length === 0 && !sel.ownUser && !byList(sel) && sel.pids.length > 0;
+  const show = showFor(sel, opts);
   let tasks: Task[];
   if (onlyPids) {
-    tasks = await fetchPids(sel.pids, wantThreads, opts);
+    tasks = await fetchPids(sel.pids, wantThreads, show, opts);
   } else {
-    const show: Array<'base' | 'creds'> = opts.creds || selectionNeedsCreds(sel) ? ['base', 'creds'] : ['base'];
     const dump = await client().taskDiag({ strategy: wantThreads ? 'all-thread' : 'all', show, ns: opts.ns, backend: opts.backend });
     tasks = dump.filter(await matcher(sel));
   }

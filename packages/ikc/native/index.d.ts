@@ -139,6 +139,12 @@ export declare function encodeLinkStatsRequest(intervalMs: number, count?: numbe
 /** Encodes a task_diag request message (`nlmsghdr` + `struct task_diag_pid`). */
 export declare function encodeTaskDiagRequest(show: number, strategy: number, pid: number, sequence?: number | undefined | null): Buffer
 
+/**
+ * Encodes a TASK_STATS request (`struct ikc_stats_request` with a task_diag
+ * request's show bits, strategy and pid): that dump every `interval_ms`.
+ */
+export declare function encodeTaskStatsRequest(intervalMs: number, count: number | undefined | null, show: number, strategy: number, pid: number): Buffer
+
 /** Encodes a SOCK_DIAG request for UNIX sockets (`nlmsghdr` + `struct unix_diag_req`). */
 export declare function encodeUnixDiagRequest(states: number, show: number, sequence?: number | undefined | null): Buffer
 
@@ -222,3 +228,6 @@ export declare const SOCK_DIAG: number
 
 /** The task_diag command number (read-only bit included). */
 export declare const TASK_DIAG: number
+
+/** `TASK_STATS`: a task_diag dump of a pid namespace, every interval, on a stream. */
+export declare const TASK_STATS: number

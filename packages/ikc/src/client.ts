@@ -11,7 +11,7 @@ import { links, type Link, type LinkOptions } from './links.js';
 import { withNs } from './ns.js';
 import { readResponseChunks, readResponseSync } from './response.js';
 import { sockets, type Socket, type SocketOptions } from './sockets.js';
-import { encodeTaskDiagRequest, parseTaskDiag, TaskDiagReader, type Task, type TaskDiagOptions } from './task-diag.js';
+import { encodeTaskDiagRequest, parseTaskDiag, taskDiagColumns, TaskDiagReader, type BaseField, type Task, type TaskColumns, type TaskDiagOptions } from './task-diag.js';
 
 export class IkcClient {
   constructor(protected readonly issuer: Issuer) {}
@@ -35,6 +35,14 @@ export class IkcClient {
   /** Synchronous task_diag: every matching task the caller may see, ordered by pid. */
   taskDiagSync(opts: TaskDiagOptions = {}): Task[] {
     return parseTaskDiag(readResponseSync(this.taskDiagFd(opts)));
+  }
+
+  /**
+   * Synchronous task_diag read as columns of BASE numbers (`taskDiagColumns`):
+   * no object per task, for printing large dumps. Asks for BASE whatever `show` says.
+   */
+  taskDiagColumnsSync(opts: Omit<TaskDiagOptions, 'show'>, fields: readonly BaseField[]): TaskColumns {
+    return taskDiagColumns(readResponseSync(this.taskDiagFd({ ...opts, show: ['base'] })), fields);
   }
 
   private taskDiagFdAsync(opts: TaskDiagOptions): Promise<number> {

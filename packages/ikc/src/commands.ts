@@ -11,6 +11,7 @@ export const SOCK_DIAG: number = native.SOCK_DIAG;
 export const LINK_DUMP: number = native.LINK_DUMP;
 export const ADDR_DUMP: number = native.ADDR_DUMP;
 export const LINK_STATS: number = native.LINK_STATS;
+export const TASK_STATS: number = native.TASK_STATS;
 
 /** The command table of this build. */
 export function commands(): CommandInfo[] {

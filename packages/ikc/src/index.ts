@@ -12,13 +12,13 @@ export type { OtherAttribute } from './netlink.js';
 export { readResponseChunks, readResponseSync } from './response.js';
 export { CURRENT_NETNS, CURRENT_PIDNS, GLOBAL } from './ns.js';
 export type { NsArg } from './ns.js';
-export { ADDR_DUMP, commands, LINK_DUMP, LINK_STATS, READ_ONLY, SOCK_DIAG, TASK_DIAG } from './commands.js';
+export { ADDR_DUMP, commands, LINK_DUMP, LINK_STATS, READ_ONLY, SOCK_DIAG, TASK_DIAG, TASK_STATS } from './commands.js';
 export type { CommandInfo } from './commands.js';
 export type { Issuer, NetIssuer } from './issuer.js';
 export { parseEnd, parseLoss, streamMessages, STREAM_LOST, STREAM_POSSIBLY_LOST } from './stream.js';
 export type { EndReason, LossCause, StreamEnd, StreamLoss, StreamMessage } from './stream.js';
-export { IKC_STATS_SNAPSHOT, linkRates, parseSnapshot, subscribeLinkStats } from './stats.js';
-export type { LinkRates, LinkStatsOptions, LinkStatsStream, Snapshot } from './stats.js';
+export { IKC_STATS_SNAPSHOT, linkRates, parseSnapshot, subscribeLinkStats, subscribeTaskStats, taskRates } from './stats.js';
+export type { LinkRates, LinkStatsOptions, LinkStatsStream, Snapshot, StatsStream, TaskRates, TaskStatsOptions } from './stats.js';
 export { encodeEventsRequest, EVENT_TYPE_NAMES, events, IKC_PROC_EVENT, parseProcEvent, PROC_EVENTS } from './events.js';
 export type {
   CommEvent,
@@ -41,8 +41,8 @@ export type {
 } from './events.js';
 
 // task_diag: requests, the response reader, the backend choice.
-export { encodeTaskDiagRequest, parseTaskDiag, Show, stateLetter, Strategy, TaskDiagReader, TaskState } from './task-diag.js';
-export type { ShowName, StrategyName, Task, TaskBase, TaskCreds, TaskDiagOptions } from './task-diag.js';
+export { argv, encodeTaskDiagRequest, parseTaskDiag, Show, stateLetter, Strategy, taskDiagColumns, TaskDiagReader, TaskState } from './task-diag.js';
+export type { BaseField, ShowName, StrategyName, Task, TaskBase, TaskColumns, TaskCreds, TaskDiagOptions, TaskPs, TaskStat } from './task-diag.js';
 export { backendFlags, backendInUse } from './backend.js';
 export type { BackendName } from './backend.js';
 

@@ -19,7 +19,7 @@ export function operStateName(state: number): string {
   return OperState[state] ?? `${state}`;
 }
 
-/** The first ten counters of `struct rtnl_link_stats64`. */
+/** The first ten counters of `struct rtnl_link_stats64`, and the ones `ip -s link` adds. */
 export interface LinkStats {
   rxPackets: number;
   txPackets: number;
@@ -31,6 +31,11 @@ export interface LinkStats {
   txDropped: number;
   multicast: number;
   collisions: number;
+  rxOverErrors: number;
+  rxMissedErrors: number;
+  txCarrierErrors: number;
+  rxCompressed: number;
+  txCompressed: number;
 }
 
 export interface Link {
@@ -65,11 +70,13 @@ export function formatMac(b: Buffer): string {
 }
 
 function parseStats(v: Buffer): LinkStats | undefined {
-  if (v.length < 80) return undefined;
+  if (v.length < 144) return undefined;
   const at = (i: number) => u64(v, i * 8);
   return {
     rxPackets: at(0), txPackets: at(1), rxBytes: at(2), txBytes: at(3), rxErrors: at(4),
     txErrors: at(5), rxDropped: at(6), txDropped: at(7), multicast: at(8), collisions: at(9),
+    rxOverErrors: at(11), rxMissedErrors: at(15), txCarrierErrors: at(17),
+    rxCompressed: v.length >= 184 ? at(21) : 0, txCompressed: v.length >= 184 ? at(22) : 0,
   };
 }
 

@@ -2,7 +2,7 @@
 // options and the parsers of `struct inet_diag_msg` and `struct unix_diag_msg`.
 import { native } from './binding.js';
 import { SOCK_DIAG } from './commands.js';
-import { wrap } from './errors.js';
+import { IkcError, wrap } from './errors.js';
 import { AF_INET, AF_INET6, AF_UNIX, formatIp } from './inet.js';
 import { issueNet, type NetIssuer } from './issuer.js';
 import { attributes, cString, DecodeError, netlinkMessages, u32, u64Bits, type OtherAttribute } from './netlink.js';
@@ -162,6 +162,10 @@ export interface SocketOptions {
   listening?: boolean;
   /** Every state (ss -a); the default is connected sockets only. */
   all?: boolean;
+  /** Only these inet families (ss -4 / -6): AF_INET (2), AF_INET6 (10); default both. */
+  families?: readonly number[];
+  /** The states to dump, as a bit mask of `1 << state` (ss `state ...`); overrides `listening` and `all`. The kernel filters by it. */
+  states?: number;
 }
 
 /** One SOCK_DIAG request and what it asks for (the parser needs the protocol). */
@@ -174,14 +178,17 @@ export interface SocketQuery {
 /** The dumps `opts` needs, in ss's order: UNIX, UDP, TCP; IPv4 before IPv6. */
 export function socketQueries(opts: SocketOptions = {}): SocketQuery[] {
   const any = opts.tcp || opts.udp || opts.unix;
-  const states = opts.all ? STATES_ALL : opts.listening ? STATES_LISTENING : STATES_CONNECTED;
+  const states = opts.states ?? (opts.all ? STATES_ALL : opts.listening ? STATES_LISTENING : STATES_CONNECTED);
+  if (!Number.isInteger(states) || states < 0 || states > STATES_ALL) throw new IkcError('EINVAL', `EINVAL: states ${states} is not a mask of socket states`);
+  const families = opts.families ?? [AF_INET, AF_INET6];
+  for (const f of families) if (f !== AF_INET && f !== AF_INET6) throw new IkcError('EINVAL', `EINVAL: family ${f} is not AF_INET or AF_INET6`);
   const queries: SocketQuery[] = [];
   if (!any || opts.unix) {
     queries.push({ family: AF_UNIX, protocol: 0, request: wrap(() => native.encodeUnixDiagRequest(states, UNIX_SHOW, 1)) });
   }
   for (const [wanted, protocol] of [[opts.udp, IPPROTO_UDP], [opts.tcp, IPPROTO_TCP]] as const) {
     if (any && !wanted) continue;
-    for (const family of [AF_INET, AF_INET6]) {
+    for (const family of [AF_INET, AF_INET6].filter((f) => families.includes(f))) {
       queries.push({ family, protocol, request: wrap(() => native.encodeInetDiagRequest(family, protocol, states, 0, 1)) });
     }
   }

@@ -10,10 +10,12 @@ import { ShowGroup } from './generated/ShowGroup.js';
 import { Strategy as StrategyEnum } from './generated/Strategy.js';
 import type { TaskBase } from './generated/TaskBase.js';
 import type { TaskCreds } from './generated/TaskCreds.js';
+import type { TaskPs } from './generated/TaskPs.js';
+import type { TaskStat } from './generated/TaskStat.js';
 import { TaskState as TaskStateEnum } from './generated/TaskState.js';
-import { align4, DecodeError, NLMSG_DONE, NLMSG_ERROR, NLMSG_HEADER_LEN, nlmsgErrno, u16, u32, u64Bits, type OtherAttribute } from './netlink.js';
+import { align4, DecodeError, i32, NLMSG_DONE, NLMSG_ERROR, NLMSG_HEADER_LEN, nlmsgErrno, u16, u32, u64, u64Bits, type OtherAttribute } from './netlink.js';
 
-export type { TaskBase, TaskCreds };
+export type { TaskBase, TaskCreds, TaskPs, TaskStat };
 
 // ts-rs writes the core's tables as TypeScript enums; the SDK hands them out as
 // plain objects and arrays whose types keep every name and number literal.
@@ -60,19 +62,23 @@ export interface TaskDiagOptions {
   backend?: BackendName;
 }
 
-function showFlags(show: TaskDiagOptions['show']): number {
+export function showFlags(show: TaskDiagOptions['show']): number {
   if (show === undefined) return Show.base;
   if (typeof show === 'number') return show;
-  let flags = 0;
+  // Bits 32 and up (ikc's groups) are past JavaScript's 32-bit `|`: the
+  // distinct bits are added, which is exact below 2^53.
+  const bits = new Set<number>();
   for (const name of show) {
     const bit = Show[name];
     if (bit === undefined) throw new IkcError('EINVAL', `EINVAL: unknown attribute group '${name}' (known: ${Object.keys(Show).join(', ')})`);
-    flags |= bit;
+    bits.add(bit);
   }
+  let flags = 0;
+  for (const bit of bits) flags += bit;
   return flags;
 }
 
-function strategyNumber(strategy: TaskDiagOptions['strategy']): number {
+export function strategyNumber(strategy: TaskDiagOptions['strategy']): number {
   if (strategy === undefined) return Strategy.all;
   if (typeof strategy === 'number') return strategy;
   const n = Strategy[strategy];
@@ -90,8 +96,15 @@ export const TASK_DIAG_CMD_GET = 0xd101;
 export const TASK_DIAG_MSG_LEN = 12;
 export const TASK_DIAG_BASE = 0;
 export const TASK_DIAG_CRED = 1;
+export const TASK_DIAG_STAT = 4;
+/** ikc's own types (32-63): docs/wire-format.md. */
+export const TASK_DIAG_IKC_PS = 32;
+export const TASK_DIAG_IKC_CMDLINE = 33;
+export const TASK_DIAG_IKC_NAME = 34;
 const BASE_FIELDS_LEN = 41;
 const CREDS_LEN = 64;
+const STAT_FIELDS_LEN = 68;
+const PS_LEN = 64;
 
 /** `task_diag_msg.flags`: the next message continues this task (a long one split as the kernel splits it). */
 export const TASK_DIAG_FLAG_CONT = 0x1;
@@ -103,6 +116,14 @@ export interface Task {
   flags: number;
   base?: TaskBase;
   creds?: TaskCreds;
+  /** `struct task_diag_stat`: faults, CPU times (clock ticks), threads. */
+  stat?: TaskStat;
+  /** ikc's `task_diag_ikc_ps`: start time (ns since boot), sizes, flags, tty, scheduling. */
+  ps?: TaskPs;
+  /** The argument bytes exactly as /proc/PID/cmdline (NUL-terminated arguments); `argv()` splits them. */
+  cmdline?: Buffer;
+  /** The whole task name (BASE's comm is cut at 15 bytes). */
+  name?: string;
   /** Attributes this SDK version does not know, by nla_type. */
   other?: OtherAttribute[];
 }
@@ -140,6 +161,45 @@ function parseCreds(b: Buffer, o: number): TaskCreds {
   };
 }
 
+function parseStat(b: Buffer, o: number): TaskStat {
+  return {
+    minflt: u64(b, o),
+    cminflt: u64(b, o + 8),
+    majflt: u64(b, o + 16),
+    cmajflt: u64(b, o + 24),
+    utime: u64(b, o + 32),
+    stime: u64(b, o + 40),
+    cutime: u64(b, o + 48),
+    cstime: u64(b, o + 56),
+    threads: u32(b, o + 64),
+  };
+}
+
+function parsePs(b: Buffer, o: number): TaskPs {
+  return {
+    startTime: u64Bits(b, o),
+    vsize: u64(b, o + 8),
+    rss: u64(b, o + 16),
+    locked: u64(b, o + 24),
+    flags: u32(b, o + 32),
+    ttyNr: u32(b, o + 36),
+    tpgid: u32(b, o + 40),
+    nice: i32(b, o + 44),
+    priority: i32(b, o + 48),
+    policy: u32(b, o + 52),
+    rtPriority: u32(b, o + 56),
+    processor: u32(b, o + 60),
+  };
+}
+
+/** A task's arguments, split at the NULs of its CMDLINE bytes (decoded as UTF-8, bad bytes as U+FFFD). */
+export function argv(task: Pick<Task, 'cmdline'>): string[] {
+  const c = task.cmdline;
+  if (!c || c.length === 0) return [];
+  const end = c[c.length - 1] === 0 ? c.length - 1 : c.length;
+  return c.toString('utf8', 0, end).split('\0');
+}
+
 /** Parses one TASK_DIAG_CMD_GET message whose payload spans [start, end). */
 function parseTask(b: Buffer, start: number, end: number): Task {
   if (end - start < TASK_DIAG_MSG_LEN) throw new DecodeError('task_diag_msg truncated');
@@ -157,6 +217,18 @@ function parseTask(b: Buffer, start: number, end: number): Task {
     } else if (type === TASK_DIAG_CRED) {
       if (payload < CREDS_LEN) throw new DecodeError('task_diag_creds truncated');
       task.creds = parseCreds(b, o + 4);
+    } else if (type === TASK_DIAG_STAT) {
+      if (payload < STAT_FIELDS_LEN) throw new DecodeError('task_diag_stat truncated');
+      task.stat = parseStat(b, o + 4);
+    } else if (type === TASK_DIAG_IKC_PS) {
+      if (payload < PS_LEN) throw new DecodeError('task_diag_ikc_ps truncated');
+      task.ps = parsePs(b, o + 4);
+    } else if (type === TASK_DIAG_IKC_CMDLINE) {
+      // A long argv comes as several attributes in a row: joined in order.
+      const piece = b.subarray(o + 4, o + len);
+      task.cmdline = task.cmdline ? Buffer.concat([task.cmdline, piece]) : Buffer.from(piece);
+    } else if (type === TASK_DIAG_IKC_NAME) {
+      task.name = b.toString('utf8', o + 4, o + len);
     } else {
       (task.other ??= []).push({ type, data: Buffer.from(b.subarray(o + 4, o + len)) });
     }
@@ -181,7 +253,17 @@ export class TaskDiagReader {
     if (this.partial) {
       const p = this.partial;
       if (p.pid !== task.pid || p.tgid !== task.tgid) throw new DecodeError(`task ${p.pid} continued by a message of task ${task.pid}`);
-      whole = { ...p, ...task, base: task.base ?? p.base, creds: task.creds ?? p.creds };
+      whole = {
+        ...p,
+        ...task,
+        base: task.base ?? p.base,
+        creds: task.creds ?? p.creds,
+        stat: task.stat ?? p.stat,
+        ps: task.ps ?? p.ps,
+        name: task.name ?? p.name,
+        cmdline: p.cmdline && task.cmdline ? Buffer.concat([p.cmdline, task.cmdline]) : (task.cmdline ?? p.cmdline),
+      };
+      for (const k of ['base', 'creds', 'stat', 'ps', 'name', 'cmdline'] as const) if (whole[k] === undefined) delete whole[k];
       const other = [...(p.other ?? []), ...(task.other ?? [])];
       if (other.length) whole.other = other;
       else delete whole.other;
@@ -230,4 +312,91 @@ export function parseTaskDiag(bytes: Buffer): Task[] {
   const tasks = [...reader.push(bytes)];
   reader.finish();
   return tasks;
+}
+
+/** BASE's numeric fields, as `taskDiagColumns` reads them in place. */
+export type BaseField = 'pid' | 'tgid' | 'ppid' | 'tpid' | 'sid' | 'pgid' | 'state';
+/** Offsets of the BASE fields in `struct task_diag_base` (pid and tgid come from `task_diag_msg`). */
+const BASE_OFFSET: Record<Exclude<BaseField, 'pid' | 'tgid'>, number> = { tpid: 12, sid: 16, pgid: 20, ppid: 8, state: 24 };
+
+/**
+ * A dump as columns: `count` tasks, the i-th task's values at index i of each
+ * array, in the response's order. For printing many tasks without one object
+ * per task (`ikc ps -e -o pid,ppid`); `parseTaskDiag` is the general reader.
+ */
+export interface TaskColumns {
+  count: number;
+  /** The asked fields (pid and tgid always), each a view of `count` values. */
+  fields: Record<BaseField, Uint32Array | undefined> & { pid: Uint32Array; tgid: Uint32Array };
+}
+
+/**
+ * Reads the BASE fields named in `fields` (and pid, tgid) of every task of a
+ * whole response, straight from the bytes. The response is checked as
+ * `parseTaskDiag` checks it (DecodeError on damage, NLMSG_DONE required); a
+ * task without BASE is a DecodeError when a BASE field is asked.
+ */
+export function taskDiagColumns(bytes: Buffer, fields: readonly BaseField[]): TaskColumns {
+  // Each task takes at least a netlink header, a task_diag_msg and a BASE attribute.
+  const room = Math.ceil(bytes.length / (NLMSG_HEADER_LEN + TASK_DIAG_MSG_LEN)) + 1;
+  const wanted = [...new Set(fields)].filter((f): f is Exclude<BaseField, 'pid' | 'tgid'> => f !== 'pid' && f !== 'tgid');
+  const cols = wanted.map(() => new Uint32Array(room));
+  const offsets = wanted.map((f) => BASE_OFFSET[f]);
+  const pid = new Uint32Array(room);
+  const tgid = new Uint32Array(room);
+  let n = 0;
+  let continued = false;
+  let sawBase = false;
+  let done = false;
+  let o = 0;
+  while (!done && bytes.length - o >= NLMSG_HEADER_LEN) {
+    const len = u32(bytes, o);
+    const type = u16(bytes, o + 4);
+    if (len < NLMSG_HEADER_LEN) throw new DecodeError(`nlmsg_len ${len} shorter than its header`);
+    if (bytes.length - o < len) throw new DecodeError('response ends inside a message');
+    if (type === NLMSG_DONE) {
+      if (continued) throw new DecodeError(`task ${pid[n - 1]} continued (TASK_DIAG_FLAG_CONT) but its next message never came`);
+      done = true;
+    } else if (type === NLMSG_ERROR) {
+      throw new DecodeError(`response carries NLMSG_ERROR (errno ${nlmsgErrno(bytes, o, len)})`);
+    } else if (type === TASK_DIAG_CMD_GET) {
+      const start = o + NLMSG_HEADER_LEN;
+      const end = o + len;
+      if (end - start < TASK_DIAG_MSG_LEN) throw new DecodeError('task_diag_msg truncated');
+      const p = u32(bytes, start);
+      const g = u32(bytes, start + 4);
+      if (continued) {
+        if (pid[n - 1] !== p || tgid[n - 1] !== g) throw new DecodeError(`task ${pid[n - 1]} continued by a message of task ${p}`);
+      } else {
+        pid[n] = p;
+        tgid[n] = g;
+        n++;
+      }
+      let base = -1;
+      for (let a = start + TASK_DIAG_MSG_LEN; a < end; ) {
+        if (end - a < 4) throw new DecodeError('attribute header truncated');
+        const alen = u16(bytes, a);
+        if (alen < 4 || a + alen > end) throw new DecodeError(`nla_len ${alen} out of range`);
+        if (u16(bytes, a + 2) === TASK_DIAG_BASE) {
+          if (alen - 4 < BASE_FIELDS_LEN) throw new DecodeError('task_diag_base truncated');
+          base = a + 4;
+        }
+        a += align4(alen);
+      }
+      if (!continued) sawBase = false;
+      if (base >= 0) {
+        sawBase = true;
+        for (let c = 0; c < cols.length; c++) cols[c][n - 1] = offsets[c] === 24 ? bytes[base + 24] : u32(bytes, base + offsets[c]);
+      }
+      continued = (u32(bytes, start + 8) & TASK_DIAG_FLAG_CONT) !== 0;
+      if (!continued && !sawBase && cols.length > 0) throw new DecodeError(`task ${p} has no task_diag_base attribute`);
+    } else {
+      throw new DecodeError(`unexpected nlmsg_type 0x${type.toString(16)}`);
+    }
+    o += Math.min(align4(len), bytes.length - o);
+  }
+  if (!done) throw new DecodeError('response ends without NLMSG_DONE');
+  const out = { pid: pid.subarray(0, n), tgid: tgid.subarray(0, n) } as TaskColumns['fields'];
+  wanted.forEach((f, c) => (out[f] = cols[c].subarray(0, n)));
+  return { count: n, fields: out };
 }

@@ -69,7 +69,8 @@ pub fn choose(requested: Backend, in_initial_view: bool) -> Result<Backend> {
 #[cfg(feature = "bpf")]
 pub fn bpf_all_tasks(proc: &mut ProcFs, threads: bool) -> Result<Vec<TaskInfo>> {
     let before = TaskCounters::read();
-    let walk = bpf::read_all_tasks(threads)?;
+    let wants = proc.wants();
+    let walk = bpf::read_all_tasks(threads, bpf::Extras { stats: wants.stat, name: wants.name, per_thread: wants.per_thread })?;
     let kept = TaskCounters::kept_from_walk(before, TaskCounters::read(), walk.tasks_visited);
     let mut tasks = walk.tasks;
     let extra = match kept {

@@ -3,9 +3,10 @@
 //! counters every second cost one dump a second, not a thousand. A group is
 //! keyed by everything the dump depends on: the namespace, the rights its
 //! socket was opened with (so a shared dump shows no sharer more than it may
-//! see), the interval, and whose stop signal ends it (each broker its own). One
-//! thread per group polls its timer, every member's pipe and the stop signal;
-//! it ends when its last member leaves.
+//! see), the interval, and whose stop signal ends it (each broker its own).
+//! Task statistics are filtered for each subscriber's identity, so each is a
+//! group of its own (`GroupKey::Alone`). One thread per group polls its timer,
+//! every member's pipe and the stop signal; it ends when its last member leaves.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
@@ -20,17 +21,47 @@ use super::member::{Delivered, Member};
 use super::{Dump, Ticker};
 use crate::error::{Error, Result};
 use crate::net::{LinkDumper, Rights};
+
 use crate::ns::NsId;
 use crate::stream::{EndReason, StopSignal};
 
 /// What a shared dump depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct GroupKey {
-    pub ns: NsId,
-    pub rights: Rights,
-    pub interval_ms: u32,
-    /// The stop signal's identity (`StopSignal::id`), 0 for none.
-    pub stop: usize,
+pub enum GroupKey {
+    Links {
+        ns: NsId,
+        rights: Rights,
+        interval_ms: u32,
+        /// The stop signal's identity (`StopSignal::id`), 0 for none.
+        stop: usize,
+    },
+    /// A group nobody else joins (numbered to be unique), at `interval_ms`.
+    Alone { id: u64, interval_ms: u32 },
+}
+
+impl GroupKey {
+    pub fn interval_ms(&self) -> u32 {
+        match *self {
+            GroupKey::Links { interval_ms, .. } | GroupKey::Alone { interval_ms, .. } => interval_ms,
+        }
+    }
+
+    /// A key no other subscription has.
+    pub fn alone(interval_ms: u32) -> GroupKey {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        GroupKey::Alone { id: NEXT.fetch_add(1, Ordering::Relaxed), interval_ms }
+    }
+}
+
+/// Where a group's dumps come from: the kernel's answer for one tick.
+pub trait Source: Send + 'static {
+    fn dump(&mut self) -> Result<Dump>;
+}
+
+impl Source for LinkDumper {
+    fn dump(&mut self) -> Result<Dump> {
+        Dump::take(|| LinkDumper::dump(self))
+    }
 }
 
 /// A running group, as joiners find it.
@@ -51,13 +82,13 @@ fn groups() -> MutexGuard<'static, HashMap<GroupKey, Handle>> {
 /// How many groups run now, in all and at `interval_ms` (tests, and the
 /// bench's figure of dumps per tick).
 pub fn running(interval_ms: Option<u32>) -> usize {
-    groups().keys().filter(|k| interval_ms.is_none_or(|ms| k.interval_ms == ms)).count()
+    groups().keys().filter(|k| interval_ms.is_none_or(|ms| k.interval_ms() == ms)).count()
 }
 
 /// Adds a subscriber whose first snapshot `first` (taken with `dumper`, just
 /// now) it has not yet been given. It joins the group for `key` if one runs,
 /// else starts one with `dumper` (whose socket is then the group's).
-pub fn join(key: GroupKey, dumper: LinkDumper, first: &Dump, make_member: impl FnOnce(u64) -> Member, stop: Option<StopSignal>) -> Result<()> {
+pub fn join(key: GroupKey, source: Box<dyn Source>, first: &Dump, make_member: impl FnOnce(u64) -> Member, stop: Option<StopSignal>) -> Result<()> {
     let mut map = groups();
     if let Some(h) = map.get(&key) {
         let base = h.tick.load(Ordering::SeqCst);
@@ -77,7 +108,7 @@ pub fn join(key: GroupKey, dumper: LinkDumper, first: &Dump, make_member: impl F
         return Ok(());
     }
     let mut member = make_member(0);
-    let ticker = Ticker::start(std::time::Duration::from_millis(u64::from(key.interval_ms)))?;
+    let ticker = Ticker::start(std::time::Duration::from_millis(u64::from(key.interval_ms())))?;
     let (wake_rx, wake_tx) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(|e| Error::os("pipe2", e))?;
     let (tx, rx) = channel();
     let tick = Arc::new(AtomicU64::new(0));
@@ -89,9 +120,12 @@ pub fn join(key: GroupKey, dumper: LinkDumper, first: &Dump, make_member: impl F
         }
         Delivered::Gone => return Ok(()),
     }
-    let group = Group { key, dumper, ticker, wake: wake_rx, joiners: rx, tick: tick.clone(), stop, members: vec![member] };
+    let group = Group { key, source, ticker, wake: wake_rx, joiners: rx, tick: tick.clone(), stop, members: vec![member] };
     std::thread::Builder::new()
-        .name("ikc-link-stats".into())
+        .name(match key {
+            GroupKey::Links { .. } => "ikc-link-stats".into(),
+            GroupKey::Alone { .. } => "ikc-task-stats".into(),
+        })
         .spawn(move || group.run())
         .map_err(|e| Error::from_io("spawn stats group", &e))?;
     map.insert(key, Handle { joiners: tx, wake: wake_tx, tick });
@@ -100,7 +134,7 @@ pub fn join(key: GroupKey, dumper: LinkDumper, first: &Dump, make_member: impl F
 
 struct Group {
     key: GroupKey,
-    dumper: LinkDumper,
+    source: Box<dyn Source>,
     ticker: Ticker,
     wake: OwnedFd,
     joiners: Receiver<Member>,
@@ -149,7 +183,7 @@ impl Group {
                 };
                 // Ticks the group slept through were never taken: `missed` for every member.
                 let tick = self.tick.fetch_add(passed, Ordering::SeqCst) + passed;
-                let kernel = match Dump::take(&mut self.dumper) {
+                let kernel = match self.source.dump() {
                     Ok(k) => k,
                     Err(e) => return self.end_all(EndReason::Error, e.errno()),
                 };

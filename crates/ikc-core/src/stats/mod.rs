@@ -4,7 +4,8 @@
 //! `struct ikc_stats_tick` (tick number, ticks missed, `CLOCK_MONOTONIC` time),
 //! then the kernel's own messages for that tick as the kernel framed them,
 //! ending with its `NLMSG_DONE` (LINK_STATS: `RTM_NEWLINK` with
-//! `IFLA_STATS64`; raw counters, never rates).
+//! `IFLA_STATS64`; TASK_STATS: the task_diag dump the request names, STAT
+//! and PS carrying CPU times, RSS and start times; raw counters, never rates).
 //!
 //! - Ticks are drift-free: a `timerfd` with absolute deadlines
 //!   (`anchor + k·interval`); when the producer is late the timer's expiration
@@ -18,19 +19,22 @@
 //! - `ticker`: the absolute-deadline timer
 //! - `group`: the shared tickers, one thread and one dump per tick each
 //! - `member`: one subscriber of a group, its numbering and its stream
+//! - `tasks`: TASK_STATS's source, a task_diag dump for a fixed identity
 
 mod group;
 mod member;
 mod request;
+mod tasks;
 mod ticker;
 
 use std::os::fd::OwnedFd;
 
-pub use request::{LinkStatsRequest, StatsRequestBuffer, IKC_STATS_SUBSCRIBE, MAX_INTERVAL_MS, MIN_INTERVAL_MS, STATS_REQUEST_LEN};
+pub use request::{LinkStatsRequest, TaskStatsRequest, StatsRequestBuffer, IKC_STATS_SUBSCRIBE, MAX_INTERVAL_MS, MIN_INTERVAL_MS, STATS_REQUEST_LEN};
 pub use group::running as groups_running;
+pub use tasks::TaskSource;
 pub use ticker::Ticker;
 
-use group::GroupKey;
+use group::{GroupKey, Source};
 use member::Member;
 
 use crate::error::Result;
@@ -65,10 +69,21 @@ buffer!(
 pub fn subscribe_links(target: &Namespace, request: &[u8], rights: net::Rights, stop: Option<StopSignal>, lease: Lease) -> Result<OwnedFd> {
     let req = LinkStatsRequest::from_message(request)?;
     let mut dumper = LinkDumper::open(target, rights)?;
-    let first = Dump::take(&mut dumper)?;
+    let first = Dump::take(|| dumper.dump())?;
     let (read, sink) = stream::pipe()?;
-    let key = GroupKey { ns: target.id, rights, interval_ms: req.interval_ms, stop: stop.as_ref().map_or(0, StopSignal::id) };
-    group::join(key, dumper, &first, |base| Member::new(sink, lease, req.count, base), stop)?;
+    let key = GroupKey::Links { ns: target.id, rights, interval_ms: req.interval_ms, stop: stop.as_ref().map_or(0, StopSignal::id) };
+    group::join(key, Box::new(dumper), &first, |base| Member::new(sink, lease, req.count, base), stop)?;
+    Ok(read)
+}
+
+/// TASK_STATS: a task_diag dump by `source` every interval, on a stream of
+/// its own (each is filtered for its subscriber). The first dump is taken
+/// now, so a request that cannot be answered fails here with its errno.
+pub fn subscribe_tasks(mut source: TaskSource, req: &TaskStatsRequest, stop: Option<StopSignal>, lease: Lease) -> Result<OwnedFd> {
+    let first = source.dump()?;
+    let (read, sink) = stream::pipe()?;
+    let count = req.count;
+    group::join(GroupKey::alone(req.interval_ms), Box::new(source), &first, |base| Member::new(sink, lease, count, base), stop)?;
     Ok(read)
 }
 
@@ -79,8 +94,9 @@ pub(crate) struct Dump {
 }
 
 impl Dump {
-    fn take(dumper: &mut LinkDumper) -> Result<Dump> {
-        let kernel = dumper.dump()?;
+    /// `dump`'s answer, stamped with the time it was taken.
+    fn take(dump: impl FnOnce() -> Result<Vec<u8>>) -> Result<Dump> {
+        let kernel = dump()?;
         Ok(Dump { kernel, taken_ns: ticker::monotonic_ns() })
     }
 }
@@ -214,5 +230,32 @@ mod tests {
         for s in &late[1..] {
             assert!(shared.contains(&(s.1, s.2.clone())), "tick {} was the group's dump", s.0);
         }
+    }
+
+    #[test]
+    fn task_stats_deliver_the_task_diag_dump_each_tick() {
+        use crate::task_diag::{ShowFlags, Strategy, TaskDiagRequest};
+        let show = ShowFlags::BASE.0 | crate::task_diag::group_of_kind(crate::task_diag::TASK_DIAG_STAT).map_or(0, |g| g.show().0);
+        let task = TaskDiagRequest::from_message(&TaskDiagRequest::encode(show, Strategy::One as u64, std::process::id(), 0).expect("encode")).expect("valid");
+        let req = TaskStatsRequest { interval_ms: 100, count: 2, task }.to_message();
+        let fd = crate::issue_kernel_command(crate::ns::CURRENT_PIDNS, crate::command::TASK_STATS, &[&req], 0).expect("TASK_STATS");
+        let mut r = StreamReader::new(fd.into_owned_fd());
+        let mut ticks = Vec::new();
+        while let Some(m) = r.next_message(Some(Duration::from_secs(5))).expect("read") {
+            if let Some(end) = m.end() {
+                assert_eq!(end.expect("end").reason, EndReason::Complete as u32);
+                continue;
+            }
+            let h = StatsTickBuffer::new_checked(&m.payload[..]).expect("tick");
+            let body = &m.payload[STATS_TICK_LEN..];
+            let first = crate::netlink::NetlinkHeaderBuffer::new_checked(body).expect("a task_diag message");
+            assert_eq!(first.message_type(), crate::task_diag::TASK_DIAG_CMD_GET);
+            ticks.push(h.tick());
+        }
+        assert_eq!(ticks, vec![0, 1]);
+        // A pid that does not exist is refused at once, as TASK_DIAG refuses it.
+        let gone = TaskDiagRequest { pid: 0x3fff_fff0, ..task };
+        let req = TaskStatsRequest { interval_ms: 100, count: 1, task: gone }.to_message();
+        assert_eq!(crate::issue_kernel_command(crate::ns::CURRENT_PIDNS, crate::command::TASK_STATS, &[&req], 0).unwrap_err().code(), "ESRCH");
     }
 }

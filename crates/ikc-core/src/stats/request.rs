@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::extensible::read_struct;
 use crate::netlink::{Emitable, NetlinkHeader, NLM_F_REQUEST};
 use crate::stream::STREAM_COMMAND_TYPES;
+use crate::task_diag::TaskDiagRequest;
 use crate::wire::buffer;
 
 /// `nlmsg_type` of a STATS_SUBSCRIBE request.
@@ -42,8 +43,18 @@ pub struct LinkStatsRequest {
     pub count: u64,
 }
 
-impl LinkStatsRequest {
-    pub fn from_message(bytes: &[u8]) -> Result<LinkStatsRequest> {
+/// The fields every STATS_SUBSCRIBE request carries, checked: the header, the
+/// size rule, `flags`, and the interval's bounds.
+struct Fields {
+    count: u64,
+    interval_ms: u32,
+    show_flags: u64,
+    dump_strategy: u32,
+    pid: u32,
+}
+
+impl Fields {
+    fn read(bytes: &[u8]) -> Result<Fields> {
         let (header, payload) = NetlinkHeader::parse_request(bytes).map_err(Error::malformed)?;
         if header.message_type != IKC_STATS_SUBSCRIBE && header.message_type != 0 {
             return Err(Error::invalid(format!(
@@ -59,23 +70,23 @@ impl LinkStatsRequest {
         if buf.flags() != 0 {
             return Err(Error::invalid(format!("unknown flags {:#x}", buf.flags())));
         }
-        if buf.show_flags() != 0 || buf.dump_strategy() != 0 || buf.pid() != 0 {
-            return Err(Error::invalid("link statistics take no task fields (show_flags, dump_strategy, pid must be 0)"));
-        }
         let interval_ms = buf.interval_ms();
         if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&interval_ms) {
             return Err(Error::invalid(format!(
                 "interval {interval_ms} ms is outside {MIN_INTERVAL_MS} ms .. {MAX_INTERVAL_MS} ms"
             )));
         }
-        Ok(LinkStatsRequest { interval_ms, count: buf.count() })
+        Ok(Fields { count: buf.count(), interval_ms, show_flags: buf.show_flags(), dump_strategy: buf.dump_strategy(), pid: buf.pid() })
     }
 
-    pub fn to_message(&self) -> Vec<u8> {
+    fn to_message(&self) -> Vec<u8> {
         let mut payload = [0u8; STATS_REQUEST_LEN];
         let mut buf = StatsRequestBuffer::new_unchecked(&mut payload[..]);
         buf.set_count(self.count);
         buf.set_interval_ms(self.interval_ms);
+        buf.set_show_flags(self.show_flags);
+        buf.set_dump_strategy(self.dump_strategy);
+        buf.set_pid(self.pid);
         let header = NetlinkHeader {
             length: (crate::netlink::NLMSG_HEADER_LEN + STATS_REQUEST_LEN) as u32,
             message_type: IKC_STATS_SUBSCRIBE,
@@ -87,6 +98,49 @@ impl LinkStatsRequest {
         header.emit_to_vec(&mut out);
         out.extend_from_slice(&payload);
         out
+    }
+}
+
+impl LinkStatsRequest {
+    pub fn from_message(bytes: &[u8]) -> Result<LinkStatsRequest> {
+        let f = Fields::read(bytes)?;
+        if f.show_flags != 0 || f.dump_strategy != 0 || f.pid != 0 {
+            return Err(Error::invalid("link statistics take no task fields (show_flags, dump_strategy, pid must be 0)"));
+        }
+        Ok(LinkStatsRequest { interval_ms: f.interval_ms, count: f.count })
+    }
+
+    pub fn to_message(&self) -> Vec<u8> {
+        Fields { count: self.count, interval_ms: self.interval_ms, show_flags: 0, dump_strategy: 0, pid: 0 }.to_message()
+    }
+}
+
+/// A validated task-statistics request: a task_diag request, repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskStatsRequest {
+    pub interval_ms: u32,
+    pub count: u64,
+    /// What each tick dumps, validated exactly as TASK_DIAG validates it.
+    pub task: TaskDiagRequest,
+}
+
+impl TaskStatsRequest {
+    pub fn from_message(bytes: &[u8]) -> Result<TaskStatsRequest> {
+        let f = Fields::read(bytes)?;
+        // The task fields are a task_diag request's: checked by its own parser.
+        let task = TaskDiagRequest::from_message(&TaskDiagRequest::encode(f.show_flags, u64::from(f.dump_strategy), f.pid, 0)?)?;
+        Ok(TaskStatsRequest { interval_ms: f.interval_ms, count: f.count, task })
+    }
+
+    pub fn to_message(&self) -> Vec<u8> {
+        Fields {
+            count: self.count,
+            interval_ms: self.interval_ms,
+            show_flags: self.task.show.0,
+            dump_strategy: self.task.strategy as u32,
+            pid: self.task.pid,
+        }
+        .to_message()
     }
 }
 

@@ -33,7 +33,12 @@ impl Access<'_> {
         if self.sees_everything() {
             return Ok(true);
         }
-        if task.user_ns == 0 {
+        // In-process the kernel judges every task: this thread reads the task's
+        // namespace link, which procfs refuses unless ptrace_may_access allows
+        // it, whatever a backend already filled in (the BPF record carries the
+        // namespace too, and taking it would skip the kernel's check: found when
+        // auto chose BPF at 50k tasks for root without CAP_SYS_PTRACE).
+        if task.user_ns == 0 || self.judge == Judge::Kernel {
             match proc.user_ns_link(task.base.tgid, task.base.pid)? {
                 NsLink::Read(ns) => task.user_ns = ns,
                 NsLink::Refused | NsLink::Gone => return Ok(false),
@@ -62,6 +67,7 @@ impl Access<'_> {
 pub fn dump(proc: &mut ProcFs, access: &mut Access, scope: &mut PidScope, req: &TaskDiagRequest, backend: Backend) -> Result<Vec<u8>> {
     // Dumpability and user namespaces matter only to a viewer that does not see everything.
     proc.set_owner_check(!access.sees_everything());
+    proc.set_wants(super::wants(req));
     let mut d = Dump { proc, access, scope, out: Response::new(req) };
     match req.strategy {
         Strategy::All | Strategy::AllThread if backend == Backend::Bpf => {
@@ -242,6 +248,7 @@ mod tests {
             levels: Default::default(),
             user_ns: 0,
             dumpable_ns: 0,
+            extra: None,
         }
     }
 

@@ -21,7 +21,7 @@ pub use message::{parse_response, TaskDiagMessage, MAX_TASK_MESSAGE_LEN, TASK_DI
 pub use request::{ShowFlags, ShowGroup, Strategy, TaskDiagRequest, TASK_DIAG_PID_LEN};
 pub use scope::PidScope;
 // The task records live in `crate::task`; these paths keep working.
-pub use crate::task::{Comm, TaskBase, TaskCreds, TaskInfo, TaskState};
+pub use crate::task::{Comm, TaskBase, TaskCreds, TaskExtra, TaskInfo, TaskPs, TaskStat, TaskState};
 
 /// `nlmsg_type` of requests and of each per-task message.
 pub const TASK_DIAG_CMD_GET: u16 = 0xd101;

@@ -78,6 +78,10 @@ impl ShowFlags {
 pub enum ShowGroup {
     Base = ShowFlags::BASE.0,
     Creds = ShowFlags::CRED.0,
+    Stat = ShowFlags::STAT.0,
+    Ps = ShowFlags::IKC_PS.0,
+    Cmdline = ShowFlags::IKC_CMDLINE.0,
+    Name = ShowFlags::IKC_NAME.0,
 }
 
 impl std::ops::BitOr for ShowFlags {
@@ -212,7 +216,8 @@ mod tests {
     fn show_groups_are_the_supported_flags() {
         use crate::task_diag::AttributeGroup;
         let test_only = crate::task_diag::TestLevelsGroup::SPEC.show().0;
-        assert_eq!(ShowGroup::Base as u64 | ShowGroup::Creds as u64, ShowFlags::SUPPORTED & !test_only);
+        let listed = [ShowGroup::Base, ShowGroup::Creds, ShowGroup::Stat, ShowGroup::Ps, ShowGroup::Cmdline, ShowGroup::Name];
+        assert_eq!(listed.iter().fold(0, |bits, g| bits | *g as u64), ShowFlags::SUPPORTED & !test_only);
         let decl = <ShowGroup as ts_rs::TS>::decl(&ts_rs::Config::default());
         let rows: Vec<_> = crate::task_diag::groups().into_iter().filter(|g| g.implemented() && g.show().0 != test_only).collect();
         for g in &rows {

@@ -87,6 +87,13 @@ impl PidScope {
         let tpid = self.pid_in_target(proc, tpid_p)?;
         let b = &mut task.base;
         (b.tgid, b.ppid, b.tpid) = (tgid, ppid, tpid);
+        // The terminal's foreground group (PS), a pid like the others.
+        if let Some(tpgid) = task.extra.as_ref().and_then(|e| e.ps).map(|ps| ps.tpgid) {
+            let tpgid = self.pid_in_target(proc, tpgid)?;
+            if let Some(ps) = task.extra.as_mut().and_then(|e| e.ps.as_mut()) {
+                ps.tpgid = tpgid;
+            }
+        }
         Ok(())
     }
 
@@ -150,5 +157,6 @@ fn probe_task(tgid: u32, pid: u32) -> TaskInfo {
         levels: Default::default(),
         user_ns: 0,
         dumpable_ns: 0,
+        extra: None,
     }
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { startBroker } from '@ikc/sdk';
 import type { Argv } from 'yargs';
 import { defineCommand, UsageError } from '../command.js';
+import { wholeNumber } from '../options.js';
 import { printNotice } from '../output.js';
 
 interface BrokerArgs {
@@ -63,15 +64,15 @@ function builder(y: Argv): Argv<BrokerArgs> {
     .option('socket', { type: 'string', requiresArg: true, describe: 'Path of the SOCK_SEQPACKET socket to create' })
     .option('mode', { type: 'string', default: '660', requiresArg: true, describe: 'Socket file mode, octal (who may connect)' })
     .option('group', { type: 'string', requiresArg: true, describe: 'Group owning the socket file (name or gid)' })
-    .option('max-clients', { type: 'number', default: 256, requiresArg: true, describe: 'Connections served at once; more are refused with EAGAIN' })
-    .option('max-clients-per-uid', { type: 'number', default: 32, requiresArg: true, describe: 'Connections one uid may hold at once (root: no limit); more get EAGAIN' })
-    .option('max-requests-per-uid', { type: 'number', default: 8, requiresArg: true, describe: 'Requests one uid may have in flight at once (root: no limit); more get EAGAIN' })
+    .option('max-clients', { type: 'string', coerce: wholeNumber('max-clients'), default: 256, requiresArg: true, describe: 'Connections served at once; more are refused with EAGAIN' })
+    .option('max-clients-per-uid', { type: 'string', coerce: wholeNumber('max-clients-per-uid'), default: 32, requiresArg: true, describe: 'Connections one uid may hold at once (root: no limit); more get EAGAIN' })
+    .option('max-requests-per-uid', { type: 'string', coerce: wholeNumber('max-requests-per-uid'), default: 8, requiresArg: true, describe: 'Requests one uid may have in flight at once (root: no limit); more get EAGAIN' })
     .option('max-response-size', { type: 'string', default: '64M', requiresArg: true, describe: 'Largest response handed out (K, M, G suffixes); larger ones are EMSGSIZE' })
     .option('response-budget', { type: 'string', default: '256M', requiresArg: true, describe: 'Response bytes one uid is handed per --response-window (root: no limit); beyond it ENOBUFS' })
-    .option('response-window', { type: 'number', default: 60, requiresArg: true, describe: 'Seconds over which --response-budget refills' })
-    .option('max-streams', { type: 'number', default: 512, requiresArg: true, describe: 'Streams (events, statistics) running at once; more get EAGAIN' })
-    .option('max-streams-per-uid', { type: 'number', default: 16, requiresArg: true, describe: 'Streams one uid may have running (root: no limit); more get EAGAIN' })
-    .option('idle-timeout', { type: 'number', default: 60, requiresArg: true, describe: 'Seconds an idle connection is kept' })
+    .option('response-window', { type: 'string', coerce: wholeNumber('response-window'), default: 60, requiresArg: true, describe: 'Seconds over which --response-budget refills' })
+    .option('max-streams', { type: 'string', coerce: wholeNumber('max-streams'), default: 512, requiresArg: true, describe: 'Streams (events, statistics) running at once; more get EAGAIN' })
+    .option('max-streams-per-uid', { type: 'string', coerce: wholeNumber('max-streams-per-uid'), default: 16, requiresArg: true, describe: 'Streams one uid may have running (root: no limit); more get EAGAIN' })
+    .option('idle-timeout', { type: 'string', coerce: wholeNumber('idle-timeout'), default: 60, requiresArg: true, describe: 'Seconds an idle connection is kept' })
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'] as const, default: 'info' as const, describe: 'What to log on stderr' })
     .example('$0 broker --socket /run/ikc.sock --mode 666', 'every local user may ask (and sees only their own processes)')
     .example('$0 broker --socket /run/ikc.sock --group ikc', 'members of group ikc may ask') as unknown as Argv<BrokerArgs>;

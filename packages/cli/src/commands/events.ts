@@ -3,7 +3,7 @@
 // one JSON object per line. Losses are said on stderr (and as JSON objects
 // with --json), never skipped. Stops after --count events or --duration
 // seconds, or at Ctrl-C (which closes the stream at once).
-import { EVENT_TYPE_NAMES, IkcError, type EventTypeName, type ProcEvent } from '@ikc/sdk';
+import { EVENT_TYPE_NAMES, type EventTypeName, IkcError, encodeEventsRequest, type ProcEvent } from '@ikc/sdk';
 import type { Argv } from 'yargs';
 import { client } from '../client.js';
 import { defineCommand, UsageError } from '../command.js';
@@ -85,6 +85,14 @@ async function run(argv: EventsArgs): Promise<number> {
   if (argv.subtree && !pids?.length) throw new UsageError('EINVAL: --subtree needs -p PID');
   const count = argv.count === undefined ? undefined : positiveCount(argv.count);
   const duration = argv.duration === undefined ? undefined : durationMs(argv.duration);
+  // The core checks the request as the command will (e.g. at most 16 pids): a
+  // command line it refuses is a usage error, refused before anything starts.
+  try {
+    encodeEventsRequest({ types, pids, subtree: argv.subtree, cmdline: argv.cmdline, count });
+  } catch (e) {
+    if (e instanceof IkcError && e.code === 'EINVAL') throw new UsageError(e.message);
+    throw e;
+  }
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGINT', stop);

@@ -12,6 +12,7 @@ import { psCommand } from './ps.js';
 import { sandboxCommand } from './sandbox.js';
 import { socketsCommand } from './sockets.js';
 import { taskDiagCommand } from './task-diag.js';
+import { topCommand } from './top.js';
 import { watchCommand } from './watch.js';
 
 // Each command's argument type stays in its file; as a list they are what yargs' .command() takes.
@@ -26,5 +27,6 @@ export const COMMANDS: ReadonlyArray<CommandModule<object, any>> = [
   linksCommand,
   addrsCommand,
   watchCommand,
+  topCommand,
   eventsCommand,
 ];

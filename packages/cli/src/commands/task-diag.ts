@@ -4,7 +4,7 @@ import { readResponseSync, Show, type BackendName, type ShowName, type StrategyN
 import type { Argv } from 'yargs';
 import { client } from '../client.js';
 import { defineCommand, UsageError } from '../command.js';
-import { backendOption, pidnsArg, pidnsOption } from '../options.js';
+import { backendOption, pidnsArg, pidnsOption, wholeNumber } from '../options.js';
 import { printJson, printRaw, printTasks } from '../output.js';
 
 /** The SDK's strategies in the order --help lists them. */
@@ -61,7 +61,7 @@ function builder(y: Argv): Argv<TaskDiagArgs> {
       choices: STRATEGIES, default: 'all' as StrategyName, requiresArg: true,
       describe: "Which tasks: 'all' processes, 'all-thread' every thread, 'one' task, 'children' of --pid, 'thread's of --pid's process",
     })
-    .option('pid', { type: 'number', requiresArg: true, describe: 'The pid for one, children and thread (required there, refused elsewhere)' })
+    .option('pid', { type: 'string', coerce: wholeNumber('pid', 0x7fffffff), requiresArg: true, describe: 'The pid for one, children and thread (required there, refused elsewhere)' })
     .option('show', { type: 'string', default: 'base', coerce: showList, requiresArg: true, describe: 'Attribute groups: base, creds or base,creds' })
     .options(pidnsOption())
     .options(backendOption("Where all/all-thread read tasks: 'procfs', 'bpf' (BPF task iterator; root, kernel BTF) or 'auto'"))
@@ -78,7 +78,7 @@ function builder(y: Argv): Argv<TaskDiagArgs> {
     .epilogue(
       [
         'Default output: one line per task, "pid=.. tgid=.. ppid=.. pgid=.. sid=.. tpid=.. state=S comm=..", then with --show creds "uid=.. euid=.. suid=.. fsuid=.. gid=.. egid=.. sgid=.. fsgid=.. capinh=0x.. capprm=0x.. capeff=0x.. capbnd=0x..". tpid is the tracer\'s pid (0 when not traced). A comm with blanks or quotes is printed as a JSON string.',
-        'Errors exit 1 with the errno name first, e.g. "ikc: ESRCH: ..." when the --pid task is gone or hidden from you.',
+        'Errors exit 1 with the errno name first, e.g. "ikc: ESRCH: ..." when the --pid task is gone or hidden from you; a command line ikc refuses exits 2 ("ikc: EINVAL: ...").',
       ].join('\n\n'),
     ) as unknown as Argv<TaskDiagArgs>;
 }

@@ -4,4 +4,4 @@
  * The attribute groups ikc produces, each with its `show_flags` bit. Exported
  * to TypeScript as the SDK's `Show` table (names as `--show` takes them).
  */
-export enum ShowGroup { "base" = 1, "creds" = 2 }
+export enum ShowGroup { "base" = 1, "creds" = 2, "stat" = 16, "ps" = 4294967296, "cmdline" = 8589934592, "name" = 17179869184 }

@@ -8,11 +8,11 @@ use crate::task::{Comm, LevelIds, NsLevels, TaskBase, TaskCreds, TaskInfo, TaskS
 use crate::wire::{buffer, DecodeError};
 
 /// `sizeof(struct ikc_task)`.
-pub const TASK_RECORD_LEN: usize = 136;
+pub const TASK_RECORD_LEN: usize = 448;
 /// `sizeof(struct ikc_level)`: pid, pgid, sid in one deeper namespace.
 pub const LEVEL_RECORD_LEN: usize = 12;
 /// `IKC_TASK_VERSION`: the record layout this reader knows.
-pub const TASK_RECORD_VERSION: u8 = 3;
+pub const TASK_RECORD_VERSION: u8 = 4;
 /// `sizeof(struct ikc_walk_end)`: the record after the last task.
 pub const WALK_END_LEN: usize = 16;
 
@@ -64,7 +64,41 @@ buffer!(
         /// `real_cred->user_ns->ns.inum`.
         user_ns, set_user_ns: (u32, 128..132),
         /// `mm->user_ns->ns.inum`, or the initial user namespace's.
-        dumpable_ns, set_dumpable_ns: (u32, 132..TASK_RECORD_LEN),
+        dumpable_ns, set_dumpable_ns: (u32, 132..136),
+        // STAT and PS, raw (see `RawStat`).
+        start_boottime, set_start_boottime: (u64, 136..144),
+        total_vm, set_total_vm: (u64, 144..152),
+        locked_vm, set_locked_vm: (u64, 152..160),
+        rss, set_rss: (u64, 160..168),
+        min_flt, set_min_flt: (u64, 168..176),
+        maj_flt, set_maj_flt: (u64, 176..184),
+        utime, set_utime: (u64, 184..192),
+        stime, set_stime: (u64, 192..200),
+        runtime, set_runtime: (u64, 200..208),
+        prev_utime, set_prev_utime: (u64, 208..216),
+        prev_stime, set_prev_stime: (u64, 216..224),
+        sig_min_flt, set_sig_min_flt: (u64, 224..232),
+        sig_maj_flt, set_sig_maj_flt: (u64, 232..240),
+        sig_cmin_flt, set_sig_cmin_flt: (u64, 240..248),
+        sig_cmaj_flt, set_sig_cmaj_flt: (u64, 248..256),
+        sig_utime, set_sig_utime: (u64, 256..264),
+        sig_stime, set_sig_stime: (u64, 264..272),
+        sig_runtime, set_sig_runtime: (u64, 272..280),
+        sig_cutime, set_sig_cutime: (u64, 280..288),
+        sig_cstime, set_sig_cstime: (u64, 288..296),
+        sig_prev_utime, set_sig_prev_utime: (u64, 296..304),
+        sig_prev_stime, set_sig_prev_stime: (u64, 304..312),
+        task_flags, set_task_flags: (u32, 312..316),
+        tty_nr, set_tty_nr: (u32, 316..320),
+        tpgid, set_tpgid: (u32, 320..324),
+        prio, set_prio: (i32, 324..328),
+        static_prio, set_static_prio: (i32, 328..332),
+        policy, set_policy: (u32, 332..336),
+        rt_priority, set_rt_priority: (u32, 336..340),
+        cpu, set_cpu: (u32, 340..344),
+        nr_threads, set_nr_threads: (u32, 344..348),
+        full_name, set_full_name: ([u8; 64], 352..416),
+        worker_desc_whole, set_worker_desc_whole: ([u8; 32], 416..TASK_RECORD_LEN),
         /// `struct ikc_walk_end`, after the shared header: how many tasks the walk was shown.
         tasks_visited, set_tasks_visited: (u64, 8..WALK_END_LEN),
     }
@@ -104,6 +138,50 @@ pub struct TaskRecord {
     pub kernel_thread: bool,
     /// A workqueue worker's description, if it has one.
     pub worker: Option<WorkerDesc>,
+    /// What STAT and PS are made of, as the kernel keeps it.
+    pub raw: RawStat,
+    /// A kernel thread's whole name (`kthread->full_name`), if it has one.
+    pub full_name: Vec<u8>,
+    /// A worker's whole description (`worker.desc`).
+    pub worker_desc_whole: Vec<u8>,
+}
+
+/// The raw numbers `do_task_stat()` turns into `/proc/PID/stat`'s: times in
+/// ns, sizes in pages, priorities as the scheduler keeps them; `sig_*` from
+/// the thread group's `signal_struct`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RawStat {
+    pub start_boottime: u64,
+    pub total_vm: u64,
+    pub locked_vm: u64,
+    pub rss: u64,
+    pub min_flt: u64,
+    pub maj_flt: u64,
+    pub utime: u64,
+    pub stime: u64,
+    pub runtime: u64,
+    pub prev_utime: u64,
+    pub prev_stime: u64,
+    pub sig_min_flt: u64,
+    pub sig_maj_flt: u64,
+    pub sig_cmin_flt: u64,
+    pub sig_cmaj_flt: u64,
+    pub sig_utime: u64,
+    pub sig_stime: u64,
+    pub sig_runtime: u64,
+    pub sig_cutime: u64,
+    pub sig_cstime: u64,
+    pub sig_prev_utime: u64,
+    pub sig_prev_stime: u64,
+    pub flags: u32,
+    pub tty_nr: u32,
+    pub tpgid: u32,
+    pub prio: i32,
+    pub static_prio: i32,
+    pub policy: u32,
+    pub rt_priority: u32,
+    pub cpu: u32,
+    pub nr_threads: u32,
 }
 
 /// What `wq_worker_comm()` appends to a kworker's name.
@@ -225,12 +303,53 @@ impl<T: AsRef<[u8]>> Parseable<TaskRecordBuffer<T>> for TaskRecord {
             levels,
             user_ns: buf.user_ns().into(),
             dumpable_ns: buf.dumpable_ns().into(),
+            extra: None,
         };
         let worker = match buf.worker() {
             0 => None,
             c => Some(WorkerDesc { busy: c == b'+', desc: Comm::from_bytes(until_nul(&buf.worker_desc())) }),
         };
-        Ok(TaskRecord { info, kernel_thread: buf.kthread() != 0, worker })
+        let raw = RawStat {
+            start_boottime: buf.start_boottime(),
+            total_vm: buf.total_vm(),
+            locked_vm: buf.locked_vm(),
+            rss: buf.rss(),
+            min_flt: buf.min_flt(),
+            maj_flt: buf.maj_flt(),
+            utime: buf.utime(),
+            stime: buf.stime(),
+            runtime: buf.runtime(),
+            prev_utime: buf.prev_utime(),
+            prev_stime: buf.prev_stime(),
+            sig_min_flt: buf.sig_min_flt(),
+            sig_maj_flt: buf.sig_maj_flt(),
+            sig_cmin_flt: buf.sig_cmin_flt(),
+            sig_cmaj_flt: buf.sig_cmaj_flt(),
+            sig_utime: buf.sig_utime(),
+            sig_stime: buf.sig_stime(),
+            sig_runtime: buf.sig_runtime(),
+            sig_cutime: buf.sig_cutime(),
+            sig_cstime: buf.sig_cstime(),
+            sig_prev_utime: buf.sig_prev_utime(),
+            sig_prev_stime: buf.sig_prev_stime(),
+            flags: buf.task_flags(),
+            tty_nr: buf.tty_nr(),
+            tpgid: buf.tpgid(),
+            prio: buf.prio(),
+            static_prio: buf.static_prio(),
+            policy: buf.policy(),
+            rt_priority: buf.rt_priority(),
+            cpu: buf.cpu(),
+            nr_threads: buf.nr_threads(),
+        };
+        Ok(TaskRecord {
+            info,
+            kernel_thread: buf.kthread() != 0,
+            worker,
+            raw,
+            full_name: until_nul(&buf.full_name()).to_vec(),
+            worker_desc_whole: until_nul(&buf.worker_desc_whole()).to_vec(),
+        })
     }
 }
 
@@ -281,6 +400,47 @@ impl Emitable for TaskRecord {
         // Namespace inodes are 32 bits in the kernel (ns_common.inum).
         buf.set_user_ns(self.info.user_ns as u32);
         buf.set_dumpable_ns(self.info.dumpable_ns as u32);
+        let r = &self.raw;
+        buf.set_start_boottime(r.start_boottime);
+        buf.set_total_vm(r.total_vm);
+        buf.set_locked_vm(r.locked_vm);
+        buf.set_rss(r.rss);
+        buf.set_min_flt(r.min_flt);
+        buf.set_maj_flt(r.maj_flt);
+        buf.set_utime(r.utime);
+        buf.set_stime(r.stime);
+        buf.set_runtime(r.runtime);
+        buf.set_prev_utime(r.prev_utime);
+        buf.set_prev_stime(r.prev_stime);
+        buf.set_sig_min_flt(r.sig_min_flt);
+        buf.set_sig_maj_flt(r.sig_maj_flt);
+        buf.set_sig_cmin_flt(r.sig_cmin_flt);
+        buf.set_sig_cmaj_flt(r.sig_cmaj_flt);
+        buf.set_sig_utime(r.sig_utime);
+        buf.set_sig_stime(r.sig_stime);
+        buf.set_sig_runtime(r.sig_runtime);
+        buf.set_sig_cutime(r.sig_cutime);
+        buf.set_sig_cstime(r.sig_cstime);
+        buf.set_sig_prev_utime(r.sig_prev_utime);
+        buf.set_sig_prev_stime(r.sig_prev_stime);
+        buf.set_task_flags(r.flags);
+        buf.set_tty_nr(r.tty_nr);
+        buf.set_tpgid(r.tpgid);
+        buf.set_prio(r.prio);
+        buf.set_static_prio(r.static_prio);
+        buf.set_policy(r.policy);
+        buf.set_rt_priority(r.rt_priority);
+        buf.set_cpu(r.cpu);
+        buf.set_nr_threads(r.nr_threads);
+        let mut name = [0u8; 64];
+        let n = self.full_name.len().min(63);
+        name[..n].copy_from_slice(&self.full_name[..n]);
+        let mut desc = [0u8; 32];
+        let n = self.worker_desc_whole.len().min(31);
+        desc[..n].copy_from_slice(&self.worker_desc_whole[..n]);
+        buf.set_full_name(name);
+        buf.set_worker_desc_whole(desc);
+        buf.into_inner()[348..352].fill(0); // reserved
     }
 }
 
@@ -337,6 +497,24 @@ pub struct Walk {
     pub tasks: Vec<TaskInfo>,
     /// How many tasks the kernel showed the walk (all of them, for a leaders-only walk).
     pub tasks_visited: u64,
+}
+
+/// Reads a whole iterator output as its records (for the groups that need
+/// more than one record, as a process's STAT needs its threads'), and the
+/// number of tasks the walk was shown.
+pub fn parse_records(mut bytes: &[u8]) -> Result<(Vec<TaskRecord>, u64), DecodeError> {
+    let mut tasks = Vec::with_capacity(bytes.len() / TASK_RECORD_LEN);
+    while !bytes.is_empty() {
+        let buf = TaskRecordBuffer::new_checked(bytes)?;
+        let rest = &bytes[buf.record_len()..];
+        match Record::parse(&buf)? {
+            Record::Task(t) => tasks.push(t),
+            Record::WalkEnd { tasks_visited } if rest.is_empty() => return Ok((tasks, tasks_visited)),
+            Record::WalkEnd { .. } => return Err(DecodeError("BPF task walk: records after its end".into())),
+        }
+        bytes = rest;
+    }
+    Err(DecodeError("BPF task walk: no end record (cut short)".into()))
 }
 
 /// Reads a whole iterator output: task records, then exactly one walk end, nothing
@@ -400,15 +578,51 @@ mod tests {
                 levels,
                 user_ns: 0xF000_0123,
                 dumpable_ns: 0xEFFF_FFFD,
+                extra: None,
             },
             kernel_thread: false,
             worker: Some(WorkerDesc { busy: true, desc: Comm::from_bytes(b"events") }),
+            raw: RawStat {
+                start_boottime: 5_000_000_123,
+                total_vm: 2000,
+                locked_vm: 2,
+                rss: 300,
+                min_flt: 93,
+                maj_flt: 2,
+                utime: 30_000_000,
+                stime: 10_000_000,
+                runtime: 45_000_000,
+                prev_utime: 0,
+                prev_stime: 0,
+                sig_min_flt: 1,
+                sig_maj_flt: 0,
+                sig_cmin_flt: 7,
+                sig_cmaj_flt: 1,
+                sig_utime: 0,
+                sig_stime: 0,
+                sig_runtime: 0,
+                sig_cutime: 130_000_000,
+                sig_cstime: 140_000_000,
+                sig_prev_utime: 0,
+                sig_prev_stime: 0,
+                flags: 0x400100,
+                tty_nr: 34817,
+                tpgid: 4300,
+                prio: 120,
+                static_prio: 120,
+                policy: 0,
+                rt_priority: 0,
+                cpu: 1,
+                nr_threads: 1,
+            },
+            full_name: Vec::new(),
+            worker_desc_whole: b"events_unbound_long".to_vec(),
         }
     }
 
     fn sample_bytes() -> Vec<u8> {
         let mut v = Vec::new();
-        v.extend_from_slice(&148u16.to_ne_bytes()); // len = 136 + one level
+        v.extend_from_slice(&460u16.to_ne_bytes()); // len = 448 + one level
         v.push(TASK_RECORD_VERSION); // version
         v.push(2); // nlevels
         for id in [4320u32, 4321, 1, 99, 4000, 4300] {
@@ -428,6 +642,22 @@ mod tests {
         v.extend_from_slice(b"events\0\0\0\0\0\0\0\0\0\0"); // worker_desc[16]
         v.extend_from_slice(&0xF000_0123u32.to_ne_bytes()); // user_ns
         v.extend_from_slice(&0xEFFF_FFFDu32.to_ne_bytes()); // dumpable_ns
+        for n in [5_000_000_123u64, 2000, 2, 300] {
+            v.extend_from_slice(&n.to_ne_bytes()); // start_boottime (ns), total_vm, locked_vm, rss (pages)
+        }
+        for n in [93u64, 2, 30_000_000, 10_000_000, 45_000_000, 0, 0] {
+            v.extend_from_slice(&n.to_ne_bytes()); // min_flt maj_flt utime stime runtime prev_utime prev_stime
+        }
+        for n in [1u64, 0, 7, 1, 0, 0, 0, 130_000_000, 140_000_000, 0, 0] {
+            v.extend_from_slice(&n.to_ne_bytes()); // sig: min maj cmin cmaj utime stime runtime cutime cstime prev_u prev_s
+        }
+        for n in [0x400100u32, 34817, 4300, 120, 120, 0, 0, 1, 1, 0] {
+            v.extend_from_slice(&n.to_ne_bytes()); // flags tty_nr tpgid prio static_prio policy rt_priority cpu nr_threads reserved
+        }
+        v.extend_from_slice(&[0; 64]); // full_name: none
+        let mut desc = b"events_unbound_long".to_vec();
+        desc.resize(32, 0);
+        v.extend_from_slice(&desc); // worker_desc_whole[32]
         for id in [7u32, 1, 0] {
             v.extend_from_slice(&id.to_ne_bytes()); // level 1: pid pgid sid
         }
@@ -445,7 +675,7 @@ mod tests {
     fn parse_record() {
         let bytes = sample_bytes();
         let buf = TaskRecordBuffer::new_checked(&bytes[..]).expect("valid");
-        assert_eq!(buf.record_len(), 148);
+        assert_eq!(buf.record_len(), 460);
         assert_eq!(TaskRecord::parse(&buf).expect("parses"), sample());
     }
 
@@ -501,6 +731,7 @@ mod tests {
         let task = sample_bytes();
         assert!(parse_walk(&[&task[..task.len() - 1], &walk_end(1)[..]].concat()).is_err(), "level cut short");
         assert!(parse_walk(&task[..120]).is_err(), "header cut short");
+        assert!(parse_walk(&task[..400]).is_err(), "stat fields cut short");
         let mut version = good.clone();
         version[VERSION] = TASK_RECORD_VERSION + 1;
         assert!(parse_walk(&version).is_err(), "unknown version");
@@ -516,15 +747,15 @@ mod tests {
     fn a_walk_is_framed_as_it_arrives_and_ends_at_its_end_record() {
         let mut second = sample();
         second.info.levels = NsLevels::from_iter([LevelIds { pid: 4321, pgid: 4300, sid: 4000 }]);
-        let mut walk = sample_bytes(); // 148 bytes: one level below the root
-        second.emit_to_vec(&mut walk); // 136
+        let mut walk = sample_bytes(); // 460 bytes: one level below the root
+        second.emit_to_vec(&mut walk); // 448
         walk.extend(walk_end(2)); // 16
         // Every way the kernel's reads could split it: framed up to the last
         // whole record, and ended only once the end record is all there.
         for cut in 0..=walk.len() {
             let mut at = 0;
             let ended = frame_walk(&walk[..cut], &mut at).expect("valid so far");
-            let whole = [0, 148, 284, 300].into_iter().filter(|&b| b <= cut).max().unwrap_or(0);
+            let whole = [0, 460, 908, 924].into_iter().filter(|&b| b <= cut).max().unwrap_or(0);
             assert_eq!((at, ended), (whole, cut == walk.len()), "cut at {cut}");
             // Framing on from there once the rest arrives ends at the end record too.
             assert!(ended || frame_walk(&walk, &mut at) == Ok(true), "cut at {cut}");

@@ -12,9 +12,9 @@ use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, Mode};
 
 use crate::error::{Error, Result};
-use crate::task::{TaskBase, TaskCreds, TaskInfo, TaskState};
+use crate::task::{TaskBase, TaskCreds, TaskExtra, TaskInfo, TaskPs, TaskState};
 use crate::visibility::Viewer;
-pub use parse::{parse_stat, parse_status, StatFields, StatusFields};
+pub use parse::{parse_stat, parse_stat_fields, parse_status, parse_status_memory, parse_status_name, StatFields, StatusFields};
 // The namespace levels live in `crate::task`; these paths keep working.
 pub use crate::task::{LevelIds, NsLevels, MAX_LEVELS};
 
@@ -60,6 +60,32 @@ pub struct ProcFs {
     /// Whether `read_task` must learn dumpability (a file's owner) and the
     /// task's user namespace: only for a viewer that does not see everything.
     check_owner: bool,
+    /// What `read_task` reads beyond `status`.
+    wants: Wants,
+    /// Nanoseconds per clock tick (`USER_HZ`) and the page size, which `stat` counts in.
+    tick_ns: u64,
+    page: u64,
+}
+
+/// The files `read_task` reads beyond `status`, for the groups a request shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wants {
+    /// `stat`, for STAT and PS.
+    pub stat: bool,
+    /// `cmdline`, for CMDLINE.
+    pub cmdline: bool,
+    /// The whole name (from `status`, already read), for NAME.
+    pub name: bool,
+    /// Every task is a thread of its own (ALL_THREAD, THREAD): its
+    /// `task/TID/stat`, whose faults and times are the thread's, even for the
+    /// leader (whose `TGID/stat` sums the group's).
+    pub per_thread: bool,
+}
+
+impl Wants {
+    fn any(&self) -> bool {
+        self.stat || self.cmdline || self.name
+    }
 }
 
 /// What procfs says when asked for a task's user namespace link.
@@ -89,7 +115,10 @@ impl ProcFs {
         if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
             return Err(Error::os("/proc is not a procfs", Errno::EIO));
         }
-        Ok(ProcFs { root, buf: vec![0; 4096], check_owner: true })
+        let conf = |v| nix::unistd::sysconf(v).ok().flatten().filter(|&n| n > 0).map(|n| n as u64);
+        let tick_ns = 1_000_000_000 / conf(nix::unistd::SysconfVar::CLK_TCK).unwrap_or(100);
+        let page = conf(nix::unistd::SysconfVar::PAGE_SIZE).unwrap_or(4096);
+        Ok(ProcFs { root, buf: vec![0; 4096], check_owner: true, wants: Wants::default(), tick_ns, page })
     }
 
     /// Opens a path under `/proc` without crossing a mount (`RESOLVE_NO_XDEV`):
@@ -110,6 +139,47 @@ impl ProcFs {
     /// that is the kernel's own verdict (a broker, as root, is never refused).
     pub fn set_owner_check(&mut self, on: bool) {
         self.check_owner = on;
+    }
+
+    /// What `read_task` reads beyond `status` (the BPF backend reads the same groups).
+    pub fn wants(&self) -> Wants {
+        self.wants
+    }
+
+    /// Tells `read_task` which files to read beyond `status`.
+    pub fn set_wants(&mut self, wants: Wants) {
+        self.wants = wants;
+    }
+
+    /// Reads what `wants` asks beyond `status` (whose bytes `self.buf` still
+    /// holds); `None` if the task went away meanwhile.
+    fn read_extra(&mut self, dir_tgid: u32, tid: u32) -> Result<Option<TaskExtra>> {
+        let wants = self.wants;
+        let mut extra = TaskExtra::default();
+        if wants.name {
+            extra.name = parse_status_name(&self.buf);
+        }
+        if wants.stat {
+            // From status, which `self.buf` still holds: what procps shows as RSS and STAT's L.
+            let (rss, locked) = parse_status_memory(&self.buf);
+            let path = if wants.per_thread {
+                ProcPath::new(format_args!("{dir_tgid}/task/{tid}/stat"))
+            } else {
+                ProcPath::task_file(dir_tgid, tid, "stat")
+            };
+            if !self.read_file(path.as_str())? {
+                return Ok(None);
+            }
+            let Some((stat, ps)) = parse_stat_fields(&self.buf, self.tick_ns, self.page) else { return Ok(None) };
+            (extra.stat, extra.ps) = (Some(stat), Some(TaskPs { rss, locked, ..ps }));
+        }
+        if wants.cmdline {
+            if !self.read_file_whole(ProcPath::task_file(dir_tgid, tid, "cmdline").as_str())? {
+                return Ok(None);
+            }
+            extra.cmdline = Some(self.buf.clone());
+        }
+        Ok(Some(extra))
     }
 
     /// The user namespace of a task, from its `ns/user` link; reading the link
@@ -213,6 +283,27 @@ impl ProcFs {
         Ok(self.read_file_at(path, false)?.is_some())
     }
 
+    /// Reads a file to its end into `self.buf` (`cmdline` does not end with a
+    /// newline, so a short read is not its end); false if the task is gone.
+    fn read_file_whole(&mut self, path: &str) -> Result<bool> {
+        let fd = match self.open_beneath(path, OFlag::O_RDONLY) {
+            Ok(fd) => fd,
+            Err(e) if gone(e) => return Ok(false),
+            Err(e) => return Err(Error::os(format!("open /proc/{path}"), e)),
+        };
+        self.buf.clear();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match nix::unistd::read(&fd, &mut chunk) {
+                Ok(0) => return Ok(true),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(Errno::EINTR) => continue,
+                Err(e) if gone(e) => return Ok(false),
+                Err(e) => return Err(Error::os(format!("read /proc/{path}"), e)),
+            }
+        }
+    }
+
     /// Reads a file into `self.buf` and returns its owner (uid, gid) when
     /// `owner` is asked for (else (0, 0)); `None` if gone.
     fn read_file_at(&mut self, path: &str, owner: bool) -> Result<Option<(u32, u32)>> {
@@ -299,6 +390,13 @@ impl ProcFs {
         } else {
             (0, 0)
         };
+        let extra = match self.wants.any() {
+            true => match self.read_extra(dir_tgid, tid)? {
+                Some(extra) => Some(Box::new(extra)),
+                None => return Ok(None),
+            },
+            false => None,
+        };
         Ok(Some(TaskInfo {
             base: TaskBase { tgid, pid: tid, ppid: status.ppid, tpid: status.tracer_pid, sid, pgid, state: state as u8, comm: status.name },
             creds: TaskCreds {
@@ -319,6 +417,7 @@ impl ProcFs {
             levels: status.levels,
             user_ns,
             dumpable_ns,
+            extra,
         }))
     }
 

@@ -2,7 +2,7 @@
 //! `/proc/PID/stat`): pure functions over bytes, no I/O, in the style of the
 //! procfs crate's split between parsing and reading. A comm need not be UTF-8.
 
-use crate::task::{Comm, LevelIds, NsLevels};
+use crate::task::{Comm, LevelIds, NsLevels, TaskPs, TaskStat};
 
 /// The fields of `/proc/PID/stat` that ikc uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,9 +72,92 @@ pub fn parse_stat(b: &[u8]) -> Option<StatFields> {
     Some(StatFields { pid, comm, state, ppid, pgrp, session })
 }
 
+/// The numbers of `/proc/PID/stat` after the comm: field 3 (`state`) is index 0.
+fn stat_numbers(b: &[u8]) -> Option<impl Iterator<Item = &str>> {
+    let close = b.iter().rposition(|&c| c == b')')?;
+    let rest = std::str::from_utf8(b.get(close + 1..)?).ok()?;
+    Some(rest.split_ascii_whitespace())
+}
+
+/// The STAT and PS fields of `/proc/PID/stat` (`do_task_stat`): fields 7-20,
+/// 22-24 and 39-41, as proc(5) numbers them. `ticks_ns`: nanoseconds per
+/// clock tick (`USER_HZ`), which `starttime` counts; `page`: the page size,
+/// which `rss` counts. Pids (`tpgid`) are procfs's; -1 ("none") reads as 0.
+pub fn parse_stat_fields(b: &[u8], ticks_ns: u64, page: u64) -> Option<(TaskStat, TaskPs)> {
+    // Fields 3 ("state") to 41 ("policy"); later kernels print more after them.
+    let mut f = [""; 39];
+    let mut it = stat_numbers(b)?;
+    for slot in f.iter_mut() {
+        *slot = it.next()?;
+    }
+    // Field n of proc(5), as a number; fields ikc skips (rsslim is often
+    // u64::MAX) are never parsed, and every one it reads fits an i64.
+    let n = |field: usize| -> Option<i64> { f[field - 3].parse::<i64>().ok() };
+    let (tty_nr, tpgid, flags) = (n(7)? as u32, n(8)?.max(0) as u32, n(9)? as u32);
+    let (minflt, cminflt, majflt, cmajflt) = (n(10)?, n(11)?, n(12)?, n(13)?);
+    let (utime, stime, cutime, cstime) = (n(14)?, n(15)?, n(16)?, n(17)?);
+    let (priority, nice, threads) = (n(18)?, n(19)?, n(20)?);
+    let (starttime, vsize, rss) = (n(22)?, n(23)?, n(24)?);
+    let (processor, rt_priority, policy) = (n(39)?, n(40)?, n(41)?);
+    let u = |v: i64| v.max(0) as u64;
+    let stat = TaskStat {
+        minflt: u(minflt),
+        cminflt: u(cminflt),
+        majflt: u(majflt),
+        cmajflt: u(cmajflt),
+        utime: u(utime),
+        stime: u(stime),
+        cutime: u(cutime),
+        cstime: u(cstime),
+        threads: threads.max(0) as u32,
+    };
+    let ps = TaskPs {
+        start_time: u(starttime).saturating_mul(ticks_ns),
+        vsize: u(vsize),
+        rss: u(rss).saturating_mul(page),
+        locked: 0,
+        flags,
+        tty_nr,
+        tpgid,
+        nice: nice as i32,
+        priority: priority as i32,
+        policy: policy as u32,
+        rt_priority: rt_priority as u32,
+        processor: processor as u32,
+    };
+    Some((stat, ps))
+}
+
+/// `VmRSS:` and `VmLck:` of `/proc/PID/status`, in bytes (0 without an mm).
+/// procps shows these as RSS and the `L` of STAT; `stat`'s rss can lag
+/// behind (it reads the per-CPU counters without summing them).
+pub fn parse_status_memory(b: &[u8]) -> (u64, u64) {
+    let kb = |line: &[u8]| -> Option<u64> { ascii(line)?.strip_suffix("kB")?.trim().parse::<u64>().ok() };
+    let (mut rss, mut locked) = (0, 0);
+    for line in b.split(|&c| c == b'\n') {
+        if let Some(v) = line.strip_prefix(b"VmRSS:") {
+            rss = kb(v).unwrap_or(0) * 1024;
+        } else if let Some(v) = line.strip_prefix(b"VmLck:") {
+            locked = kb(v).unwrap_or(0) * 1024;
+        }
+    }
+    (rss, locked)
+}
+
+/// The whole `Name:` of `/proc/PID/status`, unescaped: a kernel thread's or
+/// workqueue worker's may be longer than `comm`'s 15 bytes (up to 63).
+pub fn parse_status_name(b: &[u8]) -> Option<Vec<u8>> {
+    let line = b.split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"Name:"))?;
+    Some(unescape(line.strip_prefix(b"\t").unwrap_or(line)))
+}
+
 /// `Name:` as `proc_task_name` prints it: `seq_escape_str(.., "\n\\")`, so
 /// only a newline (`\n`) and a backslash (`\\`) come escaped.
 fn unescape_name(raw: &[u8]) -> Comm {
+    Comm::from_bytes(&unescape(raw))
+}
+
+fn unescape(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
     let mut bytes = raw.iter().copied();
     while let Some(b) = bytes.next() {
@@ -88,7 +171,7 @@ fn unescape_name(raw: &[u8]) -> Comm {
             None => out.push(b'\\'),
         }
     }
-    Comm::from_bytes(&out)
+    out
 }
 
 fn ascii(v: &[u8]) -> Option<&str> {
@@ -156,6 +239,49 @@ mod tests {
         assert_eq!(s.pid, 1234);
         assert_eq!(s.comm.as_bytes(), b"a) b (c");
         assert_eq!((s.state, s.ppid, s.pgrp, s.session), (b'S', 1, 1234, 1234));
+    }
+
+    /// A line as Linux 6.x prints it (52 fields), of a process started at tick 5000.
+    #[test]
+    fn stat_fields_for_stat_and_ps() {
+        let line = b"4321 (sle ep) S 1 4321 4000 34817 4321 4194560 93 7 2 1 11 12 13 14 20 5 3 0 5000 8192000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+        let (stat, ps) = parse_stat_fields(line, 10_000_000, 4096).expect("parses");
+        assert_eq!(stat, TaskStat { minflt: 93, cminflt: 7, majflt: 2, cmajflt: 1, utime: 11, stime: 12, cutime: 13, cstime: 14, threads: 3 });
+        assert_eq!(
+            ps,
+            TaskPs {
+                start_time: 50_000_000_000,
+                vsize: 8_192_000,
+                rss: 300 * 4096,
+                locked: 0,
+                flags: 4_194_560,
+                tty_nr: 34817,
+                tpgid: 4321,
+                nice: 5,
+                priority: 20,
+                policy: 0,
+                rt_priority: 0,
+                processor: 1
+            }
+        );
+        let kthread = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 3 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+        let (_, ps) = parse_stat_fields(kthread, 10_000_000, 4096).expect("parses");
+        assert_eq!((ps.tty_nr, ps.tpgid, ps.processor, ps.vsize), (0, 0, 3, 0), "no terminal, no foreground group (-1)");
+        assert!(parse_stat_fields(&line[..60], 10_000_000, 4096).is_none(), "cut short");
+    }
+
+    #[test]
+    fn status_memory_in_bytes() {
+        let text = b"Name:\tx\nVmLck:\t       8 kB\nVmRSS:\t    1672 kB\n";
+        assert_eq!(parse_status_memory(text), (1672 * 1024, 8 * 1024));
+        assert_eq!(parse_status_memory(b"Name:\tkthreadd\n"), (0, 0), "no mm");
+    }
+
+    #[test]
+    fn whole_name_is_unescaped() {
+        let text = b"Name:\tkworker/0:0H-kblockd\nState:\tI (idle)\n";
+        assert_eq!(parse_status_name(text).as_deref(), Some(&b"kworker/0:0H-kblockd"[..]));
+        assert_eq!(parse_status_name(b"Name:\ta\\nb\n").as_deref(), Some(&b"a\nb"[..]));
     }
 
     #[test]

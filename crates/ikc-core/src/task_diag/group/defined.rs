@@ -9,10 +9,7 @@ pub const TASK_DIAG_VMA: u16 = 2;
 /// `TASK_DIAG_VMA_STAT`: a show bit, no attribute: each VMA record then
 /// embeds its `struct task_diag_vma_stat` (`stat_off`, `stat_len`).
 pub const TASK_DIAG_VMA_STAT: u16 = 3;
-/// `TASK_DIAG_STAT`: `struct task_diag_stat`, faults, times and the thread count.
-pub const TASK_DIAG_STAT: u16 = 4;
 
 pub const VMA: GroupSpec = GroupSpec { name: "vma", uapi_name: "TASK_DIAG_VMA", kind: TASK_DIAG_VMA, modifies: None, backends: &[] };
 pub const VMA_STAT: GroupSpec =
     GroupSpec { name: "vma-stat", uapi_name: "TASK_DIAG_VMA_STAT", kind: TASK_DIAG_VMA_STAT, modifies: Some(TASK_DIAG_VMA), backends: &[] };
-pub const STAT: GroupSpec = GroupSpec { name: "stat", uapi_name: "TASK_DIAG_STAT", kind: TASK_DIAG_STAT, modifies: None, backends: &[] };

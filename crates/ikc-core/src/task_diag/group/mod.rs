@@ -15,7 +15,8 @@ mod defined;
 
 use std::fmt::Debug;
 
-use super::{ShowFlags, TaskDiagRequest};
+use super::{ShowFlags, Strategy, TaskDiagRequest};
+use crate::backend::procfs::Wants;
 use crate::backend::Backend;
 use crate::netlink::Emitable;
 use crate::task::TaskInfo;
@@ -71,7 +72,20 @@ pub trait AttributeGroup {
     fn of_task(task: &TaskInfo, request: &TaskDiagRequest) -> Option<Self::Value>;
     /// Reads the attribute's payload.
     fn parse(payload: &[u8]) -> Result<Self::Value, DecodeError>;
+    /// What the procfs backend must read for this group beyond `status`
+    /// (BASE and CREDS need nothing more).
+    fn wants(_wants: &mut Wants) {}
+    /// Appends `value` as its attributes: one, or for a value longer than one
+    /// message can carry, several in a row (`MAX_PIECE` bytes each but the
+    /// last) that a reader joins, as the reference splits VMA lists.
+    fn push_pieces(value: Self::Value, out: &mut Vec<TaskAttribute>, wrap: fn(Self::Value) -> TaskAttribute) {
+        out.push(wrap(value));
+    }
 }
+
+/// The longest payload of an attribute that always fits a message of its
+/// own: `MAX_TASK_MESSAGE_LEN` less the `nlmsghdr`, `task_diag_msg` and `nlattr`.
+pub const MAX_PIECE: usize = super::MAX_TASK_MESSAGE_LEN - crate::netlink::NLMSG_HEADER_LEN - super::TASK_DIAG_MSG_LEN - crate::netlink::NLA_HEADER_LEN;
 
 /// The registry. `groups`: `module::Group => Variant`, in `kind` order, one
 /// per file of this folder (the module is declared and its items re-exported
@@ -138,9 +152,22 @@ macro_rules! registry {
         pub(crate) fn attributes_of(task: &TaskInfo, request: &TaskDiagRequest, out: &mut Vec<TaskAttribute>) {
             $( $(#[$attr])* {
                 if request.show.contains(<$group as AttributeGroup>::SPEC.show()) {
-                    out.extend(<$group as AttributeGroup>::of_task(task, request).map(TaskAttribute::$variant));
+                    if let Some(value) = <$group as AttributeGroup>::of_task(task, request) {
+                        <$group as AttributeGroup>::push_pieces(value, out, TaskAttribute::$variant);
+                    }
                 }
             } )*
+        }
+
+        /// What the procfs backend reads for `request`: what its groups want.
+        pub(crate) fn wants(request: &TaskDiagRequest) -> Wants {
+            let mut wants = Wants { per_thread: matches!(request.strategy, Strategy::AllThread | Strategy::Thread), ..Wants::default() };
+            $( $(#[$attr])* {
+                if request.show.contains(<$group as AttributeGroup>::SPEC.show()) {
+                    <$group as AttributeGroup>::wants(&mut wants);
+                }
+            } )*
+            wants
         }
     };
 }
@@ -149,13 +176,17 @@ registry! {
     groups {
         base::Base => Base,
         creds::Creds => Creds,
+        stat::Stat => Stat,
+        ps::Ps => Ps,
+        cmdline::Cmdline => Cmdline,
+        name::Name => Name,
         #[cfg(test)]
         test_levels::TestLevelsGroup => TestLevels,
     }
-    rows [defined::VMA, defined::VMA_STAT, defined::STAT]
+    rows [defined::VMA, defined::VMA_STAT]
 }
 
-pub use defined::{TASK_DIAG_STAT, TASK_DIAG_VMA, TASK_DIAG_VMA_STAT};
+pub use defined::{TASK_DIAG_VMA, TASK_DIAG_VMA_STAT};
 
 /// The `show_flags` bits of the rows that are (or are not) implemented.
 const fn mask(implemented: bool) -> u64 {
@@ -196,6 +227,7 @@ pub fn shown(show: ShowFlags) -> impl Iterator<Item = &'static GroupSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task_diag::TASK_DIAG_IKC_FIRST;
 
     #[test]
     fn every_row_has_its_own_bit_below_64() {
@@ -222,10 +254,10 @@ mod tests {
                 (1, "TASK_DIAG_CRED", true),
                 (2, "TASK_DIAG_VMA", false),
                 (3, "TASK_DIAG_VMA_STAT", false),
-                (4, "TASK_DIAG_STAT", false)
+                (4, "TASK_DIAG_STAT", true)
             ]
         );
-        assert_eq!((ShowFlags::SUPPORTED & 0xff, ShowFlags::DEFINED_UNSUPPORTED), (0x3, 0x1c));
+        assert_eq!((ShowFlags::SUPPORTED & 0xff, ShowFlags::DEFINED_UNSUPPORTED), (0x13, 0xc));
     }
 
     /// The C header C programs build against numbers the groups as the registry does.
@@ -234,12 +266,17 @@ mod tests {
         let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/ikc/task_diag.h")).expect("task_diag.h");
         let start = header.find("TASK_DIAG_BASE = 0,").expect("the attribute enum");
         let names: Vec<&str> = header[start..].split(',').map(|n| n.trim().trim_end_matches(" = 0")).take_while(|n| !n.starts_with("__")).collect();
-        // Every row but the test-only group (type 63), which no header has.
-        let rows: Vec<&str> = groups().iter().filter(|g| g.kind < 63).map(|g| g.uapi_name).collect();
+        // Every row the reference numbers (0..31) in its enum; ikc's (32..62)
+        // each `= type` in ikc's; not the test-only group (type 63), which no header has.
+        let rows: Vec<&str> = groups().iter().filter(|g| g.kind < TASK_DIAG_IKC_FIRST).map(|g| g.uapi_name).collect();
         assert_eq!(names, rows, "enum order is the kinds");
         for g in groups().iter().filter(|g| g.kind < 63) {
             let show = format!("#define {} (1ULL << {})", g.uapi_name.replace("TASK_DIAG_", "TASK_DIAG_SHOW_"), g.uapi_name);
             assert!(header.contains(&show), "{show}");
+            if g.kind >= TASK_DIAG_IKC_FIRST {
+                let entry = format!("\t{} = {},", g.uapi_name, g.kind);
+                assert!(header.contains(&entry), "{entry}");
+            }
         }
     }
 }
