@@ -150,6 +150,13 @@ impl TaskCache {
     /// A fork: the child starts as its parent thread is (or is read, when the
     /// parent is unknown or the child's numbers in nested pid namespaces are needed).
     pub fn fork(&mut self, parent_pid: u32, child_pid: u32, child_tgid: u32) {
+        // The kernel sends a fork's event from the parent after waking the
+        // child, which may exec on another CPU first: its exec event (and the
+        // read it caused) can come before the fork's. What was read of the
+        // child itself is worth more than what it inherited, so it stays.
+        if self.map.get(&child_pid).is_some_and(|e| e.trusted && e.target.tgid == child_tgid && e.read_at.elapsed() <= MAX_AGE) {
+            return;
+        }
         let inherited = self.map.get(&parent_pid).cloned();
         match inherited {
             Some(mut e) if e.levels.len() <= 1 => {
