@@ -28,7 +28,10 @@ fn events_until(r: &mut StreamReader, mut done: impl FnMut(&Event) -> bool) -> V
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         assert!(Instant::now() < deadline, "timed out after {} events", out.len());
-        let m = r.next_message(Some(Duration::from_secs(10))).expect("read").expect("not EOF");
+        let m = match r.next_message(Some(Duration::from_secs(10))) {
+            Ok(Some(m)) => m,
+            other => panic!("{other:?} after {} events: {out:?}", out.len()),
+        };
         if m.message_type != IKC_PROC_EVENT {
             continue;
         }

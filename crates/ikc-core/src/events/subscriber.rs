@@ -94,6 +94,16 @@ impl Subscriber {
             if sp == 0 || sg == 0 {
                 return Ok(Fate::Skipped);
             }
+            // The subject is in the namespace, so another task it names that
+            // did not translate may be known wrongly (an entry inherited at a
+            // fork into a new namespace): read once more, then translate again.
+            for pair in ev.pid_words().chunks_exact(2) {
+                let (pw, gw) = (pair[0], pair[1]);
+                if data[pw] == 0 && ev.data[pw] != 0 && cache.read(ev.data[gw], ev.data[pw]) {
+                    data[pw] = cache.pid_in(ev.data[pw], self.audience.depth, self.audience.pid_ns).unwrap_or(0);
+                    data[gw] = cache.pid_in(ev.data[gw], self.audience.depth, self.audience.pid_ns).unwrap_or(0);
+                }
+            }
         }
         // Another task an event names (a parent, a tracer) is shown only if visible too.
         if !self.audience.omniscient {
