@@ -177,9 +177,7 @@ fn snapshot(
         Command::TaskDiag => {
             let req = TaskDiagRequest::from_message(request)?;
             let (backend, mut scope) = dump_setup(caller, target, &req, flags)?;
-            let viewers: Vec<Viewer> = caller.viewers().copied().collect();
-            let mut access = Access { viewers: &viewers, judge: caller.judge, users };
-            task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, backend)
+            dump_as(session, caller, users, &mut scope, &req, backend)
         }
         Command::SockDiag => net::sock_diag(&target, request, net_rights(caller)),
         Command::LinkDump => net::link_dump(&target, request, net_rights(caller)),
@@ -234,10 +232,15 @@ fn dump_setup(caller: &Caller, target: Namespace, req: &TaskDiagRequest, flags: 
 fn visible_task(session: &mut Session, caller: &Caller, users: &mut UserNsTree, target: &Namespace, pid: u32) -> Result<()> {
     let fd = target.fd.try_clone().map_err(|e| Error::from_io("dup namespace fd", &e))?;
     let mut scope = pid_scope(caller, Namespace { ns_type: target.ns_type, id: target.id, fd })?;
+    let req = TaskDiagRequest { show: ShowFlags::BASE, strategy: Strategy::One, pid, sequence: 0 };
+    dump_as(session, caller, users, &mut scope, &req, Backend::Procfs).map(drop)
+}
+
+/// A task_diag dump judged for every identity `caller` is answered as.
+fn dump_as(session: &mut Session, caller: &Caller, users: &mut UserNsTree, scope: &mut PidScope, req: &TaskDiagRequest, backend: Backend) -> Result<Vec<u8>> {
     let viewers: Vec<Viewer> = caller.viewers().copied().collect();
     let mut access = Access { viewers: &viewers, judge: caller.judge, users };
-    let req = TaskDiagRequest { show: ShowFlags::BASE, strategy: Strategy::One, pid, sequence: 0 };
-    task_diag::dump(&mut session.proc, &mut access, &mut scope, &req, Backend::Procfs).map(drop)
+    task_diag::dump(&mut session.proc, &mut access, scope, req, backend)
 }
 
 /// The backend a dump of `req` reads from: what `flags` ask for, resolved by

@@ -122,6 +122,20 @@ pub struct StreamEnd {
     pub lost: u64,
 }
 
+/// The framing every stream command's request shares: one `nlmsghdr` whose
+/// type is `message_type` (`type_name` in errors) or 0, with no flag but
+/// `NLM_F_REQUEST`, then `struct what` of `len` bytes, read by the size rule.
+pub fn request_payload<'a>(bytes: &'a [u8], message_type: u16, type_name: &str, what: &str, len: usize) -> Result<std::borrow::Cow<'a, [u8]>> {
+    let (header, payload) = NetlinkHeader::parse_request(bytes).map_err(Error::malformed)?;
+    if header.message_type != message_type && header.message_type != 0 {
+        return Err(Error::invalid(format!("nlmsg_type {:#x} is not {type_name} ({message_type:#x})", header.message_type)));
+    }
+    if header.flags & !crate::netlink::NLM_F_REQUEST != 0 {
+        return Err(Error::invalid(format!("unsupported nlmsg_flags bits {:#x}", header.flags & !crate::netlink::NLM_F_REQUEST)));
+    }
+    crate::extensible::read_struct(what, payload, len, len)
+}
+
 /// What a stream's producer keeps alive while it runs: a broker's quota slot
 /// for the stream, released when the stream ends (nothing in-process).
 pub type Lease = Option<Box<dyn Send>>;

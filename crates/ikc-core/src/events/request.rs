@@ -3,7 +3,6 @@
 //! Pids are numbered in the pid namespace the command is issued for.
 
 use crate::error::{Error, Result};
-use crate::extensible::read_struct;
 use crate::netlink::{Emitable, NetlinkHeader, NLM_F_REQUEST, NLMSG_HEADER_LEN};
 use crate::stream::STREAM_COMMAND_TYPES;
 use crate::wire::buffer;
@@ -84,17 +83,7 @@ impl EventsRequest {
     }
 
     pub fn from_message(bytes: &[u8]) -> Result<EventsRequest> {
-        let (header, payload) = NetlinkHeader::parse_request(bytes).map_err(Error::malformed)?;
-        if header.message_type != IKC_EVENTS_SUBSCRIBE && header.message_type != 0 {
-            return Err(Error::invalid(format!(
-                "nlmsg_type {:#x} is not IKC_EVENTS_SUBSCRIBE ({IKC_EVENTS_SUBSCRIBE:#x})",
-                header.message_type
-            )));
-        }
-        if header.flags & !NLM_F_REQUEST != 0 {
-            return Err(Error::invalid(format!("unsupported nlmsg_flags bits {:#x}", header.flags & !NLM_F_REQUEST)));
-        }
-        let payload = read_struct("ikc_events_request", payload, EVENTS_REQUEST_LEN, EVENTS_REQUEST_LEN)?;
+        let payload = crate::stream::request_payload(bytes, IKC_EVENTS_SUBSCRIBE, "IKC_EVENTS_SUBSCRIBE", "ikc_events_request", EVENTS_REQUEST_LEN)?;
         let buf = EventsRequestBuffer::new_checked(&*payload).map_err(Error::malformed)?;
         if buf.flags() & !KNOWN_FLAGS != 0 {
             return Err(Error::invalid(format!("unknown flags {:#x}", buf.flags() & !KNOWN_FLAGS)));

@@ -5,7 +5,6 @@
 //! implies its namespace type; the struct is shared.
 
 use crate::error::{Error, Result};
-use crate::extensible::read_struct;
 use crate::netlink::{Emitable, NetlinkHeader, NLM_F_REQUEST};
 use crate::stream::STREAM_COMMAND_TYPES;
 use crate::task_diag::TaskDiagRequest;
@@ -55,17 +54,7 @@ struct Fields {
 
 impl Fields {
     fn read(bytes: &[u8]) -> Result<Fields> {
-        let (header, payload) = NetlinkHeader::parse_request(bytes).map_err(Error::malformed)?;
-        if header.message_type != IKC_STATS_SUBSCRIBE && header.message_type != 0 {
-            return Err(Error::invalid(format!(
-                "nlmsg_type {:#x} is not IKC_STATS_SUBSCRIBE ({IKC_STATS_SUBSCRIBE:#x})",
-                header.message_type
-            )));
-        }
-        if header.flags & !NLM_F_REQUEST != 0 {
-            return Err(Error::invalid(format!("unsupported nlmsg_flags bits {:#x}", header.flags & !NLM_F_REQUEST)));
-        }
-        let payload = read_struct("ikc_stats_request", payload, STATS_REQUEST_LEN, STATS_REQUEST_LEN)?;
+        let payload = crate::stream::request_payload(bytes, IKC_STATS_SUBSCRIBE, "IKC_STATS_SUBSCRIBE", "ikc_stats_request", STATS_REQUEST_LEN)?;
         let buf = StatsRequestBuffer::new_checked(&*payload).map_err(Error::malformed)?;
         if buf.flags() != 0 {
             return Err(Error::invalid(format!("unknown flags {:#x}", buf.flags())));
