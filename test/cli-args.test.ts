@@ -4,27 +4,12 @@
 // errno code (JSON with --json; exit 2 for a refused command line, 1 otherwise).
 // Each case is one that ikc once read wrongly and exited 0; the real ps and ss
 // are the oracle where they accept the input.
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IKC } from './helpers/broker.js';
+import { ikc, run, type Run } from './helpers/cli.js';
 import { childrenOf } from './helpers/fixture.js';
 import { cliSuiteHooks, comm, start, until } from './helpers/procs.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-const ikc = (...args: string[]) => run(process.execPath, [IKC, ...args]);
 const ps = (...args: string[]) => run('ps', args);
 
 cliSuiteHooks();

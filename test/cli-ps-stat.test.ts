@@ -2,24 +2,10 @@
 // rss, vsz, tty, stat, time, etime, start, ...) and the formats and selections
 // built on them (aux, -ef, -F, -j, -C, -u, -t), against procps ps on processes
 // this test spawns: identical rows for what does not move between two reads.
-import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { IKC } from './helpers/broker.js';
+import { ikc, run } from './helpers/cli.js';
 import { cliSuiteHooks, quiet, read, sleeper, start, until } from './helpers/procs.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-const ikc = (...args: string[]) => run(process.execPath, [IKC, ...args]);
 const ps = (...args: string[]) => run('ps', args);
 
 cliSuiteHooks();
